@@ -1,0 +1,64 @@
+// An established connection as the handshake hands it to the application, and the half-open
+// request it was made from.
+#pragma once
+
+#include <cstdint>
+
+#include "net/packet.hpp"
+#include "table/flow_key.hpp"
+
+namespace synwall::handshake {
+
+inline constexpr uint8_t kNoWscale = 15;
+
+enum ConnFlags : uint8_t {
+    kConnSack = 1u << 0,
+    kConnTimestamps = 1u << 1,
+    kConnEcn = 1u << 2,
+    kConnFromCookie = 1u << 3,
+};
+
+// A request in SYN-RECEIVED: what the kernel keeps in a request_sock, in one cache line.
+struct alignas(64) HalfOpen {
+    table::FlowKey key;     // 36
+    uint32_t client_isn;
+    uint32_t server_isn;
+    uint32_t ts_recent;     // client's TSval, echoed in our TSecr
+    uint32_t timer;         // TimerWheel handle
+    uint16_t mss;           // client's MSS (0: none sent)
+    uint16_t listener;
+    uint16_t l2;            // L2 cache index for retransmits (0xffff: none)
+    uint8_t client_wscale;  // kNoWscale: none
+    uint8_t flags;          // ConnFlags
+    uint8_t retransmits;
+    uint8_t acked;          // a valid ACK arrived but the accept queue was full
+};
+static_assert(sizeof(HalfOpen) <= 64, "half-open requests must fit one cache line");
+
+struct Connection {
+    table::FlowKey key;
+    uint32_t client_isn;    // the SYN's sequence number
+    uint32_t server_isn;    // our SYN-ACK's sequence number
+    uint32_t ts_recent;     // client's latest TSval
+    uint32_t flow;          // index in the worker's established-flow index
+    uint16_t mss;           // effective send MSS (client's, clamped by the listener)
+    uint16_t listener;
+    uint16_t window;        // client's window field on the completing ACK (unscaled)
+    uint8_t snd_wscale;     // client's shift (kNoWscale: no scaling)
+    uint8_t rcv_wscale;     // ours (kNoWscale: no scaling)
+    uint8_t flags;          // ConnFlags
+    // The completing ACK itself (payload and all); the application owns it now: it may reuse the
+    // buffer for its first reply or must free it.
+    net::Packet packet;
+    uint16_t payload_offset;
+    uint16_t payload_len;
+};
+
+// The per-flow record in the established-flow index.
+struct Established {
+    table::FlowKey key;
+    uint16_t listener;
+    uint16_t pad;
+};
+
+}  // namespace synwall::handshake

@@ -1,0 +1,84 @@
+// Engine counters, declared once. The list gives the enum, the names (after the kernel's
+// /proc/net/netstat TcpExt names where one exists) and the help text used by telemetry.
+// Per worker (no sharing); summed on read. Writers use relaxed atomic stores so that a reader on
+// another core (telemetry) sees whole values without slowing the owner (plain MOVs on x86).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "net/parse_status.hpp"
+
+namespace synwall::handshake {
+
+// X(enum, name, help)
+#define SYNWALL_ENGINE_COUNTERS(X)                                                                   \
+    X(kRxPackets, "RxPackets", "frames given to the engine")                                          \
+    X(kSynRecv, "SynRecv", "SYNs to a listener")                                                      \
+    X(kSynAckSent, "SynAckSent", "SYN-ACKs sent for half-open (stateful) requests")                   \
+    X(kSynAckRetrans, "TCPSynRetrans", "SYN-ACK retransmits from the timer")                          \
+    X(kSynAckResent, "SynAckResentDupSyn", "SYN-ACKs resent for a duplicate SYN")                     \
+    X(kReqExpired, "ReqExpired", "half-open requests dropped after their last retransmit")           \
+    X(kSyncookiesSent, "SyncookiesSent", "SYN cookies sent")                                          \
+    X(kSyncookiesRecv, "SyncookiesRecv", "cookie ACKs that validated")                                \
+    X(kSyncookiesFailed, "SyncookiesFailed", "cookie ACKs that did not validate")                     \
+    X(kReqQFullDoCookies, "TCPReqQFullDoCookies", "SYNs answered with a cookie because the SYN queue was full") \
+    X(kReqQFullDrop, "TCPReqQFullDrop", "SYNs dropped because the SYN queue was full and cookies are off") \
+    X(kListenOverflows, "ListenOverflows", "accept queue full (SYN or completing ACK dropped)")         \
+    X(kListenDrops, "ListenDrops", "SYNs and completing ACKs dropped at a listener, all reasons")     \
+    X(kEstablished, "PassiveOpens", "connections moved to an accept queue")                          \
+    X(kEstablishedWithData, "EstablishedWithData", "completing ACKs that carried data")              \
+    X(kFlowPackets, "FlowPackets", "packets of established flows handed to the application")        \
+    X(kAcceptRstSent, "TCPAbortOnOverflow", "RSTs sent because the accept queue overflowed")         \
+    X(kRstSent, "OutRsts", "RSTs sent for invalid ACKs / SYN-ACKs to a listener")                    \
+    X(kChallengeAcks, "TCPChallengeACK", "challenge ACKs sent (RFC 5961)")                            \
+    X(kReplyRateLimited, "ReplyRateLimited", "RSTs and challenge ACKs suppressed by the rate limit") \
+    X(kRstReqRemoved, "RstReqRemoved", "RSTs with the exact sequence that removed a half-open request") \
+    X(kRstIgnored, "RstIgnored", "RSTs outside the window or to no request")                           \
+    X(kDropSynFin, "DropSynFin", "SYN+FIN segments")                                                  \
+    X(kDropSynRst, "DropSynRst", "SYN+RST segments")                                                  \
+    X(kDropSynAckToListener, "DropSynAckToListener", "SYN-ACKs to a listener")                        \
+    X(kDropInvalidAck, "DropInvalidAck", "ACKs to a listener matching no request or cookie")           \
+    X(kDropBadAckNumber, "DropBadAckNumber", "ACKs for a request with the wrong acknowledgment number") \
+    X(kDropOutOfWindow, "DropOutOfWindow", "segments for a request outside its receive window")      \
+    X(kDropNoAckFlag, "DropNoAckFlag", "segments with none of SYN, ACK, RST to a listener")          \
+    X(kDropFlowTableFull, "DropFlowTableFull", "completing ACKs dropped: established-flow index full") \
+    X(kDropReplyTooBig, "DropReplyTooBig", "replies that did not fit the buffer")                    \
+    X(kRetransNoBuffer, "RetransNoBuffer", "SYN-ACK retransmits skipped: no buffer")                  \
+    X(kRetransNoL2, "RetransNoL2", "SYN-ACK retransmits skipped: L2 header not cached")              \
+    X(kPassNoListener, "PassNoListener", "TCP segments to no listener (bridged)")
+
+enum Counter : uint16_t {
+#define SYNWALL_X(e, name, help) e,
+    SYNWALL_ENGINE_COUNTERS(SYNWALL_X)
+#undef SYNWALL_X
+    kEngineCounterCount,
+    kParseBase = kEngineCounterCount,  // followed by one counter per net::ParseStatus
+    kCounterCount = kParseBase + net::kParseStatusCount,
+};
+
+std::string_view counter_name(uint32_t c) noexcept;
+std::string_view counter_help(uint32_t c) noexcept;
+
+struct alignas(64) Counters {
+    std::array<uint64_t, kCounterCount> v{};
+
+    void add(uint32_t c, uint64_t n = 1) noexcept {
+        std::atomic_ref<uint64_t>(v[c]).store(v[c] + n, std::memory_order_relaxed);
+    }
+    uint64_t get(uint32_t c) const noexcept {
+        return std::atomic_ref<const uint64_t>(v[c]).load(std::memory_order_relaxed);
+    }
+    uint64_t operator[](uint32_t c) const noexcept { return get(c); }
+    void accumulate(const Counters& o) noexcept {
+        for (uint32_t i = 0; i < kCounterCount; ++i) v[i] += o.get(i);
+    }
+};
+
+inline uint32_t parse_counter(net::ParseStatus s) noexcept {
+    return kParseBase + static_cast<uint32_t>(s);
+}
+
+}  // namespace synwall::handshake

@@ -1,0 +1,628 @@
+#include "handshake/worker.hpp"
+
+#include "net/byte_order.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace synwall::handshake {
+
+using net::Family;
+using net::ParsedPacket;
+using net::ParseStatus;
+namespace flag = net::tcp_flag;
+
+enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck };
+
+// What the worker learns about one packet of a chunk before it acts on it.
+struct Worker::PacketState {
+    ParsedPacket p;
+    table::FlowKey key;
+    uint32_t crc;
+    table::FlowTable<Established>::Hash h_est;
+    table::FlowTable<HalfOpen>::Hash h_req;
+    uint32_t est;
+    uint32_t req;
+    uint16_t listener;
+    Action action;
+    int prf_job;         // -1: none
+    bool prf_is_cookie;  // the job is a cookie MAC (else an ISN)
+    uint32_t counter;    // cookie counter the job used
+    uint8_t opts;        // cookie opts the job used
+    uint8_t mss_index;   // cookie MSS index the job used
+};
+
+namespace {
+
+constexpr uint32_t kNone = ~0u;
+
+cookie::FlowTuple tuple_of(const ParsedPacket& p) noexcept {
+    return cookie::FlowTuple{p.family, p.src_addr, p.dst_addr, p.src_port, p.dst_port};
+}
+
+uint16_t default_mss(Family f) noexcept { return f == Family::kIpv4 ? 536 : 1220; }
+
+bool is_ecn_setup_syn(const ParsedPacket& p) noexcept {
+    return (p.tcp_flags & (flag::kEce | flag::kCwr)) == (flag::kEce | flag::kCwr);
+}
+
+uint32_t ts_clock_ms(uint64_t now_ns) noexcept { return static_cast<uint32_t>(now_ns / 1'000'000); }
+
+}  // namespace
+
+Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> listeners,
+               const cookie::SecretConfig& secrets, uint64_t now_ns)
+    : config_(engine),
+      listeners_(std::move(listeners)),
+      secrets_(secrets),
+      half_open_(engine.half_open_capacity),
+      established_(engine.established_capacity),
+      timers_(engine.half_open_capacity, engine.timer_tick_ns, engine.timer_slots, now_ns),
+      listener_state_(listeners_->size()),
+      l2_(engine.l2_cache_entries),
+      reply_limit_(engine.reply_rate_per_s, engine.reply_burst),
+      state_(new PacketState[kMaxBurst]),
+      expired_(new uint32_t[std::max<uint32_t>(engine.timer_budget, 1)]) {
+    accept_.reserve(listeners_->size());
+    for (size_t i = 0; i < listeners_->size(); ++i)
+        accept_.push_back(std::make_unique<AcceptQueue>((*listeners_)[static_cast<uint16_t>(i)].backlog));
+    secrets_.advance(now_ns / 1'000'000'000);
+}
+
+size_t Worker::memory_bytes() const noexcept {
+    return half_open_.memory_bytes() + established_.memory_bytes() + timers_.memory_bytes() +
+           sizeof(*this) + kMaxBurst * sizeof(PacketState);
+}
+
+uint32_t Worker::process_burst(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
+    // Each packet lands in exactly one output array; never take more than the emptiest can hold.
+    const uint32_t room = kMaxBurst - std::max({out.n_drop, out.n_pass, out.n_flow, out.n_tx > kMaxBurst ? kMaxBurst : out.n_tx});
+    const auto n = static_cast<uint32_t>(std::min<size_t>(pkts.size(), room));
+    return n ? process_chunk(pkts.first(n), now_ns, out) : 0;
+}
+
+uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
+    const auto n = static_cast<uint32_t>(pkts.size());
+    counters_.add(kRxPackets, n);
+    secrets_.advance(now_ns / 1'000'000'000);
+    touched_ = 0;
+    prf_.clear();
+    // 1. Parse, find the listener, hash the key and prefetch both tables' buckets.
+    for (uint32_t i = 0; i < n; ++i) classify(state_[i], pkts[i]);
+    // 2. Look the keys up (state as of the start of the chunk) and queue the PRF work the
+    //    packets will most likely need, so that it runs pipelined in one batch.
+    for (uint32_t i = 0; i < n; ++i) prepare_prf(state_[i], now_ns);
+    prf_.run();
+    // 3. Act, strictly in arrival order; a packet whose key another packet of this chunk changed
+    //    is looked up again, and PRF work the prediction missed is done on the spot.
+    for (uint32_t i = 0; i < n; ++i) execute(state_[i], pkts[i], now_ns, out);
+    return n;
+}
+
+void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
+    st.p = net::parse({pkt.data, pkt.len}, pkt.rx_flags, config_.parse);
+    st.action = Action::kDone;
+    st.prf_job = -1;
+    if (!st.p.ok()) return;
+    st.listener = listeners_->lookup(st.p.family, st.p.dst_addr, st.p.dst_port);
+    if (st.listener == ListenerTable::kNone) return;
+    st.key = table::key_from_client_packet(st.p);
+    st.crc = table::hash_key(st.key);
+    st.h_est = established_.hash_from_crc(st.crc);
+    st.h_req = half_open_.hash_from_crc(st.crc);
+    established_.prefetch(st.h_est);
+    half_open_.prefetch(st.h_req);
+    const uint8_t f = st.p.tcp_flags;
+    if (f & flag::kSyn)
+        st.action = Action::kSyn;
+    else if (f & flag::kRst)
+        st.action = Action::kRst;
+    else if (f & flag::kAck)
+        st.action = Action::kAck;
+    else
+        st.action = Action::kNoAck;
+}
+
+bool Worker::cookie_eligible(uint16_t listener, uint64_t now_ns) const noexcept {
+    switch ((*listeners_)[listener].cookie_mode) {
+    case CookieMode::kAlways: return true;
+    case CookieMode::kNever: return false;
+    case CookieMode::kAuto: {
+        const ListenerState& ls = listener_state_[listener];
+        return ls.cookies_sent && now_ns - ls.last_cookie_sent_ns <= config_.cookie_window_ns;
+    }
+    }
+    return false;
+}
+
+namespace {
+
+// Cookie inputs of a SYN: MSS index and opts (wscale/SACK/ECN only when timestamps carry them).
+struct SynCookieInputs {
+    uint8_t mss_index;
+    uint8_t opts;
+};
+
+SynCookieInputs syn_cookie_inputs(const ParsedPacket& p, const ListenerConfig& l) noexcept {
+    const net::TcpOptions& o = p.options;
+    SynCookieInputs r;
+    r.mss_index = cookie::mss_to_index(p.family, o.has_mss ? o.mss : default_mss(p.family));
+    if (o.has_timestamps && l.timestamps) {
+        cookie::CookieOptions co;
+        co.wscale = o.has_wscale && l.window_scaling ? o.wscale : kNoWscale;
+        co.sack = o.sack_permitted && l.sack;
+        co.ecn = is_ecn_setup_syn(p) && l.ecn;
+        r.opts = cookie::encode_opts(co);
+    } else {
+        r.opts = cookie::kOptsNone;
+    }
+    return r;
+}
+
+}  // namespace
+
+void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
+    if (st.action == Action::kDone) return;
+    st.est = established_.find(st.key, st.h_est);
+    if (st.est != kNone) {
+        st.action = Action::kFlow;
+        return;
+    }
+    st.req = half_open_.find(st.key, st.h_req);
+    if (st.req != kNone) return;
+    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ParsedPacket& p = st.p;
+    const uint32_t now_counter = secrets_.counter(now_ns / 1'000'000'000);
+    if (st.action == Action::kSyn && !p.has(flag::kAck | flag::kRst | flag::kFin)) {
+        const ListenerState& ls = listener_state_[st.listener];
+        const bool queue_full = ls.half_open >= l.max_half_open || half_open_.full();
+        const bool cookie = l.cookie_mode == CookieMode::kAlways || (l.cookie_mode == CookieMode::kAuto && queue_full);
+        if (cookie) {
+            const SynCookieInputs in = syn_cookie_inputs(p, l);
+            st.counter = now_counter;
+            st.opts = in.opts;
+            st.mss_index = in.mss_index;
+            st.prf_is_cookie = true;
+            const auto* keys = secrets_.keys_for_counter(now_counter);
+            const uint32_t word = cookie::message_word(now_counter, in.opts, in.mss_index);
+            st.prf_job = p.family == Family::kIpv4 ? prf_.add_v4(&keys->v4, cookie::mac_message_v4(tuple_of(p), word))
+                                                   : prf_.add_v6(&keys->v6, cookie::mac_message_v6(tuple_of(p), word));
+        } else if (!queue_full) {
+            st.prf_is_cookie = false;
+            st.prf_job = p.family == Family::kIpv4
+                             ? prf_.add_v4(&secrets_.isn_key(), cookie::mac_message_v4(tuple_of(p), 0))
+                             : prf_.add_v6(&secrets_.isn_key(), cookie::mac_message_v6(tuple_of(p), 0));
+        }
+    } else if (st.action == Action::kAck && cookie_eligible(st.listener, now_ns)) {
+        const uint32_t w = p.ack - p.seq;  // (ack - 1) - (seq - 1)
+        st.counter = cookie::cookie_counter(now_counter, w >> 31);
+        st.mss_index = static_cast<uint8_t>((w >> 28) & 7);
+        st.opts = p.options.has_timestamps ? static_cast<uint8_t>(p.options.tsecr & cookie::kOptsMask)
+                                           : cookie::kOptsNone;
+        st.prf_is_cookie = true;
+        const auto* keys = secrets_.keys_for_counter(st.counter);
+        if (keys == nullptr) return;
+        const uint32_t word = cookie::message_word(st.counter, st.opts, st.mss_index);
+        st.prf_job = p.family == Family::kIpv4 ? prf_.add_v4(&keys->v4, cookie::mac_message_v4(tuple_of(p), word))
+                                               : prf_.add_v6(&keys->v6, cookie::mac_message_v6(tuple_of(p), word));
+    }
+}
+
+uint32_t Worker::cookie_prf(const PacketState& st, uint32_t counter, uint8_t opts, uint8_t mss_index) noexcept {
+    if (st.prf_job >= 0 && st.prf_is_cookie && st.counter == counter && st.opts == opts && st.mss_index == mss_index)
+        return prf_.result(st.prf_job);
+    const auto* keys = secrets_.keys_for_counter(counter);
+    if (keys == nullptr) return ~0u;  // caller compares; an unknown epoch never matches by design
+    const uint32_t word = cookie::message_word(counter, opts, mss_index);
+    uint32_t r;
+    if (st.p.family == Family::kIpv4) {
+        const cookie::MacMsgV4 m = cookie::mac_message_v4(tuple_of(st.p), word);
+        cookie::prf_v4(keys->v4, &m, &r, 1);
+    } else {
+        const cookie::MacMsgV6 m = cookie::mac_message_v6(tuple_of(st.p), word);
+        cookie::prf_v6(keys->v6, &m, &r, 1);
+    }
+    return r;
+}
+
+uint32_t Worker::stateful_isn(const PacketState& st, uint64_t now_ns) noexcept {
+    // RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.
+    uint32_t f;
+    if (st.prf_job >= 0 && !st.prf_is_cookie) {
+        f = prf_.result(st.prf_job);
+    } else if (st.p.family == Family::kIpv4) {
+        const cookie::MacMsgV4 m = cookie::mac_message_v4(tuple_of(st.p), 0);
+        cookie::prf_v4(secrets_.isn_key(), &m, &f, 1);
+    } else {
+        const cookie::MacMsgV6 m = cookie::mac_message_v6(tuple_of(st.p), 0);
+        cookie::prf_v6(secrets_.isn_key(), &m, &f, 1);
+    }
+    return static_cast<uint32_t>(now_ns / 4000) + f;
+}
+
+void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    if (st.action == Action::kDone) {
+        if (!st.p.ok()) {
+            counters_.add(parse_counter(st.p.status));
+            if (net::is_pass(st.p.status))
+                out.pass[out.n_pass++] = pkt;
+            else
+                out.drop[out.n_drop++] = pkt;
+        } else {
+            counters_.add(parse_counter(ParseStatus::kOk));
+            counters_.add(kPassNoListener);
+            out.pass[out.n_pass++] = pkt;
+        }
+        return;
+    }
+    counters_.add(parse_counter(ParseStatus::kOk));
+    if (touched(st.crc)) {
+        st.est = established_.find(st.key, st.h_est);
+        st.req = st.est == kNone ? half_open_.find(st.key, st.h_req) : kNone;
+        if (st.est != kNone) st.action = Action::kFlow;
+    }
+    switch (st.action) {
+    case Action::kFlow:
+        counters_.add(kFlowPackets);
+        out.flow[out.n_flow++] = FlowPacket{pkt, st.est};
+        return;
+    case Action::kSyn: return on_syn(st, pkt, now_ns, out);
+    case Action::kAck: return on_ack(st, pkt, now_ns, out);
+    case Action::kRst: return on_rst(st, pkt, now_ns, out);
+    case Action::kNoAck: return drop(pkt, kDropNoAckFlag, out);
+    case Action::kDone: return;
+    }
+}
+
+void Worker::drop(net::Packet& pkt, uint32_t counter, BurstOutput& out) noexcept {
+    counters_.add(counter);
+    out.drop[out.n_drop++] = pkt;
+}
+
+bool Worker::transmit(net::Packet& pkt, const ParsedPacket& in, const net::ReplySegment& seg,
+                      BurstOutput& out) noexcept {
+    const net::ReplyIpFields ip{config_.ttl, ip_id_++, config_.checksum_offload};
+    if (!net::build_reply(pkt, in, seg, ip)) {
+        drop(pkt, kDropReplyTooBig, out);
+        return false;
+    }
+    out.tx[out.n_tx++] = pkt;
+    return true;
+}
+
+uint16_t Worker::our_mss(const ListenerConfig& l) const noexcept { return l.mss; }
+
+void Worker::send_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, const net::TcpOptions& o,
+                         bool cookie, uint8_t cookie_opts, uint64_t now_ns, BurstOutput& out) noexcept {
+    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ParsedPacket& p = st.p;
+    net::ReplySegment seg;
+    seg.flags = flag::kSyn | flag::kAck;
+    seg.seq = isn;
+    seg.ack = p.seq + 1;
+    seg.window = l.window;
+    seg.options.mss = our_mss(l);
+    const bool ts = o.has_timestamps && l.timestamps;
+    bool ecn;
+    if (cookie) {
+        // Without timestamps the cookie cannot carry wscale/SACK/ECN: offer none (as the kernel).
+        const cookie::CookieOptions co = cookie::decode_opts(cookie_opts);
+        seg.options.timestamps = ts;
+        if (ts) {
+            seg.options.tsval = (ts_clock_ms(now_ns) & ~uint32_t{cookie::kOptsMask}) | cookie_opts;
+            seg.options.tsecr = o.tsval;
+            seg.options.sack_permitted = co.sack;
+            if (co.wscale != kNoWscale) seg.options.wscale = l.wscale;
+        }
+        ecn = ts && co.ecn;
+    } else {
+        seg.options.timestamps = ts;
+        seg.options.tsval = ts_clock_ms(now_ns);
+        seg.options.tsecr = o.tsval;
+        seg.options.sack_permitted = o.sack_permitted && l.sack;
+        if (o.has_wscale && l.window_scaling) seg.options.wscale = l.wscale;
+        ecn = is_ecn_setup_syn(p) && l.ecn;
+    }
+    if (ecn) seg.flags |= flag::kEce;
+    transmit(pkt, p, seg, out);
+}
+
+void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    const ParsedPacket& p = st.p;
+    if (p.has(flag::kRst)) return drop(pkt, kDropSynRst, out);
+    if (p.has(flag::kFin)) return drop(pkt, kDropSynFin, out);
+    if (p.has(flag::kAck)) {
+        // RFC 9293 §3.10.7.2 LISTEN: any ACK-bearing segment gets a reset (if we send resets).
+        counters_.add(kDropSynAckToListener);
+        return send_rst_or_drop(st, pkt, (*listeners_)[st.listener].rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
+    }
+    counters_.add(kSynRecv);
+    const ListenerConfig& l = (*listeners_)[st.listener];
+    ListenerState& ls = listener_state_[st.listener];
+
+    if (st.req != kNone) {  // SYN-RECEIVED: a retransmitted SYN, or a new one on the same tuple
+        HalfOpen& r = half_open_.at(st.req);
+        if (p.seq == r.client_isn) {
+            // Same ISN, same options: as tcp_check_req's inet_rtx_syn_ack.
+            if (p.options.has_timestamps) r.ts_recent = p.options.tsval;
+            counters_.add(kSynAckResent);
+            transmit(pkt, p, request_synack(r, now_ns), out);
+            return;
+        }
+        // RFC 5961 §4: a SYN with another sequence number gets a challenge ACK.
+        return send_challenge_ack(st, pkt, r.server_isn + 1, r.client_isn + 1, now_ns, out);
+    }
+
+    if (accept_[st.listener]->full()) {
+        // Linux >= 4.10: a listener whose accept queue is full drops new SYNs.
+        counters_.add(kListenOverflows);
+        return drop(pkt, kListenDrops, out);
+    }
+    const bool queue_full = ls.half_open >= l.max_half_open || half_open_.full();
+    bool want_cookie = l.cookie_mode == CookieMode::kAlways;
+    if (!want_cookie && queue_full) {
+        if (l.cookie_mode == CookieMode::kNever) {
+            counters_.add(kReqQFullDrop);
+            return drop(pkt, kListenDrops, out);
+        }
+        counters_.add(kReqQFullDoCookies);
+        want_cookie = true;
+    }
+
+    uint32_t req = kNone;
+    if (!want_cookie) {
+        req = half_open_.insert(st.key, st.h_req);
+        if (req == kNone) {  // both buckets full: a collision attack or a very unlucky key
+            if (l.cookie_mode == CookieMode::kNever) {
+                counters_.add(kReqQFullDrop);
+                return drop(pkt, kListenDrops, out);
+            }
+            counters_.add(kReqQFullDoCookies);
+            want_cookie = true;
+        }
+    }
+
+    if (want_cookie) {
+        const SynCookieInputs in = syn_cookie_inputs(p, l);
+        const uint32_t counter = secrets_.counter(now_ns / 1'000'000'000);
+        const uint32_t mac = cookie_prf(st, counter, in.opts, in.mss_index);
+        const uint32_t isn = p.seq + cookie::cookie_word(counter, in.mss_index, mac);
+        ls.cookies_sent = true;
+        ls.last_cookie_sent_ns = now_ns;
+        counters_.add(kSyncookiesSent);
+        send_synack(st, pkt, isn, p.options, true, in.opts, now_ns, out);
+        return;
+    }
+
+    // A new request in SYN-RECEIVED (RFC 9293 §3.10.7.2), with its retransmit timer.
+    HalfOpen& r = half_open_.at(req);
+    const net::TcpOptions& o = p.options;
+    r.client_isn = p.seq;
+    r.server_isn = stateful_isn(st, now_ns);
+    r.ts_recent = o.tsval;
+    r.mss = o.has_mss ? o.mss : 0;
+    r.listener = st.listener;
+    r.l2 = l2_.intern(pkt.port, pkt.data, p.l3_offset);
+    r.client_wscale = o.has_wscale && l.window_scaling ? o.wscale : kNoWscale;
+    r.flags = static_cast<uint8_t>((o.sack_permitted && l.sack ? kConnSack : 0) |
+                                   (o.has_timestamps && l.timestamps ? kConnTimestamps : 0) |
+                                   (is_ecn_setup_syn(p) && l.ecn ? kConnEcn : 0));
+    r.retransmits = 0;
+    r.acked = 0;
+    r.timer = timers_.start(now_ns, config_.synack_rto_ns, req);
+    ++ls.half_open;
+    touch(st.crc);
+    counters_.add(kSynAckSent);
+    send_synack(st, pkt, r.server_isn, o, false, 0, now_ns, out);
+}
+
+void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    const ParsedPacket& p = st.p;
+    const ListenerConfig& l = (*listeners_)[st.listener];
+    Connection c{};
+    if (st.req != kNone) {  // RFC 9293 §3.10.7.4, SYN-RECEIVED, in tcp_check_req's order
+        HalfOpen& r = half_open_.at(st.req);
+        if (p.ack != r.server_isn + 1)
+            return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropBadAckNumber, now_ns, out);
+        if (!seq_in_window(net::TcpSeq(p.seq), net::TcpSeq(r.client_isn + 1), std::max<uint32_t>(l.window, 1))) {
+            counters_.add(kDropOutOfWindow);
+            return send_challenge_ack(st, pkt, r.server_isn + 1, r.client_isn + 1, now_ns, out);
+        }
+        c.client_isn = r.client_isn;
+        c.server_isn = r.server_isn;
+        const uint16_t client_mss = r.mss ? r.mss : default_mss(p.family);
+        c.mss = std::min(client_mss, l.mss);
+        c.snd_wscale = r.client_wscale;
+        c.rcv_wscale = r.client_wscale != kNoWscale ? l.wscale : kNoWscale;
+        c.flags = r.flags;
+        return establish(st, pkt, c, st.req, now_ns, out);
+    }
+    if (!cookie_eligible(st.listener, now_ns))
+        return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
+
+    // A cookie ACK (the kernel's cookie_v4_check / cookie_v6_check).
+    const uint32_t w = p.ack - p.seq;
+    const uint32_t counter = cookie::cookie_counter(secrets_.counter(now_ns / 1'000'000'000), w >> 31);
+    const uint8_t mss_index = static_cast<uint8_t>((w >> 28) & 7);
+    const uint8_t opts = p.options.has_timestamps ? static_cast<uint8_t>(p.options.tsecr & cookie::kOptsMask)
+                                                  : cookie::kOptsNone;
+    const uint32_t mac = cookie_prf(st, counter, opts, mss_index);
+    if (secrets_.keys_for_counter(counter) == nullptr || ((mac ^ w) & cookie::kMacMask) != 0) {
+        counters_.add(kSyncookiesFailed);
+        return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
+    }
+    const cookie::CookieOptions co = cookie::decode_opts(opts);
+    c.client_isn = p.seq - 1;
+    c.server_isn = p.ack - 1;
+    c.mss = std::min(cookie::index_to_mss(p.family, mss_index), l.mss);
+    c.snd_wscale = co.wscale;
+    c.rcv_wscale = co.wscale != kNoWscale ? l.wscale : kNoWscale;
+    c.flags = static_cast<uint8_t>(kConnFromCookie | (p.options.has_timestamps ? kConnTimestamps : 0) |
+                                   (co.sack ? kConnSack : 0) | (co.ecn ? kConnEcn : 0));
+    establish(st, pkt, c, kNone, now_ns, out);
+}
+
+void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection& proto, uint32_t req,
+                       uint64_t now_ns, BurstOutput& out) noexcept {
+    const ParsedPacket& p = st.p;
+    const ListenerConfig& l = (*listeners_)[st.listener];
+    AcceptQueue& q = *accept_[st.listener];
+    const bool from_cookie = (proto.flags & kConnFromCookie) != 0;
+    if (from_cookie) counters_.add(kSyncookiesRecv);
+    if (q.full()) {
+        // tcp_check_req with a full accept queue: drop the ACK, keep the request (the client's
+        // next ACK or our retransmit retries), or reset it with abort_on_overflow.
+        counters_.add(kListenOverflows);
+        counters_.add(kListenDrops);
+        if (req != kNone) half_open_.at(req).acked = 1;
+        if (!l.abort_on_overflow) {
+            out.drop[out.n_drop++] = pkt;
+            return;
+        }
+        if (req != kNone) erase_request(req);
+        counters_.add(kAcceptRstSent);
+        transmit(pkt, p, net::rst_for(p), out);
+        return;
+    }
+    const uint32_t flow = established_.insert(st.key, st.h_est);
+    if (flow == kNone) return drop(pkt, kDropFlowTableFull, out);
+    established_.at(flow).listener = st.listener;
+    if (req != kNone) erase_request(req);
+    touch(st.crc);
+
+    Connection c = proto;
+    c.key = st.key;
+    c.ts_recent = p.options.has_timestamps ? p.options.tsval : 0;
+    c.flow = flow;
+    c.listener = st.listener;
+    c.window = p.window;
+    c.packet = pkt;
+    c.payload_offset = static_cast<uint16_t>(p.l4_offset + p.tcp_header_len);
+    c.payload_len = p.payload_len;
+    q.push(c);  // cannot fail: single producer, checked above
+    counters_.add(kEstablished);
+    if (p.payload_len) counters_.add(kEstablishedWithData);
+    ++out.n_established;
+    (void)now_ns;
+}
+
+void Worker::on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    // RFC 5961 §3.2 in SYN-RECEIVED: exact RCV.NXT resets, in-window gets a challenge ACK.
+    if (st.req == kNone) return drop(pkt, kRstIgnored, out);
+    const HalfOpen& r = half_open_.at(st.req);
+    const ListenerConfig& l = (*listeners_)[st.listener];
+    const net::TcpSeq rcv_nxt(r.client_isn + 1);
+    if (net::TcpSeq(st.p.seq) == rcv_nxt) {
+        erase_request(st.req);
+        touch(st.crc);
+        return drop(pkt, kRstReqRemoved, out);
+    }
+    if (seq_in_window(net::TcpSeq(st.p.seq), rcv_nxt, std::max<uint32_t>(l.window, 1)))
+        return send_challenge_ack(st, pkt, r.server_isn + 1, r.client_isn + 1, now_ns, out);
+    drop(pkt, kRstIgnored, out);
+}
+
+void Worker::send_rst_or_drop(const PacketState& st, net::Packet& pkt, bool rst, uint32_t drop_counter,
+                              uint64_t now_ns, BurstOutput& out) noexcept {
+    if (!rst) return drop(pkt, drop_counter, out);
+    counters_.add(drop_counter);
+    if (!reply_limit_.allow(now_ns)) return drop(pkt, kReplyRateLimited, out);
+    if (transmit(pkt, st.p, net::rst_for(st.p), out)) counters_.add(kRstSent);
+}
+
+void Worker::send_challenge_ack(const PacketState& st, net::Packet& pkt, uint32_t seq, uint32_t ack,
+                                uint64_t now_ns, BurstOutput& out) noexcept {
+    if (!reply_limit_.allow(now_ns)) return drop(pkt, kReplyRateLimited, out);
+    net::ReplySegment seg;
+    seg.flags = flag::kAck;
+    seg.seq = seq;
+    seg.ack = ack;
+    seg.window = (*listeners_)[st.listener].window;
+    if (transmit(pkt, st.p, seg, out)) counters_.add(kChallengeAcks);
+}
+
+net::ReplySegment Worker::request_synack(const HalfOpen& r, uint64_t now_ns) const noexcept {
+    const ListenerConfig& l = (*listeners_)[r.listener];
+    net::ReplySegment seg;
+    seg.flags = flag::kSyn | flag::kAck | ((r.flags & kConnEcn) ? flag::kEce : 0);
+    seg.seq = r.server_isn;
+    seg.ack = r.client_isn + 1;
+    seg.window = l.window;
+    seg.options.mss = our_mss(l);
+    seg.options.timestamps = (r.flags & kConnTimestamps) != 0;
+    seg.options.tsval = ts_clock_ms(now_ns);
+    seg.options.tsecr = r.ts_recent;
+    seg.options.sack_permitted = (r.flags & kConnSack) != 0;
+    if (r.client_wscale != kNoWscale) seg.options.wscale = l.wscale;
+    return seg;
+}
+
+void Worker::erase_request(uint32_t req) noexcept {
+    HalfOpen& r = half_open_.at(req);
+    timers_.cancel(r.timer);
+    --listener_state_[r.listener].half_open;
+    half_open_.erase(req);
+}
+
+void Worker::forget_flow(uint32_t flow) noexcept {
+    touch(table::hash_key(established_.at(flow).key));
+    established_.erase(flow);
+}
+
+uint32_t Worker::run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept {
+    // Never expire more than the output can take: the rest stays due for the next call.
+    const uint32_t room = static_cast<uint32_t>(std::min(std::size(out.tx) - out.n_tx, std::size(out.drop) - out.n_drop));
+    const uint32_t n = timers_.expire(now_ns, expired_.get(), std::min(config_.timer_budget, room));
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t req = expired_[i];
+        HalfOpen& r = half_open_.at(req);
+        r.timer = timer::TimerWheel::kInvalid;  // it fired
+        const ListenerConfig& l = (*listeners_)[r.listener];
+        if (r.retransmits >= l.synack_retries) {
+            counters_.add(kReqExpired);
+            erase_request(req);
+            continue;
+        }
+        ++r.retransmits;
+        retransmit(req, now_ns, source, out);
+        // Exponential backoff: 1, 2, 4, ... times the initial RTO (RFC 6298 §5.5).
+        r.timer = timers_.start(now_ns, config_.synack_rto_ns << r.retransmits, req);
+    }
+    return n;
+}
+
+bool Worker::retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept {
+    const HalfOpen& r = half_open_.at(req);
+    if (r.l2 == L2Cache::kNone) {
+        counters_.add(kRetransNoL2);
+        return false;
+    }
+    net::Packet pkt;
+    if (!source.alloc(pkt)) {
+        counters_.add(kRetransNoBuffer);
+        return false;
+    }
+    const L2Cache::Entry& l2 = l2_[r.l2];
+    std::memcpy(pkt.data, l2.bytes, l2.len);
+    pkt.port = l2.port;
+    // Describe the SYN this request came from, then build the reply exactly as the first time.
+    ParsedPacket syn;
+    syn.family = r.key.family();
+    syn.l3_offset = l2.len;
+    syn.src_addr = r.key.client_addr();
+    syn.dst_addr = r.key.server_addr();
+    syn.src_port = r.key.client_port;
+    syn.dst_port = r.key.server_port;
+    const net::ReplySegment seg = request_synack(r, now_ns);
+    const net::ReplyIpFields ip{config_.ttl, ip_id_++, config_.checksum_offload};
+    if (!net::build_reply(pkt, syn, seg, ip)) {
+        counters_.add(kDropReplyTooBig);
+        out.drop[out.n_drop++] = pkt;  // hand the buffer back
+        return false;
+    }
+    counters_.add(kSynAckRetrans);
+    out.tx[out.n_tx++] = pkt;
+    return true;
+}
+
+}  // namespace synwall::handshake

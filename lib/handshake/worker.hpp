@@ -1,0 +1,152 @@
+// The handshake engine of one worker: the kernel's tcp_conn_request / tcp_check_req /
+// cookie_v4_check / inet_csk_accept, for bursts of packets, in user space.
+//
+// One Worker per poll-mode lcore (share nothing): it owns its half-open table, timer wheel,
+// established-flow index, accept queues (one per listener), L2 cache, cookie secret schedule and
+// counters. The DPDK layer, the tests, the fuzzer and the benchmarks all drive it through the same
+// two calls:
+//   process_burst(packets, now, out)  every received packet gets exactly one disposition in `out`:
+//       tx    rewritten in place into our reply (SYN-ACK, RST, challenge ACK): transmit it
+//       drop  counted and to be freed
+//       pass  not for the handshake (not TCP, no listener, fragment): bridge or free it
+//       flow  a packet of an established flow, or the completing ACK: it now belongs to the
+//             connection in an accept queue (Connection::packet) or to the flow (FlowPacket)
+//   run_timers(now, source, out)       SYN-ACK retransmits and request expiry, with a budget;
+//       retransmits are built in buffers taken from `source`.
+// Established connections wait in accept queues: accept(listener, conn) pops them (from the
+// application's thread: the queue is SPSC).
+//
+// `now_ns` is wall-clock nanoseconds (Unix epoch): cookie counters must agree across appliances.
+// Decisions cite RFC 9293 §3.10.7 (SEGMENT ARRIVES) and RFC 5961; docs/handshake.md has the table.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cookie/secret_schedule.hpp"
+#include "cookie/syn_cookie.hpp"
+#include "handshake/accept_queue.hpp"
+#include "handshake/config.hpp"
+#include "handshake/connection.hpp"
+#include "handshake/counters.hpp"
+#include "handshake/l2_cache.hpp"
+#include "handshake/listener_table.hpp"
+#include "handshake/rate_limiter.hpp"
+#include "net/packet.hpp"
+#include "net/parser.hpp"
+#include "net/reply_builder.hpp"
+#include "table/flow_table.hpp"
+#include "timer/timer_wheel.hpp"
+
+namespace synwall::handshake {
+
+inline constexpr uint32_t kMaxBurst = 256;
+
+struct FlowPacket {
+    net::Packet packet;
+    uint32_t flow;  // established-flow index
+};
+
+struct BurstOutput {
+    uint32_t n_tx = 0, n_drop = 0, n_pass = 0, n_flow = 0, n_established = 0;
+    net::Packet tx[2 * kMaxBurst];  // replies to this burst plus retransmits
+    net::Packet drop[2 * kMaxBurst];
+    net::Packet pass[kMaxBurst];
+    FlowPacket flow[kMaxBurst];
+    void clear() noexcept { n_tx = n_drop = n_pass = n_flow = n_established = 0; }
+};
+
+// Where retransmitted SYN-ACKs get their buffers (an rte_mempool in the DPDK layer).
+class PacketSource {
+public:
+    virtual ~PacketSource() = default;
+    virtual bool alloc(net::Packet& out) = 0;  // room >= 128 bytes
+};
+
+class Worker {
+public:
+    Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> listeners,
+           const cookie::SecretConfig& secrets, uint64_t now_ns);
+
+    // Handles up to kMaxBurst packets (fewer if `out` is already partly filled); returns how
+    // many, the first ones of `pkts`. Clear `out` between bursts.
+    uint32_t process_burst(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
+
+    // Expires due timers (at most engine.timer_budget); retransmits go to out.tx. Returns the
+    // number of timers handled.
+    uint32_t run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept;
+
+    bool accept(uint16_t listener, Connection& out) noexcept { return accept_[listener]->pop(out); }
+    AcceptQueue& accept_queue(uint16_t listener) noexcept { return *accept_[listener]; }
+
+    // The application closed the flow: forget it (later packets are no longer delivered).
+    void forget_flow(uint32_t flow) noexcept;
+
+    const Counters& counters() const noexcept { return counters_; }
+    uint32_t half_open() const noexcept { return half_open_.size(); }
+    uint32_t half_open(uint16_t listener) const noexcept { return listener_state_[listener].half_open; }
+    uint32_t established() const noexcept { return established_.size(); }
+    const ListenerTable& listeners() const noexcept { return *listeners_; }
+    const cookie::SecretSchedule& secrets() const noexcept { return secrets_; }
+    size_t memory_bytes() const noexcept;
+
+private:
+    enum class Action : uint8_t;
+    struct PacketState;
+    struct ListenerState {
+        uint32_t half_open = 0;
+        uint64_t last_cookie_sent_ns = 0;
+        bool cookies_sent = false;
+    };
+
+    uint32_t process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
+    void classify(PacketState& st, net::Packet& pkt) noexcept;
+    void prepare_prf(PacketState& st, uint64_t now_ns) noexcept;
+    void execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
+
+    void on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
+    void on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
+    void on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
+    void establish(const PacketState& st, net::Packet& pkt, const Connection& proto, uint32_t req,
+                   uint64_t now_ns, BurstOutput& out) noexcept;
+    void send_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, const net::TcpOptions& o,
+                     bool cookie, uint8_t cookie_opts, uint64_t now_ns, BurstOutput& out) noexcept;
+    void send_rst_or_drop(const PacketState& st, net::Packet& pkt, bool rst, uint32_t drop_counter,
+                          uint64_t now_ns, BurstOutput& out) noexcept;
+    void send_challenge_ack(const PacketState& st, net::Packet& pkt, uint32_t seq, uint32_t ack,
+                            uint64_t now_ns, BurstOutput& out) noexcept;
+    bool transmit(net::Packet& pkt, const net::ParsedPacket& in, const net::ReplySegment& seg,
+                  BurstOutput& out) noexcept;
+    void drop(net::Packet& pkt, uint32_t counter, BurstOutput& out) noexcept;
+
+    uint32_t stateful_isn(const PacketState& st, uint64_t now_ns) noexcept;
+    bool cookie_eligible(uint16_t listener, uint64_t now_ns) const noexcept;
+    uint32_t cookie_prf(const PacketState& st, uint32_t counter, uint8_t opts, uint8_t mss_index) noexcept;
+    void erase_request(uint32_t req) noexcept;
+    net::ReplySegment request_synack(const HalfOpen& r, uint64_t now_ns) const noexcept;
+    bool retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept;
+    uint16_t our_mss(const ListenerConfig& l) const noexcept;
+    void touch(uint32_t crc) noexcept { touched_ |= uint64_t{1} << (crc & 63); }
+    bool touched(uint32_t crc) const noexcept { return (touched_ >> (crc & 63)) & 1; }
+
+    EngineConfig config_;
+    std::shared_ptr<const ListenerTable> listeners_;
+    cookie::SecretSchedule secrets_;
+    table::FlowTable<HalfOpen> half_open_;
+    table::FlowTable<Established> established_;
+    timer::TimerWheel timers_;
+    std::vector<std::unique_ptr<AcceptQueue>> accept_;
+    std::vector<ListenerState> listener_state_;
+    L2Cache l2_;
+    RateLimiter reply_limit_;
+    Counters counters_;
+    cookie::PrfBatch prf_;
+    uint16_t ip_id_ = 0;
+    uint64_t touched_ = 0;  // crc bits of keys whose table state changed during this chunk
+    std::unique_ptr<PacketState[]> state_;
+    std::unique_ptr<uint32_t[]> expired_;
+};
+
+}  // namespace synwall::handshake

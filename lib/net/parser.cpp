@@ -1,0 +1,209 @@
+#include "net/parser.hpp"
+
+#include "net/byte_order.hpp"
+#include "net/checksum.hpp"
+#include "net/packet.hpp"
+
+namespace synwall::net {
+namespace {
+
+constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
+constexpr uint16_t kEtherTypeVlan = 0x8100;
+constexpr uint16_t kEtherTypeQinQ = 0x88a8;
+constexpr uint16_t kEtherTypeQinQOld = 0x9100;
+constexpr size_t kEthHeaderLen = 14;
+constexpr size_t kVlanTagLen = 4;
+constexpr uint8_t kIpProtoTcp = 6;
+constexpr int kMaxIpv6ExtHeaders = 8;
+
+bool bad_ipv4_address(const uint8_t* a) noexcept {
+    return a[0] >= 224 /* multicast, reserved, broadcast */ || a[0] == 0 || a[0] == 127;
+}
+
+bool bad_ipv6_address(const uint8_t* a) noexcept {
+    if (a[0] == 0xff) return true;  // multicast
+    bool zero10 = true;
+    for (int i = 0; i < 10; ++i) zero10 &= a[i] == 0;
+    if (zero10 && a[10] == 0xff && a[11] == 0xff) return true;  // v4-mapped (RFC 4291 §2.5.5.2)
+    if (zero10 && a[10] == 0 && a[11] == 0 && a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] <= 1)
+        return true;  // unspecified or loopback
+    return false;
+}
+
+ParsedPacket fail(ParsedPacket& p, ParseStatus s) noexcept {
+    p.status = s;
+    return p;
+}
+
+}  // namespace
+
+bool parse_tcp_options(std::span<const uint8_t> opt, TcpOptions& out) noexcept {
+    size_t i = 0;
+    const size_t n = opt.size();
+    while (i < n) {
+        const uint8_t kind = opt[i];
+        if (kind == tcp_opt::kEol) return true;
+        if (kind == tcp_opt::kNop) {
+            ++i;
+            continue;
+        }
+        if (i + 1 >= n) return false;  // no room for the length byte
+        const uint8_t len = opt[i + 1];
+        if (len < 2 || i + len > n) return false;
+        const uint8_t* v = opt.data() + i + 2;
+        switch (kind) {
+        case tcp_opt::kMss:
+            if (len == 4) {
+                out.has_mss = true;
+                out.mss = load_be16(v);
+            }
+            break;
+        case tcp_opt::kWscale:
+            if (len == 3) {
+                out.has_wscale = true;
+                out.wscale = v[0] > tcp_opt::kMaxWscale ? tcp_opt::kMaxWscale : v[0];
+            }
+            break;
+        case tcp_opt::kSackPermitted:
+            if (len == 2) out.sack_permitted = true;
+            break;
+        case tcp_opt::kTimestamps:
+            if (len == 10) {
+                out.has_timestamps = true;
+                out.tsval = load_be32(v);
+                out.tsecr = load_be32(v + 4);
+            }
+            break;
+        case tcp_opt::kFastOpen:
+            out.has_fastopen = true;
+            break;
+        case tcp_opt::kExperimental:
+            if (len >= 4 && load_be16(v) == 0xf989) out.has_fastopen = true;
+            break;
+        default:
+            break;  // unknown: skipped by length
+        }
+        i += len;
+    }
+    return true;
+}
+
+ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
+                   const ParseConfig& config) noexcept {
+    ParsedPacket p;
+    const uint8_t* d = frame.data();
+    const size_t n = frame.size();
+
+    // L2: Ethernet, then up to two VLAN tags (802.1Q, 802.1ad QinQ).
+    if (n < kEthHeaderLen) return fail(p, ParseStatus::kTruncatedL2);
+    size_t off = 12;
+    uint16_t ethertype = load_be16(d + off);
+    while (ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
+           ethertype == kEtherTypeQinQOld) {
+        if (p.vlan_count == 2) return fail(p, ParseStatus::kTooManyVlans);
+        if (off + 2 + kVlanTagLen + 2 > n) return fail(p, ParseStatus::kTruncatedL2);
+        off += kVlanTagLen;
+        ++p.vlan_count;
+        ethertype = load_be16(d + off);
+    }
+    off += 2;
+    p.l3_offset = static_cast<uint16_t>(off);
+
+    size_t l4_end;  // end of the IP payload (Ethernet padding excluded)
+    uint8_t proto;
+    if (ethertype == kEtherTypeIpv4) {
+        p.family = Family::kIpv4;
+        if (off + 20 > n) return fail(p, ParseStatus::kTruncatedIp);
+        const uint8_t* ip = d + off;
+        if ((ip[0] >> 4) != 4) return fail(p, ParseStatus::kBadIpVersion);
+        const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+        if (ihl < 20 || off + ihl > n) return fail(p, ParseStatus::kBadIpv4Ihl);
+        const size_t total = load_be16(ip + 2);
+        if (total < ihl) return fail(p, ParseStatus::kBadIpLength);
+        if (off + total > n) return fail(p, ParseStatus::kTruncatedIp);
+        if (config.verify_ipv4_checksum && !(rx_flags & kRxIpChecksumGood) &&
+            ipv4_header_checksum({ip, ihl}) != 0)
+            return fail(p, ParseStatus::kBadIpv4Checksum);
+        const uint16_t frag = load_be16(ip + 6);
+        if ((frag & 0x3fff) != 0) return fail(p, ParseStatus::kFragment);  // MF or offset
+        p.ip_ecn = ip[1] & 0x03;
+        p.ttl = ip[8];
+        proto = ip[9];
+        p.src_addr = ip + 12;
+        p.dst_addr = ip + 16;
+        off += ihl;
+        l4_end = p.l3_offset + total;
+    } else if (ethertype == kEtherTypeIpv6) {
+        p.family = Family::kIpv6;
+        if (off + 40 > n) return fail(p, ParseStatus::kTruncatedIp);
+        const uint8_t* ip = d + off;
+        if ((ip[0] >> 4) != 6) return fail(p, ParseStatus::kBadIpVersion);
+        const size_t payload = load_be16(ip + 4);
+        if (off + 40 + payload > n) return fail(p, ParseStatus::kTruncatedIp);
+        p.ip_ecn = static_cast<uint8_t>((load_be16(ip) >> 4) & 0x03);
+        p.ttl = ip[7];
+        p.src_addr = ip + 8;
+        p.dst_addr = ip + 24;
+        l4_end = off + 40 + payload;
+        proto = ip[6];
+        off += 40;
+        // Walk hop-by-hop (0), routing (43), destination options (60); fragment (44) stops.
+        for (int i = 0;; ++i) {
+            if (proto == 44) return fail(p, ParseStatus::kFragment);
+            if (proto != 0 && proto != 43 && proto != 60) break;
+            if (i == kMaxIpv6ExtHeaders) return fail(p, ParseStatus::kBadIpv6ExtHeader);
+            if (off + 8 > l4_end) return fail(p, ParseStatus::kBadIpv6ExtHeader);
+            const size_t ext_len = (static_cast<size_t>(d[off + 1]) + 1) * 8;
+            if (off + ext_len > l4_end) return fail(p, ParseStatus::kBadIpv6ExtHeader);
+            proto = d[off];
+            off += ext_len;
+        }
+    } else {
+        return fail(p, ParseStatus::kNotIp);
+    }
+    if (proto != kIpProtoTcp) return fail(p, ParseStatus::kNotTcp);
+    // Martian TCP endpoints are never answered (no SYN-ACK towards a broadcast or multicast).
+    if (p.family == Family::kIpv4 ? bad_ipv4_address(p.src_addr) || bad_ipv4_address(p.dst_addr)
+                                  : bad_ipv6_address(p.src_addr) || bad_ipv6_address(p.dst_addr))
+        return fail(p, ParseStatus::kBadAddress);
+
+    // L4: TCP.
+    p.l4_offset = static_cast<uint16_t>(off);
+    if (off + 20 > l4_end) return fail(p, ParseStatus::kTruncatedTcp);
+    const uint8_t* th = d + off;
+    const size_t doff = static_cast<size_t>(th[12] >> 4) * 4;
+    if (doff < 20 || off + doff > l4_end) return fail(p, ParseStatus::kBadTcpDataOffset);
+    p.tcp_header_len = static_cast<uint16_t>(doff);
+    p.payload_len = static_cast<uint16_t>(l4_end - off - doff);
+    p.src_port = load_be16(th);
+    p.dst_port = load_be16(th + 2);
+    p.seq = load_be32(th + 4);
+    p.ack = load_be32(th + 8);
+    p.tcp_flags = th[13];
+    p.window = load_be16(th + 14);
+    if (!parse_tcp_options({th + 20, doff - 20}, p.options)) return fail(p, ParseStatus::kBadTcpOption);
+
+    if (config.verify_tcp_checksum && !(rx_flags & kRxL4ChecksumGood)) {
+        const uint32_t l4_len = static_cast<uint32_t>(l4_end - off);
+        uint64_t sum = p.family == Family::kIpv4 ? pseudo_header_v4(p.src_addr, p.dst_addr, l4_len)
+                                                 : pseudo_header_v6(p.src_addr, p.dst_addr, l4_len);
+        sum = checksum_partial({th, l4_len}, sum);
+        if (checksum_fold(sum) != 0xffff) return fail(p, ParseStatus::kBadTcpChecksum);
+    }
+    p.status = ParseStatus::kOk;
+    return p;
+}
+
+std::string_view to_string(ParseStatus s) noexcept {
+    switch (s) {
+#define SYNWALL_X(e, name, help) \
+    case ParseStatus::e:         \
+        return name;
+        SYNWALL_PARSE_STATUS(SYNWALL_X)
+#undef SYNWALL_X
+    }
+    return "?";
+}
+
+}  // namespace synwall::net

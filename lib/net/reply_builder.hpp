@@ -1,0 +1,57 @@
+// Turns a received TCP segment into our reply, in the same buffer (SYN -> SYN-ACK, bad ACK -> RST,
+// challenge ACK). Nothing is allocated.
+//
+// The reply keeps the frame's L2 header (MACs swapped, VLAN tags and EtherTypes kept), writes a
+// fresh IP header without options or extension headers (IPv4: DF, our id and TTL; IPv6: our hop
+// limit), swaps addresses and ports, writes the TCP header and our options, drops any payload and
+// computes checksums: fully, or only the pseudo-header sum when the NIC will finish them
+// (RTE_MBUF_F_TX_TCP_CKSUM / RTE_MBUF_F_TX_IP_CKSUM semantics).
+#pragma once
+
+#include <cstdint>
+
+#include "net/packet.hpp"
+#include "net/parser.hpp"
+
+namespace synwall::net {
+
+// Options we put on a reply; written in the kernel's order and alignment:
+// MSS, [SACK-permitted + TS | NOP NOP TS], [NOP NOP SACK-permitted], [NOP WS].
+struct ReplyOptions {
+    uint16_t mss = 0;            // 0: no MSS option
+    uint8_t wscale = kNoWscale;  // kNoWscale: no window-scale option
+    bool sack_permitted = false;
+    bool timestamps = false;
+    uint32_t tsval = 0;
+    uint32_t tsecr = 0;
+
+    static constexpr uint8_t kNoWscale = 0xff;
+};
+
+struct ReplySegment {
+    uint8_t flags = 0;
+    uint32_t seq = 0;
+    uint32_t ack = 0;
+    uint16_t window = 0;
+    ReplyOptions options;
+};
+
+struct ReplyIpFields {
+    uint8_t ttl = 64;            // TTL / hop limit
+    uint16_t ipv4_id = 0;
+    bool checksum_offload = false;
+};
+
+// Length of the TCP options that `o` produces (a multiple of 4, at most 20).
+uint8_t reply_options_len(const ReplyOptions& o) noexcept;
+
+// Rewrites `pkt` (parsed as `in`, which must be ok()) into the reply. Returns false, leaving the
+// frame untouched, when the reply does not fit in pkt.room.
+bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
+                 const ReplyIpFields& ip) noexcept;
+
+// RFC 9293 §3.10.7.1: the RST that answers `in` (seq taken from its ACK field if it has one,
+// otherwise seq 0 with ACK = its seq + its length).
+ReplySegment rst_for(const ParsedPacket& in) noexcept;
+
+}  // namespace synwall::net

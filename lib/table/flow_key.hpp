@@ -1,0 +1,74 @@
+// The connection key: client address and port, server address and port. IPv4 addresses are stored
+// v4-mapped (::ffff:a.b.c.d) so that both families share one 36-byte key and never collide (the
+// parser rejects v4-mapped addresses inside IPv6 packets).
+#pragma once
+
+#include <nmmintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "net/parser.hpp"
+
+namespace synwall::table {
+
+struct FlowKey {
+    uint8_t client[16];
+    uint8_t server[16];
+    uint16_t client_port;  // host order
+    uint16_t server_port;
+
+    friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
+        return std::memcmp(&a, &b, sizeof(FlowKey)) == 0;
+    }
+    bool is_v4() const noexcept {
+        uint64_t lo;
+        uint32_t mid;
+        std::memcpy(&lo, client, 8);
+        std::memcpy(&mid, client + 8, 4);
+        return lo == 0 && mid == 0xffff0000u;
+    }
+    net::Family family() const noexcept { return is_v4() ? net::Family::kIpv4 : net::Family::kIpv6; }
+    // Address bytes as they appear on the wire (4 or 16 bytes).
+    const uint8_t* client_addr() const noexcept { return is_v4() ? client + 12 : client; }
+    const uint8_t* server_addr() const noexcept { return is_v4() ? server + 12 : server; }
+};
+static_assert(sizeof(FlowKey) == 36);
+
+inline void store_addr(uint8_t dst[16], net::Family f, const uint8_t* a) noexcept {
+    if (f == net::Family::kIpv4) {
+        std::memset(dst, 0, 10);
+        dst[10] = dst[11] = 0xff;
+        std::memcpy(dst + 12, a, 4);
+    } else {
+        std::memcpy(dst, a, 16);
+    }
+}
+
+// Key of the connection a packet from the client belongs to (client = the packet's source).
+inline FlowKey key_from_client_packet(const net::ParsedPacket& p) noexcept {
+    FlowKey k;
+    store_addr(k.client, p.family, p.src_addr);
+    store_addr(k.server, p.family, p.dst_addr);
+    k.client_port = p.src_port;
+    k.server_port = p.dst_port;
+    return k;
+}
+
+// CRC32C of the key (SSE4.2). Linear and forgeable: it only spreads keys over buckets; an attacker
+// who crafts collisions fills at most two buckets, and the tables bound their probing (see
+// flow_table.hpp), so the worst case is a refused insert (cookie fallback), never a long scan.
+__attribute__((target("sse4.2"))) inline uint32_t hash_key(const FlowKey& k) noexcept {
+    uint64_t w[4];
+    uint32_t tail;
+    std::memcpy(w, &k, 32);
+    std::memcpy(&tail, reinterpret_cast<const uint8_t*>(&k) + 32, 4);
+    uint64_t h = 0xffffffffu;
+    h = _mm_crc32_u64(h, w[0]);
+    h = _mm_crc32_u64(h, w[1]);
+    h = _mm_crc32_u64(h, w[2]);
+    h = _mm_crc32_u64(h, w[3]);
+    return _mm_crc32_u32(static_cast<uint32_t>(h), tail);
+}
+
+}  // namespace synwall::table

@@ -1,0 +1,156 @@
+// A fixed-capacity hash table of Entry records keyed by FlowKey: O(1) insert, find and erase,
+// everything preallocated at construction, nothing allocated afterwards.
+//
+// Layout: entries live in a slab indexed by uint32 (a free-list stack hands them out); buckets of
+// eight (16-bit tag, 32-bit entry index) slots, one cache line each, are indexed by the key hash.
+// Every key has two candidate buckets (two-choice hashing, insert into the emptier one), so a find
+// touches at most two bucket lines plus the matching entries, whatever the load. Tags are compared
+// eight at a time with SSE2; tag 0 marks an empty slot.
+//
+// Capacity: `capacity` entries; buckets = next power of two >= capacity / 6 (load <= 75 %).
+// When full (no free entry, or both buckets of the key full) insert() returns kNone: the caller
+// counts it and falls back (SYN cookies for the half-open table).
+// Threading: single owner (one per worker); not thread-safe.
+//
+// Entry must be trivially constructible and have a `FlowKey key` member.
+#pragma once
+
+#include <emmintrin.h>
+
+#include <bit>
+#include <cstdint>
+#include <stdexcept>
+
+#include "table/flow_key.hpp"
+#include "table/huge_array.hpp"
+
+namespace synwall::table {
+
+template <class Entry>
+class FlowTable {
+public:
+    static constexpr uint32_t kNone = ~0u;
+    static constexpr uint32_t kSlots = 8;
+    static constexpr uint32_t kMaxCapacity = 1u << 30;
+
+    struct Hash {
+        uint32_t b1, b2;
+        uint16_t tag;
+    };
+
+    explicit FlowTable(uint32_t capacity) : capacity_(capacity) {
+        if (capacity == 0 || capacity > kMaxCapacity) throw std::invalid_argument("flow table capacity out of range");
+        const uint32_t nb = std::bit_ceil(std::max<uint32_t>(2, (capacity + 5) / 6));
+        bucket_bits_ = static_cast<uint32_t>(std::countr_zero(nb));
+        buckets_ = HugeArray<Bucket>(nb);
+        entries_ = HugeArray<Entry>(capacity);
+        free_ = HugeArray<uint32_t>(capacity);
+        for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
+        free_top_ = capacity;
+    }
+
+    Hash hash(const FlowKey& k) const noexcept { return hash_from_crc(hash_key(k)); }
+
+    // Buckets and tag from a key's hash_key() value, so that several tables share one CRC.
+    Hash hash_from_crc(uint32_t crc) const noexcept {
+        const uint64_t x = static_cast<uint64_t>(crc) * 0x9e3779b97f4a7c15ull;
+        Hash h;
+        h.b1 = bucket_bits_ ? static_cast<uint32_t>(x >> (64 - bucket_bits_)) : 0;
+        h.tag = static_cast<uint16_t>(x >> 8) | 1;
+        const uint64_t y = x * 0xc2b2ae3d27d4eb4full;
+        h.b2 = bucket_bits_ ? static_cast<uint32_t>(y >> (64 - bucket_bits_)) : 0;
+        if (h.b2 == h.b1) h.b2 = h.b1 ^ 1;
+        return h;
+    }
+
+    void prefetch(const Hash& h) const noexcept {
+        __builtin_prefetch(&buckets_[h.b1]);
+        __builtin_prefetch(&buckets_[h.b2]);
+    }
+
+    uint32_t find(const FlowKey& k, const Hash& h) const noexcept {
+        uint32_t i = find_in(buckets_[h.b1], k, h.tag);
+        if (i == kNone) i = find_in(buckets_[h.b2], k, h.tag);
+        return i;
+    }
+    uint32_t find(const FlowKey& k) const noexcept { return find(k, hash(k)); }
+
+    // Inserts a new entry for k (the caller has checked that k is absent) and returns its index,
+    // with only `key` set; kNone when full.
+    uint32_t insert(const FlowKey& k, const Hash& h) noexcept {
+        if (free_top_ == 0) return kNone;
+        Bucket& a = buckets_[h.b1];
+        Bucket& b = buckets_[h.b2];
+        const uint32_t fa = empty_mask(a), fb = empty_mask(b);
+        if ((fa | fb) == 0) {
+            ++bucket_full_;
+            return kNone;
+        }
+        Bucket& t = std::popcount(fa) >= std::popcount(fb) ? a : b;
+        const uint32_t slot = static_cast<uint32_t>(std::countr_zero(&t == &a ? fa : fb));
+        const uint32_t idx = free_[--free_top_];
+        t.tag[slot] = h.tag;
+        t.idx[slot] = idx;
+        entries_[idx].key = k;
+        return idx;
+    }
+    uint32_t insert(const FlowKey& k) noexcept { return insert(k, hash(k)); }
+
+    // Removes entry `idx` (which must be live).
+    void erase(uint32_t idx) noexcept {
+        const Hash h = hash(entries_[idx].key);
+        if (!erase_in(buckets_[h.b1], idx, h.tag)) erase_in(buckets_[h.b2], idx, h.tag);
+        free_[free_top_++] = idx;
+    }
+
+    Entry& at(uint32_t idx) noexcept { return entries_[idx]; }
+    const Entry& at(uint32_t idx) const noexcept { return entries_[idx]; }
+    uint32_t size() const noexcept { return capacity_ - free_top_; }
+    uint32_t capacity() const noexcept { return capacity_; }
+    bool full() const noexcept { return free_top_ == 0; }
+    uint64_t bucket_full_count() const noexcept { return bucket_full_; }
+    size_t memory_bytes() const noexcept { return buckets_.bytes() + entries_.bytes() + free_.bytes(); }
+
+private:
+    struct alignas(64) Bucket {
+        uint16_t tag[kSlots];
+        uint32_t idx[kSlots];
+    };
+    static_assert(sizeof(Bucket) == 64);
+
+    static uint32_t match_mask(const Bucket& b, uint16_t tag) noexcept {
+        const __m128i tags = _mm_load_si128(reinterpret_cast<const __m128i*>(b.tag));
+        const __m128i eq = _mm_cmpeq_epi16(tags, _mm_set1_epi16(static_cast<short>(tag)));
+        // Pack the eight 16-bit lanes to bytes: one mask bit per slot.
+        return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128())));
+    }
+    static uint32_t empty_mask(const Bucket& b) noexcept { return match_mask(b, 0); }
+
+    uint32_t find_in(const Bucket& b, const FlowKey& k, uint16_t tag) const noexcept {
+        for (uint32_t m = match_mask(b, tag); m != 0; m &= m - 1) {
+            const uint32_t idx = b.idx[std::countr_zero(m)];
+            if (entries_[idx].key == k) return idx;
+        }
+        return kNone;
+    }
+    static bool erase_in(Bucket& b, uint32_t idx, uint16_t tag) noexcept {
+        for (uint32_t m = match_mask(b, tag); m != 0; m &= m - 1) {
+            const uint32_t s = static_cast<uint32_t>(std::countr_zero(m));
+            if (b.idx[s] == idx) {
+                b.tag[s] = 0;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    uint32_t capacity_;
+    uint32_t bucket_bits_ = 0;
+    HugeArray<Bucket> buckets_;
+    HugeArray<Entry> entries_;
+    HugeArray<uint32_t> free_;
+    uint32_t free_top_ = 0;
+    uint64_t bucket_full_ = 0;
+};
+
+}  // namespace synwall::table
