@@ -69,6 +69,8 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
     secrets_.advance(now_ns / 1'000'000'000);
 }
 
+Worker::~Worker() = default;
+
 size_t Worker::memory_bytes() const noexcept {
     return half_open_.memory_bytes() + established_.memory_bytes() + timers_.memory_bytes() +
            sizeof(*this) + kMaxBurst * sizeof(PacketState);

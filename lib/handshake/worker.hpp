@@ -69,6 +69,9 @@ class Worker {
 public:
     Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> listeners,
            const cookie::SecretConfig& secrets, uint64_t now_ns);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
 
     // Handles up to kMaxBurst packets (fewer if `out` is already partly filled); returns how
     // many, the first ones of `pkts`. Clear `out` between bursts.

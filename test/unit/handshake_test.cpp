@@ -1,1 +1,939 @@
-// placeholder: replaced by the real suite
+// The handshake engine end to end, at the byte level: SYN -> SYN-ACK -> ACK -> accepted connection,
+// for IPv4 and IPv6, with and without VLAN tags, every client option combination, in queue and in
+// cookie mode; then the rejections and the kernel-equivalent decisions (RFC 9293 §3.10.7, RFC 5961).
+// Frames are built and inspected by test/unit/packet_factory (independent of lib/net).
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <random>
+#include <tuple>
+
+#include "cookie/syn_cookie.hpp"
+#include "handshake/worker.hpp"
+#include "packet_factory.hpp"
+
+using namespace synwall;
+using namespace synwall::handshake;
+namespace pf = synwall::testing;
+using synwall::testing::Fam;
+using synwall::testing::FrameView;
+using synwall::testing::OptionSpec;
+using synwall::testing::SegmentSpec;
+
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000;
+constexpr uint64_t kT0 = 1'790'000'000ull * kSec;  // a 2026 wall-clock time, in ns
+constexpr uint8_t SYN = 0x02, ACK = 0x10, RST = 0x04, FIN = 0x01, ECE = 0x40, CWR = 0x80;
+
+// Owns frame storage for the packets it hands to the engine (room for replies to grow).
+struct Frames {
+    std::deque<std::vector<uint8_t>> store;
+    net::Packet make(const std::vector<uint8_t>& bytes, uint16_t port = 0) {
+        store.emplace_back(bytes);
+        store.back().resize(512);
+        net::Packet p;
+        p.data = store.back().data();
+        p.len = static_cast<uint16_t>(bytes.size());
+        p.room = 512;
+        p.port = port;
+        return p;
+    }
+    static std::vector<uint8_t> bytes(const net::Packet& p) { return {p.data, p.data + p.len}; }
+};
+
+struct VectorSource : PacketSource {
+    Frames& frames;
+    int budget = 1 << 20;
+    explicit VectorSource(Frames& f) : frames(f) {}
+    bool alloc(net::Packet& out) override {
+        if (budget-- <= 0) return false;
+        out = frames.make({});
+        return true;
+    }
+};
+
+cookie::SecretConfig test_secrets(cookie::PrfKind prf = cookie::best_prf()) {
+    cookie::SecretConfig s;
+    std::string err;
+    EXPECT_TRUE(cookie::parse_master_key("000102030405060708090a0b0c0d0e0f", s.master, err));
+    s.prf = prf;
+    return s;
+}
+
+ListenerConfig listener(Fam fam, uint16_t port, CookieMode mode) {
+    ListenerConfig l;
+    l.name = "web";
+    l.family = fam == Fam::v4 ? net::Family::kIpv4 : net::Family::kIpv6;
+    l.prefix_len = 0;
+    l.port = port;
+    l.cookie_mode = mode;
+    l.mss = fam == Fam::v4 ? 1460 : 1440;
+    return l;
+}
+
+struct Engine {
+    Frames frames;
+    std::unique_ptr<Worker> worker;
+    BurstOutput out;
+    uint64_t now = kT0;
+
+    explicit Engine(std::vector<ListenerConfig> ls, EngineConfig ec = {}, cookie::SecretConfig sc = test_secrets()) {
+        worker = std::make_unique<Worker>(ec, std::make_shared<ListenerTable>(std::move(ls)), sc, now);
+    }
+    // Processes one frame; returns the output with the packet's disposition.
+    BurstOutput& feed(const std::vector<uint8_t>& frame, uint16_t port = 0) {
+        net::Packet p = frames.make(frame, port);
+        out.clear();
+        EXPECT_EQ(worker->process_burst({&p, 1}, now, out), 1u);
+        EXPECT_EQ(out.n_tx + out.n_drop + out.n_pass + out.n_flow + out.n_established, 1u)
+            << "every packet gets exactly one disposition";
+        return out;
+    }
+    std::vector<uint8_t> reply(const std::vector<uint8_t>& frame) {
+        feed(frame);
+        EXPECT_EQ(out.n_tx, 1u);
+        return out.n_tx ? Frames::bytes(out.tx[0]) : std::vector<uint8_t>{};
+    }
+    uint64_t counter(uint32_t c) const { return worker->counters()[c]; }
+};
+
+SegmentSpec client_syn(Fam fam, const OptionSpec& o = {.mss = 1460}) {
+    SegmentSpec s;
+    s.fam = fam;
+    s.src = fam == Fam::v4 ? pf::v4("198.51.100.7") : pf::v6("2001:db8:1::7");
+    s.dst = fam == Fam::v4 ? pf::v4("203.0.113.10") : pf::v6("2001:db8:2::10");
+    s.sport = 40001;
+    s.dport = 80;
+    s.seq = 0x11223344;
+    s.flags = SYN;
+    s.tcp_options = pf::tcp_options(o);
+    return s;
+}
+
+// The client's third segment answering `synack`.
+SegmentSpec client_ack(const SegmentSpec& syn, const FrameView& synack, bool ts, std::vector<uint8_t> payload = {}) {
+    SegmentSpec a = syn;
+    a.flags = ACK;
+    a.seq = syn.seq + 1;
+    a.ack = synack.seq() + 1;
+    OptionSpec o;
+    if (ts) {
+        o.ts = true;
+        o.tsval = 777;
+        o.tsecr = synack.options().tsval;
+    }
+    a.tcp_options = pf::tcp_options(o);
+    a.payload = std::move(payload);
+    a.ecn = 0;
+    return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The full matrix.
+
+using MatrixParam = std::tuple<Fam, int /*vlans*/, bool /*cookie mode*/>;
+class HandshakeMatrix : public ::testing::TestWithParam<MatrixParam> {};
+
+TEST_P(HandshakeMatrix, EveryClientOptionCombination) {
+    const auto [fam, vlans, cookie_mode] = GetParam();
+    const bool v6 = fam == Fam::v6;
+    Engine e({listener(fam, 80, cookie_mode ? CookieMode::kAlways : CookieMode::kNever)});
+    const uint16_t our_mss = v6 ? 1440 : 1460;
+    int cases = 0;
+    uint16_t sport = 1024;
+    for (int mss : {-1, 536, 1000, 1220, 1300, 1440, 1460, 8960})
+        for (int ws = -1; ws <= 14; ++ws)
+            for (bool sack : {false, true})
+                for (bool ts : {false, true})
+                    for (bool ecn : {false, true}) {
+                        SCOPED_TRACE(::testing::Message() << "mss=" << mss << " ws=" << ws << " sack=" << sack
+                                                          << " ts=" << ts << " ecn=" << ecn);
+                        ++cases;
+                        OptionSpec o{.mss = mss, .wscale = ws, .sack = sack, .ts = ts, .tsval = 0xabcdef01u + sport};
+                        SegmentSpec syn = client_syn(fam, o);
+                        syn.sport = sport++;
+                        syn.seq = 0x9e3779b9u * sport;
+                        if (vlans >= 1) syn.vlans.push_back(100);
+                        if (vlans >= 2) syn.vlans.insert(syn.vlans.begin(), 200);
+                        if (ecn) syn.flags |= ECE | CWR;
+                        const auto syn_bytes = pf::build_frame(syn);
+                        const FrameView in(syn_bytes);
+                        const auto reply = e.reply(syn_bytes);
+                        ASSERT_FALSE(reply.empty());
+                        const FrameView r(reply);
+
+                        // L2: MACs swapped, tags kept.
+                        EXPECT_TRUE(std::equal(reply.begin(), reply.begin() + 6, syn.src_mac.begin()));
+                        EXPECT_TRUE(std::equal(reply.begin() + 6, reply.begin() + 12, syn.dst_mac.begin()));
+                        EXPECT_EQ(r.vlan_count, vlans);
+                        EXPECT_TRUE(std::equal(reply.begin() + 12, reply.begin() + static_cast<long>(in.l3),
+                                               syn_bytes.begin() + 12));
+                        // L3/L4 addressing.
+                        EXPECT_EQ(r.src_addr(), in.dst_addr());
+                        EXPECT_EQ(r.dst_addr(), in.src_addr());
+                        EXPECT_EQ(r.sport(), syn.dport);
+                        EXPECT_EQ(r.dport(), syn.sport);
+                        EXPECT_EQ(r.ttl(), 64);
+                        EXPECT_EQ(reply.size(), r.l4 + r.tcp_header_len()) << "no payload, no padding";
+                        if (!v6) {
+                            EXPECT_EQ(r.be16(r.l3 + 6), 0x4000) << "DF";
+                        }
+                        EXPECT_TRUE(r.ipv4_checksum_ok());
+                        EXPECT_TRUE(r.tcp_checksum_ok());
+                        EXPECT_EQ(r.tcp_header_len() % 4, 0u);
+                        EXPECT_EQ(r.ack(), syn.seq + 1);
+                        EXPECT_EQ(r.window(), 65535);
+
+                        // Options: what the client offered and we support; in cookie mode without
+                        // timestamps only MSS (nowhere to keep the rest, as the kernel).
+                        const bool rich = !cookie_mode || ts;
+                        const OptionSpec ro = r.options();
+                        EXPECT_EQ(ro.mss, our_mss);
+                        EXPECT_EQ(ro.ts, ts);
+                        if (ts) {
+                            EXPECT_EQ(ro.tsecr, o.tsval);
+                        }
+                        EXPECT_EQ(ro.sack, sack && rich);
+                        EXPECT_EQ(ro.wscale, ws >= 0 && rich ? 7 : -1);
+                        EXPECT_FALSE(ro.tfo);
+                        const bool ecn_ok = ecn && rich;
+                        EXPECT_EQ(r.flags(), SYN | ACK | (ecn_ok ? ECE : 0));
+                        if (cookie_mode && ts) {
+                            const auto co = cookie::decode_opts(static_cast<uint8_t>(ro.tsval & 63));
+                            EXPECT_EQ(co.wscale, ws >= 0 ? ws : 15);
+                            EXPECT_EQ(co.sack, sack);
+                            EXPECT_EQ(co.ecn, ecn);
+                        }
+
+                        // Third segment, with data on every other case.
+                        std::vector<uint8_t> data;
+                        if (cases % 2) data = {'G', 'E', 'T', ' ', '/'};
+                        e.feed(pf::build_frame(client_ack(syn, r, ts, data)));
+                        ASSERT_EQ(e.out.n_established, 1u);
+                        Connection c{};
+                        ASSERT_TRUE(e.worker->accept(0, c));
+                        EXPECT_EQ(c.client_isn, syn.seq);
+                        EXPECT_EQ(c.server_isn, r.seq());
+                        EXPECT_EQ(c.key.client_port, syn.sport);
+                        EXPECT_EQ(c.key.server_port, syn.dport);
+                        EXPECT_EQ(c.key.is_v4(), !v6);
+                        const int client_mss = mss < 0 ? (v6 ? 1220 : 536) : mss;
+                        int expect_mss = client_mss;
+                        if (cookie_mode) {  // rounded down to the table (index 0 below it)
+                            const uint16_t* t = v6 ? cookie::kMssTableV6 : cookie::kMssTableV4;
+                            expect_mss = t[0];
+                            for (int i = 0; i < 8; ++i)
+                                if (client_mss >= t[i]) expect_mss = t[i];
+                        }
+                        EXPECT_EQ(c.mss, std::min(expect_mss, int{our_mss}));
+                        EXPECT_EQ(c.snd_wscale, ws >= 0 && rich ? ws : 15);
+                        EXPECT_EQ(c.rcv_wscale, ws >= 0 && rich ? 7 : 15);
+                        EXPECT_EQ((c.flags & kConnSack) != 0, sack && rich);
+                        EXPECT_EQ((c.flags & kConnTimestamps) != 0, ts);
+                        EXPECT_EQ((c.flags & kConnEcn) != 0, ecn_ok);
+                        EXPECT_EQ((c.flags & kConnFromCookie) != 0, cookie_mode);
+                        EXPECT_EQ(c.payload_len, data.size());
+                        ASSERT_EQ(c.packet.data[c.payload_offset], data.empty() ? c.packet.data[c.payload_offset] : 'G');
+                        if (ts) {
+                            EXPECT_EQ(c.ts_recent, 777u);
+                        }
+                    }
+    EXPECT_EQ(e.counter(kEstablished), static_cast<uint64_t>(cases));
+    EXPECT_EQ(e.counter(kSyncookiesSent), cookie_mode ? static_cast<uint64_t>(cases) : 0u);
+    EXPECT_EQ(e.counter(kSyncookiesRecv), cookie_mode ? static_cast<uint64_t>(cases) : 0u);
+    EXPECT_EQ(e.worker->half_open(), 0u);
+    EXPECT_EQ(e.worker->established(), static_cast<uint32_t>(cases));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, HandshakeMatrix,
+                         ::testing::Combine(::testing::Values(Fam::v4, Fam::v6), ::testing::Values(0, 1, 2),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                             return std::string(std::get<0>(info.param) == Fam::v4 ? "v4" : "v6") + "_vlan" +
+                                    std::to_string(std::get<1>(info.param)) +
+                                    (std::get<2>(info.param) ? "_cookie" : "_queue");
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// Cookie rejections.
+
+class CookieReject : public ::testing::TestWithParam<Fam> {
+protected:
+    // A listener on ports 80 and 81 (any address) in cookie-always mode, and a valid
+    // SYN-ACK/ACK pair to mutate.
+    Engine e{{listener(GetParam(), 80, CookieMode::kAlways), listener(GetParam(), 81, CookieMode::kAlways)}};
+    SegmentSpec syn = client_syn(GetParam(), {.mss = 1460, .wscale = 7, .sack = true, .ts = true, .tsval = 5});
+    SegmentSpec ack;
+    void SetUp() override {
+        const FrameView r(e.reply(pf::build_frame(syn)));
+        ack = client_ack(syn, r, true);
+    }
+    bool accepted(const SegmentSpec& a) {
+        const auto before = e.counter(kEstablished);
+        e.feed(pf::build_frame(a));
+        return e.counter(kEstablished) > before;
+    }
+};
+
+TEST_P(CookieReject, ValidAckIsAccepted) { EXPECT_TRUE(accepted(ack)); }
+
+TEST_P(CookieReject, EveryTupleFieldChanged) {
+    auto a = ack;
+    a.src[a.fam == Fam::v4 ? 3 : 15] ^= 1;
+    EXPECT_FALSE(accepted(a)) << "client address";
+    a = ack;
+    a.dst[a.fam == Fam::v4 ? 3 : 15] ^= 1;
+    EXPECT_FALSE(accepted(a)) << "server address";
+    a = ack;
+    a.sport ^= 1;
+    EXPECT_FALSE(accepted(a)) << "client port";
+    a = ack;
+    a.dport = 81;
+    EXPECT_FALSE(accepted(a)) << "server port";
+    a = ack;
+    a.seq += 1;
+    EXPECT_FALSE(accepted(a)) << "client ISN";
+    EXPECT_EQ(e.counter(kSyncookiesFailed), 5u);
+    EXPECT_TRUE(accepted(ack)) << "the original still validates";
+}
+
+TEST_P(CookieReject, EverySingleBitFlipOfTheCookie) {
+    for (int bit = 0; bit < 32; ++bit) {
+        auto a = ack;
+        a.ack ^= 1u << bit;
+        EXPECT_FALSE(accepted(a)) << "bit " << bit;
+    }
+    for (int bit = 0; bit < 6; ++bit) {  // the options carried in the TSecr low bits
+        auto a = ack;
+        OptionSpec o{.ts = true, .tsval = 777, .tsecr = FrameView(pf::build_frame(ack)).options().tsecr ^ (1u << bit)};
+        a.tcp_options = pf::tcp_options(o);
+        EXPECT_FALSE(accepted(a)) << "opts bit " << bit;
+    }
+    EXPECT_EQ(e.counter(kSyncookiesFailed), 38u);
+}
+
+TEST_P(CookieReject, ExpiresAfterTwoCounterPeriods) {
+    const uint64_t period = 64 * kSec;
+    const uint64_t minted = e.now;
+    // Minted in counter t; accepted while the clock is in t or t + 1, rejected from t + 2 on.
+    const uint64_t start_of_next = (minted / period + 1) * period;
+    e.now = start_of_next + period - 1;
+    EXPECT_TRUE(accepted(ack));
+    e.now = start_of_next + period;
+    auto a = ack;
+    a.sport += 1000;  // a different connection, same cookie arithmetic, must not validate either
+    EXPECT_FALSE(accepted(ack));
+    EXPECT_FALSE(accepted(a));
+}
+
+TEST_P(CookieReject, RotationBoundaryKeepsPreviousEpoch) {
+    // Default rotation: every 60 counter periods. Mint a cookie in the last period of an epoch and
+    // check it one period later, in the next epoch.
+    const uint64_t period = 64 * kSec, epoch = 60 * period;
+    Engine e2({listener(GetParam(), 80, CookieMode::kAlways)});
+    e2.now = (kT0 / epoch + 1) * epoch - 1;  // last nanosecond of an epoch
+    const FrameView r(e2.reply(pf::build_frame(syn)));
+    const auto a = client_ack(syn, r, true);
+    e2.now += period;  // next epoch, previous counter
+    e2.feed(pf::build_frame(a));
+    EXPECT_EQ(e2.out.n_established, 1u);
+    // A cookie minted at the start of an epoch is gone two periods later even within the epoch.
+    Engine e3({listener(GetParam(), 80, CookieMode::kAlways)});
+    e3.now = (kT0 / epoch + 1) * epoch;
+    const FrameView r3(e3.reply(pf::build_frame(syn)));
+    e3.now += 2 * period;
+    e3.feed(pf::build_frame(client_ack(syn, r3, true)));
+    EXPECT_EQ(e3.out.n_established, 0u);
+    EXPECT_EQ(e3.counter(kSyncookiesFailed), 1u);
+}
+
+TEST_P(CookieReject, AnotherApplianceWithTheSameKeyAgreesAndADifferentKeyDoesNot) {
+    Engine same({listener(GetParam(), 80, CookieMode::kAlways)});
+    same.feed(pf::build_frame(ack));
+    EXPECT_EQ(same.out.n_established, 1u);
+    cookie::SecretConfig other = test_secrets();
+    other.master[0] ^= 0x80;
+    Engine diff({listener(GetParam(), 80, CookieMode::kAlways)}, {}, other);
+    diff.feed(pf::build_frame(ack));
+    EXPECT_EQ(diff.out.n_established, 0u);
+}
+
+TEST_P(CookieReject, SipHashAndAesCookiesAreDifferentFunctions) {
+    if (cookie::best_prf() == cookie::PrfKind::kSipHash) GTEST_SKIP() << "no AES-NI";
+    Engine sip({listener(GetParam(), 80, CookieMode::kAlways)}, {}, test_secrets(cookie::PrfKind::kSipHash));
+    sip.feed(pf::build_frame(ack));
+    EXPECT_EQ(sip.out.n_established, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, CookieReject, ::testing::Values(Fam::v4, Fam::v6),
+                         [](const auto& info) { return info.param == Fam::v4 ? "v4" : "v6"; });
+
+// 10^7 random ACKs against a cookie listener: the MAC is 28 bits, so the expected number of
+// validations is 10^7 / 2^28 = 0.037; more than 3 would have Poisson probability below 1e-7.
+TEST(CookieForgery, TenMillionRandomAcks) {
+    EngineConfig ec;
+    ec.parse.verify_tcp_checksum = false;  // we rewrite fields in place below
+    ec.parse.verify_ipv4_checksum = false;
+    Engine e({listener(Fam::v4, 80, CookieMode::kAlways)}, ec);
+    SegmentSpec a = client_syn(Fam::v4, {});
+    a.flags = ACK;
+    const auto proto = pf::build_frame(a);
+    const FrameView fv(proto);
+    constexpr int kBurst = 32;
+    std::vector<std::vector<uint8_t>> bufs(kBurst, proto);
+    for (auto& b : bufs) b.resize(256);
+    std::mt19937_64 rng(12345);
+    uint64_t validated = 0;
+    constexpr uint64_t kTotal = 10'000'000;
+    for (uint64_t done = 0; done < kTotal; done += kBurst) {
+        net::Packet pk[kBurst];
+        for (int i = 0; i < kBurst; ++i) {
+            uint8_t* d = bufs[i].data();
+            const uint64_t r1 = rng(), r2 = rng();
+            d[fv.l3 + 13] = static_cast<uint8_t>(r1);       // client address 198.51.x.y
+            d[fv.l3 + 14] = static_cast<uint8_t>(r1 >> 8);
+            d[fv.l4] = static_cast<uint8_t>(r1 >> 16);      // client port
+            d[fv.l4 + 1] = static_cast<uint8_t>(r1 >> 24);
+            std::memcpy(d + fv.l4 + 4, &r2, 8);              // seq and ack
+            pk[i] = net::Packet{d, static_cast<uint16_t>(proto.size()), 256, 0, 0, nullptr};
+        }
+        e.out.clear();
+        e.worker->process_burst({pk, kBurst}, e.now, e.out);
+        validated += e.out.n_established;
+        Connection c;
+        while (e.worker->accept(0, c)) e.worker->forget_flow(c.flow);
+    }
+    EXPECT_EQ(e.counter(kSyncookiesFailed) + e.counter(kSyncookiesRecv), kTotal);
+    EXPECT_LE(validated, 3u) << "forgeries validated: " << validated;
+    RecordProperty("validated", static_cast<int>(validated));
+}
+
+// The MAC's low bits are uniform: over 10^7 random messages, the low 12 bits match a random
+// guess about 10^7 / 4096 = 2441 times (5 sigma = 247); all 28 bits almost never.
+TEST(CookieForgery, MacBitsAreUniform) {
+    const auto sc = test_secrets();
+    cookie::SecretSchedule sched(sc);
+    sched.advance(kT0 / kSec);
+    const auto* keys = sched.keys_for_counter(sched.counter(kT0 / kSec));
+    ASSERT_NE(keys, nullptr);
+    std::mt19937_64 rng(99);
+    constexpr int kBatch = 256;
+    cookie::MacMsgV4 msgs[kBatch];
+    uint32_t out[kBatch];
+    uint64_t low12 = 0, full = 0;
+    for (int round = 0; round < 10'000'000 / kBatch; ++round) {
+        uint32_t guesses[kBatch];
+        for (int i = 0; i < kBatch; ++i) {
+            const uint64_t r = rng();
+            std::memcpy(msgs[i].b, &r, 8);
+            const uint64_t r2 = rng();
+            std::memcpy(msgs[i].b + 8, &r2, 8);
+            guesses[i] = static_cast<uint32_t>(rng());
+        }
+        cookie::prf_v4(keys->v4, msgs, out, kBatch);
+        for (int i = 0; i < kBatch; ++i) {
+            low12 += ((out[i] ^ guesses[i]) & 0xfff) == 0;
+            full += ((out[i] ^ guesses[i]) & cookie::kMacMask) == 0;
+        }
+    }
+    const double n = 10'000'000.0 / kBatch * kBatch, mean = n / 4096, sigma = std::sqrt(mean);
+    EXPECT_NEAR(static_cast<double>(low12), mean, 5 * sigma);
+    EXPECT_LE(full, 3u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue-mode decisions.
+
+TEST(HalfOpen, DuplicateSynResendsTheSameIsn) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    const auto syn = client_syn(Fam::v4, {.mss = 1460, .ts = true, .tsval = 1});
+    const FrameView r1(e.reply(pf::build_frame(syn)));
+    e.now += kSec / 2;
+    const FrameView r2(e.reply(pf::build_frame(syn)));
+    EXPECT_EQ(r1.seq(), r2.seq());
+    EXPECT_EQ(e.counter(kSynAckResent), 1u);
+    EXPECT_EQ(e.worker->half_open(), 1u);
+    EXPECT_TRUE(r2.tcp_checksum_ok());
+}
+
+TEST(HalfOpen, SynWithAnotherSeqGetsAChallengeAck) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    auto syn = client_syn(Fam::v4);
+    const FrameView r1(e.reply(pf::build_frame(syn)));
+    syn.seq += 5000;
+    const FrameView c(e.reply(pf::build_frame(syn)));
+    EXPECT_EQ(c.flags(), ACK);
+    EXPECT_EQ(c.seq(), r1.seq() + 1);
+    EXPECT_EQ(c.ack(), syn.seq - 5000 + 1);
+    EXPECT_EQ(e.counter(kChallengeAcks), 1u);
+}
+
+TEST(HalfOpen, IsnsFollowRfc6528) {
+    // Same tuple: ISN advances with the 4 µs clock; other tuples: unrelated offsets.
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    auto syn = client_syn(Fam::v4);
+    const FrameView a(e.reply(pf::build_frame(syn)));
+    syn.flags = RST;
+    syn.seq += 1;
+    e.feed(pf::build_frame(syn));  // exact RST removes it
+    ASSERT_EQ(e.worker->half_open(), 0u);
+    syn.flags = SYN;
+    syn.seq -= 1;
+    e.now += 4000 * 1000;  // 4 ms = 1000 ticks
+    const FrameView b(e.reply(pf::build_frame(syn)));
+    EXPECT_EQ(b.seq() - a.seq(), 1000u);
+    syn.sport += 1;
+    const FrameView c(e.reply(pf::build_frame(syn)));
+    EXPECT_NE(c.seq() - b.seq(), 0u);
+    EXPECT_GT(std::abs(static_cast<int64_t>(c.seq()) - static_cast<int64_t>(b.seq())), 1000);
+}
+
+TEST(HalfOpen, RstInSynReceivedFollowsRfc5961) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    auto syn = client_syn(Fam::v4);
+    const FrameView r(e.reply(pf::build_frame(syn)));
+    auto rst = syn;
+    rst.flags = RST;
+    rst.seq = syn.seq + 1 + 100;  // in window, not exact
+    const FrameView c(e.reply(pf::build_frame(rst)));
+    EXPECT_EQ(c.flags(), ACK);
+    EXPECT_EQ(c.seq(), r.seq() + 1);
+    EXPECT_EQ(c.ack(), syn.seq + 1);
+    EXPECT_EQ(e.worker->half_open(), 1u);
+    rst.seq = syn.seq + 1 + 1'000'000;  // outside
+    e.feed(pf::build_frame(rst));
+    EXPECT_EQ(e.out.n_drop, 1u);
+    EXPECT_EQ(e.counter(kRstIgnored), 1u);
+    EXPECT_EQ(e.worker->half_open(), 1u);
+    rst.seq = syn.seq + 1;  // exact
+    e.feed(pf::build_frame(rst));
+    EXPECT_EQ(e.counter(kRstReqRemoved), 1u);
+    EXPECT_EQ(e.worker->half_open(), 0u);
+    EXPECT_EQ(e.worker->half_open(0), 0u);
+}
+
+TEST(HalfOpen, ChallengeAcksAreRateLimited) {
+    EngineConfig ec;
+    ec.reply_rate_per_s = 10;
+    ec.reply_burst = 5;
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)}, ec);
+    auto syn = client_syn(Fam::v4);
+    e.reply(pf::build_frame(syn));
+    auto rst = syn;
+    rst.flags = RST;
+    rst.seq = syn.seq + 10;
+    int sent = 0;
+    for (int i = 0; i < 50; ++i) sent += e.feed(pf::build_frame(rst)).n_tx;
+    EXPECT_EQ(sent, 5);
+    EXPECT_EQ(e.counter(kReplyRateLimited), 45u);
+    e.now += kSec;  // 10 more tokens, capped at the burst of 5
+    sent = 0;
+    for (int i = 0; i < 50; ++i) sent += e.feed(pf::build_frame(rst)).n_tx;
+    EXPECT_EQ(sent, 5);
+}
+
+TEST(HalfOpen, AckWithWrongAckNumberIsDroppedOrReset) {
+    for (bool rst : {false, true}) {
+        auto l = listener(Fam::v4, 80, CookieMode::kNever);
+        l.rst_on_invalid_ack = rst;
+        Engine e({l});
+        auto syn = client_syn(Fam::v4);
+        const FrameView r(e.reply(pf::build_frame(syn)));
+        auto a = client_ack(syn, r, false);
+        a.ack += 1;
+        e.feed(pf::build_frame(a));
+        EXPECT_EQ(e.counter(kDropBadAckNumber), 1u);
+        EXPECT_EQ(e.out.n_tx, rst ? 1u : 0u);
+        if (rst) {
+            const FrameView rr(Frames::bytes(e.out.tx[0]));
+            EXPECT_EQ(rr.flags(), RST);
+            EXPECT_EQ(rr.seq(), a.ack);
+            EXPECT_TRUE(rr.tcp_checksum_ok());
+        }
+        EXPECT_EQ(e.worker->half_open(), 1u) << "the request survives a bad ACK";
+    }
+}
+
+TEST(HalfOpen, AckOutsideTheWindowGetsAChallengeAck) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    auto syn = client_syn(Fam::v4);
+    const FrameView r(e.reply(pf::build_frame(syn)));
+    auto a = client_ack(syn, r, false);
+    a.seq += 100000;
+    const FrameView c(e.reply(pf::build_frame(a)));
+    EXPECT_EQ(c.flags(), ACK);
+    EXPECT_EQ(e.counter(kDropOutOfWindow), 1u);
+    EXPECT_EQ(e.worker->half_open(), 1u);
+}
+
+TEST(Listen, HalfOpenLimitFallsBackToCookiesInAutoMode) {
+    auto l = listener(Fam::v4, 80, CookieMode::kAuto);
+    l.max_half_open = 4;
+    Engine e({l});
+    auto syn = client_syn(Fam::v4, {.mss = 1460, .ts = true});
+    std::vector<std::pair<SegmentSpec, FrameView>> got;
+    for (int i = 0; i < 6; ++i) {
+        syn.sport = static_cast<uint16_t>(2000 + i);
+        got.emplace_back(syn, FrameView(e.reply(pf::build_frame(syn))));
+    }
+    EXPECT_EQ(e.worker->half_open(), 4u);
+    EXPECT_EQ(e.counter(kReqQFullDoCookies), 2u);
+    EXPECT_EQ(e.counter(kSyncookiesSent), 2u);
+    for (auto& [s, r] : got) e.feed(pf::build_frame(client_ack(s, r, true)));
+    EXPECT_EQ(e.counter(kEstablished), 6u);
+    EXPECT_EQ(e.counter(kSyncookiesRecv), 2u);
+    EXPECT_EQ(e.worker->half_open(), 0u);
+}
+
+TEST(Listen, HalfOpenLimitDropsInNeverMode) {
+    auto l = listener(Fam::v4, 80, CookieMode::kNever);
+    l.max_half_open = 4;
+    Engine e({l});
+    auto syn = client_syn(Fam::v4);
+    for (int i = 0; i < 6; ++i) {
+        syn.sport = static_cast<uint16_t>(2000 + i);
+        e.feed(pf::build_frame(syn));
+    }
+    EXPECT_EQ(e.counter(kReqQFullDrop), 2u);
+    EXPECT_EQ(e.counter(kListenDrops), 2u);
+    EXPECT_EQ(e.counter(kSyncookiesSent), 0u);
+}
+
+TEST(Listen, AutoModeAcceptsCookieAcksOnlyWithinTheWindowAfterCookiesWereSent) {
+    // A valid cookie ACK minted by an always-mode engine with the same secrets.
+    Engine minter({listener(Fam::v4, 80, CookieMode::kAlways)});
+    const auto syn = client_syn(Fam::v4);
+    const auto ack = client_ack(syn, FrameView(minter.reply(pf::build_frame(syn))), false);
+
+    auto l = listener(Fam::v4, 80, CookieMode::kAuto);
+    l.max_half_open = 1;
+    Engine e({l});
+    e.feed(pf::build_frame(ack));
+    EXPECT_EQ(e.out.n_established, 0u) << "no cookies sent yet: not a cookie ACK";
+    EXPECT_EQ(e.counter(kDropInvalidAck), 1u);
+    // Overflow the SYN queue so that cookies get sent.
+    auto s2 = syn;
+    for (int i = 0; i < 2; ++i) {
+        s2.sport = static_cast<uint16_t>(3000 + i);
+        e.feed(pf::build_frame(s2));
+    }
+    ASSERT_EQ(e.counter(kSyncookiesSent), 1u);
+    e.feed(pf::build_frame(ack));
+    EXPECT_EQ(e.out.n_established, 1u);
+    // Long after the last cookie the listener stops checking ACKs as cookies.
+    Engine late({l});
+    for (int i = 0; i < 2; ++i) {
+        s2.sport = static_cast<uint16_t>(3000 + i);
+        late.feed(pf::build_frame(s2));
+    }
+    late.now += EngineConfig{}.cookie_window_ns + kSec;
+    late.feed(pf::build_frame(ack));
+    EXPECT_EQ(late.out.n_established, 0u);
+}
+
+TEST(Listen, FullAcceptQueueDropsNewSynsAndCompletingAcks) {
+    for (bool abort : {false, true}) {
+        auto l = listener(Fam::v4, 80, CookieMode::kNever);
+        l.backlog = 2;
+        l.abort_on_overflow = abort;
+        Engine e({l});
+        std::vector<std::pair<SegmentSpec, FrameView>> reqs;
+        auto syn = client_syn(Fam::v4);
+        for (int i = 0; i < 3; ++i) {
+            syn.sport = static_cast<uint16_t>(5000 + i);
+            reqs.emplace_back(syn, FrameView(e.reply(pf::build_frame(syn))));
+        }
+        for (int i = 0; i < 2; ++i) e.feed(pf::build_frame(client_ack(reqs[i].first, reqs[i].second, false)));
+        EXPECT_EQ(e.counter(kEstablished), 2u);
+        // Queue full: the third completing ACK overflows.
+        e.feed(pf::build_frame(client_ack(reqs[2].first, reqs[2].second, false)));
+        EXPECT_EQ(e.counter(kListenOverflows), 1u);
+        EXPECT_EQ(e.counter(kListenDrops), 1u);
+        if (abort) {
+            ASSERT_EQ(e.out.n_tx, 1u);
+            EXPECT_EQ(FrameView(Frames::bytes(e.out.tx[0])).flags(), RST);
+            EXPECT_EQ(e.worker->half_open(), 0u);
+        } else {
+            EXPECT_EQ(e.out.n_drop, 1u);
+            EXPECT_EQ(e.worker->half_open(), 1u) << "the request waits for a retry";
+        }
+        // A new SYN is dropped while the queue is full.
+        syn.sport = 6000;
+        e.feed(pf::build_frame(syn));
+        EXPECT_EQ(e.out.n_drop, 1u);
+        EXPECT_EQ(e.counter(kListenOverflows), 2u);
+        // Drain one; the waiting request completes on the client's next ACK.
+        Connection c;
+        ASSERT_TRUE(e.worker->accept(0, c));
+        if (!abort) {
+            e.feed(pf::build_frame(client_ack(reqs[2].first, reqs[2].second, false)));
+            EXPECT_EQ(e.out.n_established, 1u);
+        }
+    }
+}
+
+TEST(Listen, InvalidSegmentsAreDecidedAndCounted) {
+    auto l = listener(Fam::v4, 80, CookieMode::kNever);
+    Engine e({l});
+    auto s = client_syn(Fam::v4);
+    s.flags = SYN | RST;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.counter(kDropSynRst), 1u);
+    s.flags = SYN | FIN;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.counter(kDropSynFin), 1u);
+    s.flags = SYN | ACK;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.counter(kDropSynAckToListener), 1u);
+    s.flags = FIN;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.counter(kDropNoAckFlag), 1u);
+    s.flags = ACK;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.counter(kDropInvalidAck), 2u);  // the SYN-ACK and this one
+    s.flags = RST;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.counter(kRstIgnored), 1u);
+    s.flags = SYN;
+    s.dport = 22;  // no listener: bridged
+    EXPECT_EQ(e.feed(pf::build_frame(s)).n_pass, 1u);
+    EXPECT_EQ(e.counter(kPassNoListener), 1u);
+    EXPECT_EQ(e.counter(kSynAckSent), 0u);
+    s.dport = 80;
+    s.corrupt_tcp_checksum = true;
+    EXPECT_EQ(e.feed(pf::build_frame(s)).n_drop, 1u);
+    EXPECT_EQ(e.counter(parse_counter(net::ParseStatus::kBadTcpChecksum)), 1u);
+}
+
+TEST(Listen, InvalidAckRstsAreRateLimited) {
+    auto l = listener(Fam::v6, 80, CookieMode::kNever);
+    l.rst_on_invalid_ack = true;
+    EngineConfig ec;
+    ec.reply_burst = 3;
+    Engine e({l}, ec);
+    auto s = client_syn(Fam::v6);
+    s.flags = ACK;
+    s.ack = 0xdeadbeef;
+    int rsts = 0;
+    for (int i = 0; i < 10; ++i) {
+        e.feed(pf::build_frame(s));
+        if (e.out.n_tx) {
+            const FrameView r(Frames::bytes(e.out.tx[0]));
+            EXPECT_EQ(r.flags(), RST);
+            EXPECT_EQ(r.seq(), 0xdeadbeefu);
+            EXPECT_TRUE(r.tcp_checksum_ok());
+            ++rsts;
+        }
+    }
+    EXPECT_EQ(rsts, 3);
+    EXPECT_EQ(e.counter(kReplyRateLimited), 7u);
+}
+
+TEST(Established, LaterPacketsOfTheFlowGoToTheApplicationUntilForgotten) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    auto syn = client_syn(Fam::v4);
+    const FrameView r(e.reply(pf::build_frame(syn)));
+    auto a = client_ack(syn, r, false);
+    e.feed(pf::build_frame(a));
+    Connection c;
+    ASSERT_TRUE(e.worker->accept(0, c));
+    a.payload = {'x'};
+    e.feed(pf::build_frame(a));
+    ASSERT_EQ(e.out.n_flow, 1u);
+    EXPECT_EQ(e.out.flow[0].flow, c.flow);
+    e.worker->forget_flow(c.flow);
+    e.feed(pf::build_frame(a));
+    EXPECT_EQ(e.out.n_flow, 0u);
+    EXPECT_EQ(e.counter(kDropInvalidAck), 1u);
+}
+
+TEST(Established, AFullFlowIndexRefusesTheConnection) {
+    EngineConfig ec;
+    ec.established_capacity = 1;
+    Engine e({listener(Fam::v4, 80, CookieMode::kAlways)}, ec);
+    for (uint16_t port : {1000, 1001}) {
+        auto syn = client_syn(Fam::v4);
+        syn.sport = port;
+        e.feed(pf::build_frame(client_ack(syn, FrameView(e.reply(pf::build_frame(syn))), false)));
+    }
+    EXPECT_EQ(e.counter(kEstablished), 1u);
+    EXPECT_EQ(e.counter(kDropFlowTableFull), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: retransmits and expiry with an injected clock.
+
+TEST(Timers, SynAckRetransmitsWithBackoffThenExpires) {
+    Engine e({listener(Fam::v6, 80, CookieMode::kNever)});
+    VectorSource src(e.frames);
+    auto syn = client_syn(Fam::v6, {.mss = 1400, .wscale = 2, .sack = true, .ts = true, .tsval = 9});
+    syn.vlans = {300};
+    const FrameView first(e.reply(pf::build_frame(syn)));
+    const uint64_t t0 = e.now;
+    std::vector<uint64_t> seen;
+    // Walk the clock in 100 ms steps for 70 s.
+    for (uint64_t t = t0; t <= t0 + 70 * kSec; t += kSec / 10) {
+        e.out.clear();
+        e.worker->run_timers(t, src, e.out);
+        for (uint32_t i = 0; i < e.out.n_tx; ++i) {
+            const FrameView r(Frames::bytes(e.out.tx[i]));
+            EXPECT_EQ(r.seq(), first.seq());
+            EXPECT_EQ(r.ack(), first.ack());
+            EXPECT_EQ(r.flags(), first.flags());
+            EXPECT_EQ(r.src_addr(), first.src_addr());
+            EXPECT_EQ(r.dst_addr(), first.dst_addr());
+            EXPECT_EQ(r.vlan_count, 1);
+            EXPECT_TRUE(std::equal(first.bytes.begin(), first.bytes.begin() + 18, r.bytes.begin())) << "same L2 header";
+            EXPECT_EQ(r.options().tsecr, 9u);
+            EXPECT_EQ(r.options().wscale, 7);
+            EXPECT_TRUE(r.tcp_checksum_ok());
+            seen.push_back((t - t0) / (kSec / 10));
+        }
+    }
+    // 1, 2, 4, 8, 16 s backoff: at 1, 3, 7, 15, 31 s (tick granularity < 100 ms).
+    EXPECT_EQ(seen, (std::vector<uint64_t>{10, 30, 70, 150, 310}));
+    EXPECT_EQ(e.counter(kSynAckRetrans), 5u);
+    EXPECT_EQ(e.counter(kReqExpired), 1u);  // 32 s after the last retransmit, at 63 s
+    EXPECT_EQ(e.worker->half_open(), 0u);
+}
+
+TEST(Timers, CompletedRequestsStopRetransmitting) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    VectorSource src(e.frames);
+    auto syn = client_syn(Fam::v4);
+    const FrameView r(e.reply(pf::build_frame(syn)));
+    e.feed(pf::build_frame(client_ack(syn, r, false)));
+    e.out.clear();
+    EXPECT_EQ(e.worker->run_timers(e.now + 100 * kSec, src, e.out), 0u);
+    EXPECT_EQ(e.out.n_tx, 0u);
+}
+
+TEST(Timers, BudgetBoundsEachCall) {
+    EngineConfig ec;
+    ec.timer_budget = 100;
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)}, ec);
+    auto l = listener(Fam::v4, 80, CookieMode::kNever);
+    VectorSource src(e.frames);
+    auto syn = client_syn(Fam::v4);
+    for (int i = 0; i < 1000; ++i) {
+        syn.sport = static_cast<uint16_t>(10000 + i);
+        e.feed(pf::build_frame(syn));
+    }
+    // max_half_open defaults to 4096: all 1000 are queued.
+    ASSERT_EQ(e.worker->half_open(), 1000u);
+    uint32_t total = 0;
+    for (int call = 0; call < 10; ++call) {
+        e.out.clear();
+        const uint32_t n = e.worker->run_timers(e.now + 2 * kSec, src, e.out);
+        EXPECT_EQ(n, 100u);
+        EXPECT_EQ(e.out.n_tx, 100u);
+        total += n;
+    }
+    e.out.clear();
+    EXPECT_EQ(e.worker->run_timers(e.now + 2 * kSec, src, e.out), 0u);
+    EXPECT_EQ(total, 1000u);
+}
+
+TEST(Timers, NoBufferSkipsTheRetransmitButKeepsTheSchedule) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    VectorSource src(e.frames);
+    src.budget = 0;
+    e.reply(pf::build_frame(client_syn(Fam::v4)));
+    e.out.clear();
+    e.worker->run_timers(e.now + 1 * kSec, src, e.out);
+    EXPECT_EQ(e.counter(kRetransNoBuffer), 1u);
+    src.budget = 10;
+    e.out.clear();
+    e.worker->run_timers(e.now + 3 * kSec, src, e.out);
+    EXPECT_EQ(e.out.n_tx, 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bursts.
+
+TEST(Burst, MixedBurstGivesEveryPacketOneDisposition) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kAuto), listener(Fam::v6, 443, CookieMode::kAlways)});
+    std::vector<std::vector<uint8_t>> frames;
+    std::mt19937 rng(7);
+    for (int i = 0; i < 200; ++i) {
+        auto s = client_syn(i % 2 ? Fam::v6 : Fam::v4, {.mss = 1400, .ts = (i % 3) == 0});
+        s.dport = i % 2 ? 443 : 80;
+        s.sport = static_cast<uint16_t>(20000 + i % 50);  // duplicates within the burst
+        const int kind = static_cast<int>(rng() % 5);
+        s.flags = kind == 0 ? SYN : kind == 1 ? ACK : kind == 2 ? RST : kind == 3 ? (SYN | ACK) : FIN;
+        s.ack = static_cast<uint32_t>(rng());
+        if (i % 17 == 0) s.corrupt_tcp_checksum = true;
+        if (i % 23 == 0) s.dport = 9;
+        frames.push_back(pf::build_frame(s));
+    }
+    std::vector<net::Packet> pk;
+    for (auto& f : frames) pk.push_back(e.frames.make(f));
+    e.out.clear();
+    ASSERT_EQ(e.worker->process_burst(pk, e.now, e.out), 200u);
+    EXPECT_EQ(e.out.n_tx + e.out.n_drop + e.out.n_pass + e.out.n_flow + e.out.n_established, 200u);
+    EXPECT_EQ(e.counter(kRxPackets), 200u);
+    for (uint32_t i = 0; i < e.out.n_tx; ++i) {
+        const FrameView r(Frames::bytes(e.out.tx[i]));
+        EXPECT_TRUE(r.ipv4_checksum_ok());
+        EXPECT_TRUE(r.tcp_checksum_ok());
+    }
+}
+
+TEST(Burst, SynAndItsDuplicateInOneBurstShareTheIsn) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    const auto f = pf::build_frame(client_syn(Fam::v4));
+    net::Packet pk[2] = {e.frames.make(f), e.frames.make(f)};
+    e.out.clear();
+    e.worker->process_burst(pk, e.now, e.out);
+    ASSERT_EQ(e.out.n_tx, 2u);
+    EXPECT_EQ(FrameView(Frames::bytes(e.out.tx[0])).seq(), FrameView(Frames::bytes(e.out.tx[1])).seq());
+    EXPECT_EQ(e.worker->half_open(), 1u);
+}
+
+TEST(Burst, OversizedBurstIsTakenInPart) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kAlways)});
+    const auto f = pf::build_frame(client_syn(Fam::v4));
+    std::vector<net::Packet> pk;
+    for (uint32_t i = 0; i < kMaxBurst + 10; ++i) pk.push_back(e.frames.make(f));
+    e.out.clear();
+    EXPECT_EQ(e.worker->process_burst(pk, e.now, e.out), kMaxBurst);
+    EXPECT_EQ(e.out.n_tx, kMaxBurst);
+}
+
+TEST(Config, ValidationNamesTheField) {
+    EngineConfig ec;
+    ec.timer_slots = 1000;
+    EXPECT_NE(validate(ec).find("timer_slots"), std::string::npos);
+    ListenerConfig l;
+    l.port = 0;
+    EXPECT_NE(validate(l).find("port"), std::string::npos);
+    l.port = 80;
+    l.mss = 100;
+    EXPECT_NE(validate(l).find("mss"), std::string::npos);
+    l.mss = 1460;
+    EXPECT_EQ(validate(l), "");
+    EXPECT_EQ(validate(EngineConfig{}), "");
+}
+
+TEST(Listeners, MostSpecificPrefixWins) {
+    ListenerConfig any = listener(Fam::v4, 80, CookieMode::kNever);
+    ListenerConfig net24 = any;
+    net24.name = "net24";
+    net24.prefix_len = 24;
+    net24.addr = pf::v4("203.0.113.0");
+    ListenerConfig host = any;
+    host.name = "host";
+    host.prefix_len = 32;
+    host.addr = pf::v4("203.0.113.10");
+    const ListenerTable t({any, net24, host});
+    auto a = pf::v4("203.0.113.10"), b = pf::v4("203.0.113.11"), c = pf::v4("198.51.100.1");
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, a.data(), 80), 2);
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, b.data(), 80), 1);
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, c.data(), 80), 0);
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, a.data(), 81), ListenerTable::kNone);
+    EXPECT_EQ(t.lookup(net::Family::kIpv6, a.data(), 80), ListenerTable::kNone);
+}
+
+}  // namespace
