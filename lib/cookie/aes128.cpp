@@ -1,5 +1,6 @@
 #include "cookie/aes128.hpp"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cstring>
@@ -46,11 +47,22 @@ SYNWALL_AES inline void encrypt8(const RoundKeys& rk, __m128i* x) {
 
 }  // namespace
 
-bool aes_ni_available() noexcept { return __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.2"); }
+// CPUID directly (GCC and clang disagree on __builtin_cpu_supports feature names).
+bool aes_ni_available() noexcept {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    return (c & bit_AES) && (c & bit_SSE4_2);
+}
 
 bool vaes_available() noexcept {
-    return aes_ni_available() && __builtin_cpu_supports("vaes") &&
-           __builtin_cpu_supports("avx512f");
+    unsigned a, b, c, d;
+    if (!aes_ni_available() || !__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+    // The OS must save SSE, AVX and the three AVX-512 state components (XCR0 bits 1, 2, 5, 6, 7).
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6) != 0xe6) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & bit_AVX512F) && (c & bit_VAES);
 }
 
 SYNWALL_AES void aes128_expand_key(const uint8_t key[16], Aes128Key& out) noexcept {

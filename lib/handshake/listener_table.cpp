@@ -25,9 +25,16 @@ ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
     by_port_.resize(listeners_.size());
     std::vector<uint32_t> fill(port_start_.begin(), port_start_.end() - 1);
     for (uint16_t i = 0; i < listeners_.size(); ++i) by_port_[fill[listeners_[i].port]++] = i;
-    for (size_t p = 0; p < 65536; ++p)
-        std::stable_sort(by_port_.begin() + port_start_[p], by_port_.begin() + port_start_[p + 1],
-                         [&](uint16_t a, uint16_t b) { return listeners_[a].prefix_len > listeners_[b].prefix_len; });
+    // Most specific prefix first within each port (ports without listeners have empty ranges).
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+        const uint16_t port = listeners_[i].port;
+        auto first = by_port_.begin() + port_start_[port], last = by_port_.begin() + port_start_[port + 1];
+        if (by_port_[port_start_[port]] != i) continue;  // sort each port's range once
+        if (last - first > 1)
+            std::stable_sort(first, last, [&](uint16_t a, uint16_t b) {
+                return listeners_[a].prefix_len > listeners_[b].prefix_len;
+            });
+    }
 }
 
 uint16_t ListenerTable::lookup(net::Family f, const uint8_t* dst, uint16_t port) const noexcept {

@@ -102,7 +102,8 @@ ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
     while (ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
            ethertype == kEtherTypeQinQOld) {
         if (p.vlan_count == 2) return fail(p, ParseStatus::kTooManyVlans);
-        if (off + 2 + kVlanTagLen + 2 > n) return fail(p, ParseStatus::kTruncatedL2);
+        // The tag (TPID at `off`, TCI) and the EtherType after it must be in the frame.
+        if (off + kVlanTagLen + 2 > n) return fail(p, ParseStatus::kTruncatedL2);
         off += kVlanTagLen;
         ++p.vlan_count;
         ethertype = load_be16(d + off);

@@ -1,0 +1,96 @@
+// How does the half-open table behave from 1k to 10M entries? Insert+erase churn at a given fill,
+// and lookups of present keys one at a time (dependent on memory latency) and in bursts of 32 with
+// the buckets prefetched first (as the worker does).
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "handshake/connection.hpp"
+#include "table/flow_table.hpp"
+
+using namespace synwall;
+using table::FlowKey;
+using Table = table::FlowTable<handshake::HalfOpen>;
+
+namespace {
+
+FlowKey key_of(uint64_t i) {
+    FlowKey k{};
+    const uint8_t a[4] = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+    table::store_addr(k.client, net::Family::kIpv4, a);
+    const uint8_t s[4] = {192, 0, 2, 1};
+    table::store_addr(k.server, net::Family::kIpv4, s);
+    k.client_port = static_cast<uint16_t>(1024 + (i >> 24));
+    k.server_port = 80;
+    return k;
+}
+
+struct Filled {
+    std::unique_ptr<Table> t;
+    uint64_t n;
+};
+
+// Cached between benchmark runs: filling 10M entries takes seconds.
+Filled& filled(uint64_t n) {
+    static Filled cache{nullptr, 0};
+    if (cache.n != n) {
+        cache.t.reset();
+        cache.t = std::make_unique<Table>(static_cast<uint32_t>(n + n / 8 + 64));
+        for (uint64_t i = 0; i < n; ++i)
+            if (cache.t->insert(key_of(i)) == Table::kNone) std::abort();
+        cache.n = n;
+    }
+    return cache;
+}
+
+}  // namespace
+
+static void BM_HalfOpenFind(benchmark::State& state) {
+    const uint64_t n = static_cast<uint64_t>(state.range(0));
+    Table& t = *filled(n).t;
+    std::mt19937_64 rng(5);
+    std::vector<FlowKey> probe(1 << 16);
+    for (auto& k : probe) k = key_of(rng() % n);
+    size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(t.find(probe[i]));
+        i = (i + 1) & (probe.size() - 1);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HalfOpenFind)->Arg(1000)->Arg(1'000'000)->Arg(10'000'000);
+
+static void BM_HalfOpenFindBurst32(benchmark::State& state) {
+    const uint64_t n = static_cast<uint64_t>(state.range(0));
+    Table& t = *filled(n).t;
+    std::mt19937_64 rng(6);
+    std::vector<FlowKey> probe(1 << 16);
+    for (auto& k : probe) k = key_of(rng() % n);
+    size_t i = 0;
+    Table::Hash h[32];
+    for (auto _ : state) {
+        for (int j = 0; j < 32; ++j) {
+            h[j] = t.hash(probe[i + j]);
+            t.prefetch(h[j]);
+        }
+        for (int j = 0; j < 32; ++j) benchmark::DoNotOptimize(t.find(probe[i + j], h[j]));
+        i = (i + 32) & (probe.size() - 1);
+    }
+    state.SetItemsProcessed(state.iterations() * 32);
+}
+BENCHMARK(BM_HalfOpenFindBurst32)->Arg(1000)->Arg(1'000'000)->Arg(10'000'000);
+
+static void BM_HalfOpenInsertErase(benchmark::State& state) {
+    const uint64_t n = static_cast<uint64_t>(state.range(0));
+    Table& t = *filled(n).t;
+    uint64_t next = n;
+    for (auto _ : state) {
+        const uint32_t idx = t.insert(key_of(next++ + (1ull << 32)));
+        benchmark::DoNotOptimize(idx);
+        t.erase(idx);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HalfOpenInsertErase)->Arg(1000)->Arg(1'000'000)->Arg(10'000'000);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs, from Debian's archive, exactly what synwall's build, tests and benchmarks need.
+# Idempotent: installs nothing (and does not touch the network) when everything is present.
+set -euo pipefail
+
+packages=(
+  build-essential meson ninja-build pkg-config python3
+  dpdk dpdk-dev libdpdk-dev          # EAL, ethdev, rte_ring, telemetry, pdump, testpmd
+  libboost-dev                       # Boost.Lockfree (header-only)
+  libtbb-dev                         # oneTBB
+  libbenchmark-dev                   # Google Benchmark
+  libgtest-dev libgmock-dev          # GoogleTest
+  libtomlplusplus-dev                # configuration files
+  clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes for the fuzz run
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists when they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
+  $SUDO apt-get update -qq
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# synwall's test command: installs what is missing, builds, runs every suite (unit, stress, the
+# unit tests again under ASan+UBSan, a bounded libFuzzer run) and ends with "N passed, N failed".
+# Exit status is non-zero on any failure.
+#   FUZZ_SECONDS=60  how long the fuzzer runs (default 60)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+RESULTS=$(mktemp -d)
+trap 'rm -rf "$RESULTS"' EXIT
+
+passed=0
+failed=0
+failures=()
+
+log() { printf '\n== %s\n' "$*"; }
+
+# Runs one GoogleTest binary and adds its test cases to the totals.
+run_gtest() {
+  local label=$1 bin=$2
+  shift 2
+  local xml="$RESULTS/$label.xml"
+  local start=$SECONDS
+  "$bin" --gtest_output="xml:$xml" --gtest_brief=1 "$@" >"$RESULTS/$label.log" 2>&1
+  local rc=$?
+  local counts
+  counts=$(python3 - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 0 0"); sys.exit()
+p = f = s = 0
+for tc in root.iter("testcase"):
+    if tc.find("failure") is not None or tc.find("error") is not None: f += 1
+    elif tc.find("skipped") is not None or tc.get("result") == "skipped": s += 1
+    else: p += 1
+print(p, f, s)
+PY
+)
+  read -r p f s <<<"$counts"
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # crashed or exited badly
+  passed=$((passed + p))
+  failed=$((failed + f))
+  printf '%-34s %5d passed %3d failed %3d skipped  (%ds)\n' "$label" "$p" "$f" "$s" $((SECONDS - start))
+  if [ "$f" -ne 0 ]; then
+    failures+=("$label")
+    tail -40 "$RESULTS/$label.log"
+  fi
+}
+
+# Counts one non-GoogleTest check (a fuzz run, a script) as a single test case.
+run_check() {
+  local label=$1
+  shift
+  local start=$SECONDS
+  if "$@" >"$RESULTS/$label.log" 2>&1; then
+    passed=$((passed + 1))
+    printf '%-34s %5d passed %3d failed  (%ds)\n' "$label" 1 0 $((SECONDS - start))
+  else
+    failed=$((failed + 1))
+    failures+=("$label")
+    printf '%-34s %5d passed %3d failed  (%ds)\n' "$label" 0 1 $((SECONDS - start))
+    tail -40 "$RESULTS/$label.log"
+  fi
+}
+
+configure() {  # dir, extra meson args...
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@" >"$RESULTS/setup-$(basename "$dir").log" 2>&1 || {
+      cat "$RESULTS/setup-$(basename "$dir").log"
+      return 1
+    }
+  fi
+}
+
+build_failed() {
+  failed=$((failed + 1))
+  failures+=("$1")
+  echo "BUILD FAILED: $1"
+}
+
+log "dependencies"
+"$ROOT/scripts/setup-deps.sh" || { echo "setup-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+
+log "release build (warnings are errors)"
+if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.log" 2>&1; then
+  log "unit tests"
+  for t in build/test/unit_*; do run_gtest "$(basename "$t")" "$t"; done
+  log "stress tests"
+  for t in build/test/stress_*; do run_gtest "$(basename "$t")" "$t"; done
+else
+  tail -50 "$RESULTS/build.log"
+  build_failed "release build"
+fi
+
+log "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+if configure build-asan -Dwerror=true -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+     -Db_lundef=false -Dbenchmarks=disabled &&
+   ninja -C build-asan -j "$JOBS" >"$RESULTS/build-asan.log" 2>&1; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  for t in build-asan/test/unit_*; do run_gtest "asan/$(basename "$t")" "$t"; done
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+else
+  tail -50 "$RESULTS/build-asan.log"
+  build_failed "asan build"
+fi
+
+log "fuzzing the burst entry point (${FUZZ_SECONDS}s, libFuzzer + ASan + UBSan)"
+if CXX=clang++ configure build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized -Dtests=disabled \
+     -Dbenchmarks=disabled && ninja -C build-fuzz -j "$JOBS" >"$RESULTS/build-fuzz.log" 2>&1; then
+  corpus=$(mktemp -d)
+  cp test/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
+  mkdir -p test/fuzz/crashes
+  run_check "fuzz/burst (${FUZZ_SECONDS}s)" build-fuzz/test/fuzz/fuzz_burst "$corpus" test/fuzz/corpus \
+    -max_total_time="$FUZZ_SECONDS" -max_len=4096 -artifact_prefix=test/fuzz/crashes/ -print_final_stats=1
+  rm -rf "$corpus"
+else
+  tail -50 "$RESULTS/build-fuzz.log"
+  build_failed "fuzz build"
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
