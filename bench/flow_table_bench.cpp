@@ -3,6 +3,7 @@
 // the buckets prefetched first (as the worker does).
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <random>
 
 #include "handshake/connection.hpp"

@@ -104,13 +104,20 @@ SecretSchedule::EpochKeys SecretSchedule::derive(uint64_t epoch) const noexcept 
 }
 
 void SecretSchedule::advance(uint64_t now_s) noexcept {
-    const uint64_t e = epoch_of_counter(counter(now_s));
-    if (e == current_.epoch) return;
-    if (current_.epoch != ~uint64_t{0} && e == current_.epoch + 1)
-        previous_ = current_;
-    else
-        previous_ = e > 0 ? derive(e - 1) : EpochKeys{};
-    current_ = derive(e);
+    const uint32_t c = counter(now_s);
+    if (c == now_counter_ && now_valid_) return;
+    const uint64_t e = epoch_of_counter(c);
+    if (e != current_.epoch) {
+        if (current_.epoch != ~uint64_t{0} && e == current_.epoch + 1)
+            previous_ = current_;
+        else
+            previous_ = e > 0 ? derive(e - 1) : EpochKeys{};
+        current_ = derive(e);
+    }
+    now_counter_ = c;
+    now_valid_ = true;
+    const uint64_t pe = epoch_of_counter(c - 1);
+    prev_counter_slot_ = pe == current_.epoch ? 0 : pe == previous_.epoch ? 1 : 2;
 }
 
 }  // namespace synwall::cookie

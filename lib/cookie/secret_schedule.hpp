@@ -50,6 +50,8 @@ public:
 
     // Makes the keys for now_s's epoch and the one before it current. Cheap when nothing changed.
     void advance(uint64_t now_s) noexcept;
+    // The counter at the last advance().
+    uint32_t now_counter() const noexcept { return now_counter_; }
 
     uint32_t counter(uint64_t now_s) const noexcept {
         return static_cast<uint32_t>(now_s / config_.counter_period_s);
@@ -57,7 +59,11 @@ public:
     uint64_t epoch_of_counter(uint32_t counter) const noexcept { return counter / periods_per_epoch_; }
 
     // Keys for the epoch holding `counter`, or nullptr if that epoch is neither current nor previous.
+    // The counters of the last advance() and the one before it are answered without a division.
     const EpochKeys* keys_for_counter(uint32_t counter) const noexcept {
+        if (counter == now_counter_ && now_valid_) return &current_;
+        if (counter == now_counter_ - 1 && now_valid_)
+            return prev_counter_slot_ == 0 ? &current_ : prev_counter_slot_ == 1 ? &previous_ : nullptr;
         const uint64_t e = epoch_of_counter(counter);
         if (e == current_.epoch) return &current_;
         if (e == previous_.epoch) return &previous_;
@@ -74,6 +80,9 @@ private:
     SecretConfig config_;
     uint32_t periods_per_epoch_;
     EpochKeys current_, previous_;
+    uint32_t now_counter_ = 0;
+    bool now_valid_ = false;          // now_counter_ is set (its keys are current_)
+    uint8_t prev_counter_slot_ = 2;   // keys of now_counter_ - 1: 0 current_, 1 previous_, 2 none
     PrfKey isn_key_;
 };
 

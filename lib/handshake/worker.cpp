@@ -17,6 +17,7 @@ enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck };
 // What the worker learns about one packet of a chunk before it acts on it.
 struct Worker::PacketState {
     ParsedPacket p;
+    const ListenerConfig* lc;  // (*listeners_)[listener], looked up once
     table::FlowKey key;
     uint32_t crc;
     table::FlowTable<Established>::Hash h_est;
@@ -102,12 +103,13 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
 }
 
 void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
-    st.p = net::parse({pkt.data, pkt.len}, pkt.rx_flags, config_.parse);
+    net::parse_into({pkt.data, pkt.len}, pkt.rx_flags, config_.parse, st.p);
     st.action = Action::kDone;
     st.prf_job = -1;
     if (!st.p.ok()) return;
     st.listener = listeners_->lookup(st.p.family, st.p.dst_addr, st.p.dst_port);
     if (st.listener == ListenerTable::kNone) return;
+    st.lc = &(*listeners_)[st.listener];
     st.key = table::key_from_client_packet(st.p);
     st.crc = table::hash_key(st.key);
     st.h_est = established_.hash_from_crc(st.crc);
@@ -170,11 +172,12 @@ void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
         st.action = Action::kFlow;
         return;
     }
-    st.req = half_open_.find(st.key, st.h_req);
+    const ListenerConfig& l = *st.lc;
+    // A key always maps to the same listener, and an always-cookie listener never queues.
+    st.req = l.cookie_mode == CookieMode::kAlways ? kNone : half_open_.find(st.key, st.h_req);
     if (st.req != kNone) return;
-    const ListenerConfig& l = (*listeners_)[st.listener];
     const ParsedPacket& p = st.p;
-    const uint32_t now_counter = secrets_.counter(now_ns / 1'000'000'000);
+    const uint32_t now_counter = secrets_.now_counter();
     if (st.action == Action::kSyn && !p.has(flag::kAck | flag::kRst | flag::kFin)) {
         const ListenerState& ls = listener_state_[st.listener];
         const bool queue_full = ls.half_open >= l.max_half_open || half_open_.full();
@@ -260,7 +263,9 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
     counters_.add(parse_counter(ParseStatus::kOk));
     if (touched(st.crc)) {
         st.est = established_.find(st.key, st.h_est);
-        st.req = st.est == kNone ? half_open_.find(st.key, st.h_req) : kNone;
+        st.req = st.est == kNone && st.lc->cookie_mode != CookieMode::kAlways
+                     ? half_open_.find(st.key, st.h_req)
+                     : kNone;
         if (st.est != kNone) st.action = Action::kFlow;
     }
     switch (st.action) {
@@ -296,7 +301,7 @@ uint16_t Worker::our_mss(const ListenerConfig& l) const noexcept { return l.mss;
 
 void Worker::send_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, const net::TcpOptions& o,
                          bool cookie, uint8_t cookie_opts, uint64_t now_ns, BurstOutput& out) noexcept {
-    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ListenerConfig& l = *st.lc;
     const ParsedPacket& p = st.p;
     net::ReplySegment seg;
     seg.flags = flag::kSyn | flag::kAck;
@@ -336,10 +341,10 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     if (p.has(flag::kAck)) {
         // RFC 9293 §3.10.7.2 LISTEN: any ACK-bearing segment gets a reset (if we send resets).
         counters_.add(kDropSynAckToListener);
-        return send_rst_or_drop(st, pkt, (*listeners_)[st.listener].rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
+        return send_rst_or_drop(st, pkt, st.lc->rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
     }
     counters_.add(kSynRecv);
-    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ListenerConfig& l = *st.lc;
     ListenerState& ls = listener_state_[st.listener];
 
     if (st.req != kNone) {  // SYN-RECEIVED: a retransmitted SYN, or a new one on the same tuple
@@ -385,8 +390,10 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     }
 
     if (want_cookie) {
-        const SynCookieInputs in = syn_cookie_inputs(p, l);
-        const uint32_t counter = secrets_.counter(now_ns / 1'000'000'000);
+        // Reuse what prepare_prf computed when it predicted this cookie.
+        const SynCookieInputs in = st.prf_job >= 0 && st.prf_is_cookie ? SynCookieInputs{st.mss_index, st.opts}
+                                                                        : syn_cookie_inputs(p, l);
+        const uint32_t counter = secrets_.now_counter();
         const uint32_t mac = cookie_prf(st, counter, in.opts, in.mss_index);
         const uint32_t isn = p.seq + cookie::cookie_word(counter, in.mss_index, mac);
         ls.cookies_sent = true;
@@ -420,7 +427,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
 
 void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
     const ParsedPacket& p = st.p;
-    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ListenerConfig& l = *st.lc;
     Connection c{};
     if (st.req != kNone) {  // RFC 9293 §3.10.7.4, SYN-RECEIVED, in tcp_check_req's order
         HalfOpen& r = half_open_.at(st.req);
@@ -444,7 +451,7 @@ void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
 
     // A cookie ACK (the kernel's cookie_v4_check / cookie_v6_check).
     const uint32_t w = p.ack - p.seq;
-    const uint32_t counter = cookie::cookie_counter(secrets_.counter(now_ns / 1'000'000'000), w >> 31);
+    const uint32_t counter = cookie::cookie_counter(secrets_.now_counter(), w >> 31);
     const uint8_t mss_index = static_cast<uint8_t>((w >> 28) & 7);
     const uint8_t opts = p.options.has_timestamps ? static_cast<uint8_t>(p.options.tsecr & cookie::kOptsMask)
                                                   : cookie::kOptsNone;
@@ -467,7 +474,7 @@ void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
 void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection& proto, uint32_t req,
                        uint64_t now_ns, BurstOutput& out) noexcept {
     const ParsedPacket& p = st.p;
-    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ListenerConfig& l = *st.lc;
     AcceptQueue& q = *accept_[st.listener];
     const bool from_cookie = (proto.flags & kConnFromCookie) != 0;
     if (from_cookie) counters_.add(kSyncookiesRecv);
@@ -512,7 +519,7 @@ void Worker::on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     // RFC 5961 §3.2 in SYN-RECEIVED: exact RCV.NXT resets, in-window gets a challenge ACK.
     if (st.req == kNone) return drop(pkt, kRstIgnored, out);
     const HalfOpen& r = half_open_.at(st.req);
-    const ListenerConfig& l = (*listeners_)[st.listener];
+    const ListenerConfig& l = *st.lc;
     const net::TcpSeq rcv_nxt(r.client_isn + 1);
     if (net::TcpSeq(st.p.seq) == rcv_nxt) {
         erase_request(st.req);
@@ -539,7 +546,7 @@ void Worker::send_challenge_ack(const PacketState& st, net::Packet& pkt, uint32_
     seg.flags = flag::kAck;
     seg.seq = seq;
     seg.ack = ack;
-    seg.window = (*listeners_)[st.listener].window;
+    seg.window = st.lc->window;
     if (transmit(pkt, st.p, seg, out)) counters_.add(kChallengeAcks);
 }
 

@@ -1,25 +1,62 @@
 // Internet checksum (RFC 1071) with incremental update (RFC 1624), and the TCP pseudo-headers.
 //
-// All functions are pure over byte spans. Sums are carried in 64 bits and folded at the end;
-// results are returned in host order, ready for store_be16().
+// Partial sums are kept in the machine's word order: 64-bit little-endian loads added with
+// end-around carry, which RFC 1071 §2(B) allows (the ones'-complement sum is byte-order
+// independent: swap once at the end). checksum_fold() does that swap, so every 16-bit value these
+// functions return is in host order of the big-endian wire field, ready for store_be16().
+// Pure functions over byte spans; inline because they sit on the per-packet path.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace synwall::net {
 
-// Ones'-complement sum of `data` added to `initial` (not folded, not inverted).
-uint64_t checksum_partial(std::span<const uint8_t> data, uint64_t initial = 0) noexcept;
+namespace detail {
+inline uint64_t add_carry(uint64_t sum, uint64_t w) noexcept {
+    uint64_t r;
+    return __builtin_add_overflow(sum, w, &r) ? r + 1 : r;
+}
+}  // namespace detail
 
-// Fold a partial sum to 16 bits (not inverted).
+// Ones'-complement sum of `data` added to the partial sum `initial` (not folded, not inverted).
+// `data` must start at an even offset of the checksummed region (true of every header).
+inline uint64_t checksum_partial(std::span<const uint8_t> data, uint64_t initial = 0) noexcept {
+    uint64_t sum = initial;
+    const uint8_t* p = data.data();
+    size_t n = data.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        sum = detail::add_carry(sum, w);
+    }
+    if (n >= 4) {
+        uint32_t w;
+        std::memcpy(&w, p, 4);
+        sum = detail::add_carry(sum, w);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        uint16_t w;
+        std::memcpy(&w, p, 2);
+        sum = detail::add_carry(sum, w);
+        p += 2;
+        n -= 2;
+    }
+    if (n) sum = detail::add_carry(sum, p[0]);  // odd byte: the high half of a big-endian word
+    return sum;
+}
+
+// Fold a partial sum to 16 bits (not inverted), in host order of the big-endian field.
 inline uint16_t checksum_fold(uint64_t sum) noexcept {
     sum = (sum & 0xffffffffu) + (sum >> 32);
     sum = (sum & 0xffffffffu) + (sum >> 32);
     sum = (sum & 0xffffu) + (sum >> 16);
     sum = (sum & 0xffffu) + (sum >> 16);
-    return static_cast<uint16_t>(sum);
+    return __builtin_bswap16(static_cast<uint16_t>(sum));
 }
 
 // Final checksum field value: ~fold(sum).
@@ -33,9 +70,19 @@ inline uint16_t ipv4_header_checksum(std::span<const uint8_t> header) noexcept {
     return checksum_finish(checksum_partial(header));
 }
 
-// Pseudo-header partial sums (RFC 9293 §3.1 and RFC 8200 §8.1). `l4_len` is the TCP length.
-uint64_t pseudo_header_v4(const uint8_t* src4, const uint8_t* dst4, uint32_t l4_len) noexcept;
-uint64_t pseudo_header_v6(const uint8_t* src16, const uint8_t* dst16, uint32_t l4_len) noexcept;
+// Pseudo-header partial sums (RFC 9293 §3.1 and RFC 8200 §8.1). `l4_len` is the TCP length
+// (at most 65535).
+inline uint64_t pseudo_header_v4(const uint8_t* src4, const uint8_t* dst4, uint32_t l4_len) noexcept {
+    uint32_t s, d;
+    std::memcpy(&s, src4, 4);
+    std::memcpy(&d, dst4, 4);
+    return uint64_t{s} + d + (6u << 8) + __builtin_bswap16(static_cast<uint16_t>(l4_len));
+}
+inline uint64_t pseudo_header_v6(const uint8_t* src16, const uint8_t* dst16, uint32_t l4_len) noexcept {
+    uint64_t sum = checksum_partial({src16, 16});
+    sum = checksum_partial({dst16, 16}, sum);
+    return detail::add_carry(sum, (6u << 8) + __builtin_bswap16(static_cast<uint16_t>(l4_len)));
+}
 
 // RFC 1624 eqn. 3: new checksum after a 16-bit field changes from `old_field` to `new_field`.
 inline uint16_t checksum_update16(uint16_t checksum, uint16_t old_field, uint16_t new_field) noexcept {

@@ -1,5 +1,7 @@
 #include "net/parser.hpp"
 
+#include <cstring>
+
 #include "net/byte_order.hpp"
 #include "net/checksum.hpp"
 #include "net/packet.hpp"
@@ -31,14 +33,43 @@ bool bad_ipv6_address(const uint8_t* a) noexcept {
     return false;
 }
 
-ParsedPacket fail(ParsedPacket& p, ParseStatus s) noexcept {
-    p.status = s;
-    return p;
+// Linux's SYN options, the overwhelmingly common layout: MSS, SACK-permitted, TS, NOP, WS
+// (02 04 mm mm 04 02 08 0a <tsval> <tsecr> 01 03 03 ws), and its ACK layout NOP NOP TS.
+bool parse_common_layout(const uint8_t* o, size_t n, TcpOptions& out) noexcept {
+    uint64_t head;
+    if (n == 20) {
+        uint32_t tail;
+        std::memcpy(&head, o, 8);
+        std::memcpy(&tail, o + 16, 4);
+        // 02 04 .. .. 04 02 08 0a, and 01 03 03 .. (little-endian masks)
+        if ((head & 0xffffffff0000ffffull) != 0x0a08020400000402ull || (tail & 0x00ffffffu) != 0x00030301u)
+            return false;
+        out.has_mss = true;
+        out.mss = load_be16(o + 2);
+        out.sack_permitted = true;
+        out.has_timestamps = true;
+        out.tsval = load_be32(o + 8);
+        out.tsecr = load_be32(o + 12);
+        out.has_wscale = true;
+        out.wscale = o[19] > tcp_opt::kMaxWscale ? tcp_opt::kMaxWscale : o[19];
+        return true;
+    }
+    if (n == 12) {
+        uint32_t h4;
+        std::memcpy(&h4, o, 4);
+        if (h4 != 0x0a080101u) return false;
+        out.has_timestamps = true;
+        out.tsval = load_be32(o + 4);
+        out.tsecr = load_be32(o + 8);
+        return true;
+    }
+    return false;
 }
 
 }  // namespace
 
 bool parse_tcp_options(std::span<const uint8_t> opt, TcpOptions& out) noexcept {
+    if (parse_common_layout(opt.data(), opt.size(), out)) return true;
     size_t i = 0;
     const size_t n = opt.size();
     while (i < n) {
@@ -89,21 +120,22 @@ bool parse_tcp_options(std::span<const uint8_t> opt, TcpOptions& out) noexcept {
     return true;
 }
 
-ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
-                   const ParseConfig& config) noexcept {
-    ParsedPacket p;
+void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseConfig& config,
+                ParsedPacket& p) noexcept {
+    p.vlan_count = 0;
+    p.options = TcpOptions{};
     const uint8_t* d = frame.data();
     const size_t n = frame.size();
 
     // L2: Ethernet, then up to two VLAN tags (802.1Q, 802.1ad QinQ).
-    if (n < kEthHeaderLen) return fail(p, ParseStatus::kTruncatedL2);
+    if (n < kEthHeaderLen) { p.status = ParseStatus::kTruncatedL2; return; }
     size_t off = 12;
     uint16_t ethertype = load_be16(d + off);
     while (ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
            ethertype == kEtherTypeQinQOld) {
-        if (p.vlan_count == 2) return fail(p, ParseStatus::kTooManyVlans);
+        if (p.vlan_count == 2) { p.status = ParseStatus::kTooManyVlans; return; }
         // The tag (TPID at `off`, TCI) and the EtherType after it must be in the frame.
-        if (off + kVlanTagLen + 2 > n) return fail(p, ParseStatus::kTruncatedL2);
+        if (off + kVlanTagLen + 2 > n) { p.status = ParseStatus::kTruncatedL2; return; }
         off += kVlanTagLen;
         ++p.vlan_count;
         ethertype = load_be16(d + off);
@@ -115,19 +147,19 @@ ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
     uint8_t proto;
     if (ethertype == kEtherTypeIpv4) {
         p.family = Family::kIpv4;
-        if (off + 20 > n) return fail(p, ParseStatus::kTruncatedIp);
+        if (off + 20 > n) { p.status = ParseStatus::kTruncatedIp; return; }
         const uint8_t* ip = d + off;
-        if ((ip[0] >> 4) != 4) return fail(p, ParseStatus::kBadIpVersion);
+        if ((ip[0] >> 4) != 4) { p.status = ParseStatus::kBadIpVersion; return; }
         const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
-        if (ihl < 20 || off + ihl > n) return fail(p, ParseStatus::kBadIpv4Ihl);
+        if (ihl < 20 || off + ihl > n) { p.status = ParseStatus::kBadIpv4Ihl; return; }
         const size_t total = load_be16(ip + 2);
-        if (total < ihl) return fail(p, ParseStatus::kBadIpLength);
-        if (off + total > n) return fail(p, ParseStatus::kTruncatedIp);
+        if (total < ihl) { p.status = ParseStatus::kBadIpLength; return; }
+        if (off + total > n) { p.status = ParseStatus::kTruncatedIp; return; }
         if (config.verify_ipv4_checksum && !(rx_flags & kRxIpChecksumGood) &&
             ipv4_header_checksum({ip, ihl}) != 0)
-            return fail(p, ParseStatus::kBadIpv4Checksum);
+            { p.status = ParseStatus::kBadIpv4Checksum; return; }
         const uint16_t frag = load_be16(ip + 6);
-        if ((frag & 0x3fff) != 0) return fail(p, ParseStatus::kFragment);  // MF or offset
+        if ((frag & 0x3fff) != 0) { p.status = ParseStatus::kFragment; return; }  // MF or offset
         p.ip_ecn = ip[1] & 0x03;
         p.ttl = ip[8];
         proto = ip[9];
@@ -137,11 +169,11 @@ ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
         l4_end = p.l3_offset + total;
     } else if (ethertype == kEtherTypeIpv6) {
         p.family = Family::kIpv6;
-        if (off + 40 > n) return fail(p, ParseStatus::kTruncatedIp);
+        if (off + 40 > n) { p.status = ParseStatus::kTruncatedIp; return; }
         const uint8_t* ip = d + off;
-        if ((ip[0] >> 4) != 6) return fail(p, ParseStatus::kBadIpVersion);
+        if ((ip[0] >> 4) != 6) { p.status = ParseStatus::kBadIpVersion; return; }
         const size_t payload = load_be16(ip + 4);
-        if (off + 40 + payload > n) return fail(p, ParseStatus::kTruncatedIp);
+        if (off + 40 + payload > n) { p.status = ParseStatus::kTruncatedIp; return; }
         p.ip_ecn = static_cast<uint8_t>((load_be16(ip) >> 4) & 0x03);
         p.ttl = ip[7];
         p.src_addr = ip + 8;
@@ -151,30 +183,30 @@ ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
         off += 40;
         // Walk hop-by-hop (0), routing (43), destination options (60); fragment (44) stops.
         for (int i = 0;; ++i) {
-            if (proto == 44) return fail(p, ParseStatus::kFragment);
+            if (proto == 44) { p.status = ParseStatus::kFragment; return; }
             if (proto != 0 && proto != 43 && proto != 60) break;
-            if (i == kMaxIpv6ExtHeaders) return fail(p, ParseStatus::kBadIpv6ExtHeader);
-            if (off + 8 > l4_end) return fail(p, ParseStatus::kBadIpv6ExtHeader);
+            if (i == kMaxIpv6ExtHeaders) { p.status = ParseStatus::kBadIpv6ExtHeader; return; }
+            if (off + 8 > l4_end) { p.status = ParseStatus::kBadIpv6ExtHeader; return; }
             const size_t ext_len = (static_cast<size_t>(d[off + 1]) + 1) * 8;
-            if (off + ext_len > l4_end) return fail(p, ParseStatus::kBadIpv6ExtHeader);
+            if (off + ext_len > l4_end) { p.status = ParseStatus::kBadIpv6ExtHeader; return; }
             proto = d[off];
             off += ext_len;
         }
     } else {
-        return fail(p, ParseStatus::kNotIp);
+        { p.status = ParseStatus::kNotIp; return; }
     }
-    if (proto != kIpProtoTcp) return fail(p, ParseStatus::kNotTcp);
+    if (proto != kIpProtoTcp) { p.status = ParseStatus::kNotTcp; return; }
     // Martian TCP endpoints are never answered (no SYN-ACK towards a broadcast or multicast).
     if (p.family == Family::kIpv4 ? bad_ipv4_address(p.src_addr) || bad_ipv4_address(p.dst_addr)
                                   : bad_ipv6_address(p.src_addr) || bad_ipv6_address(p.dst_addr))
-        return fail(p, ParseStatus::kBadAddress);
+        { p.status = ParseStatus::kBadAddress; return; }
 
     // L4: TCP.
     p.l4_offset = static_cast<uint16_t>(off);
-    if (off + 20 > l4_end) return fail(p, ParseStatus::kTruncatedTcp);
+    if (off + 20 > l4_end) { p.status = ParseStatus::kTruncatedTcp; return; }
     const uint8_t* th = d + off;
     const size_t doff = static_cast<size_t>(th[12] >> 4) * 4;
-    if (doff < 20 || off + doff > l4_end) return fail(p, ParseStatus::kBadTcpDataOffset);
+    if (doff < 20 || off + doff > l4_end) { p.status = ParseStatus::kBadTcpDataOffset; return; }
     p.tcp_header_len = static_cast<uint16_t>(doff);
     p.payload_len = static_cast<uint16_t>(l4_end - off - doff);
     p.src_port = load_be16(th);
@@ -183,17 +215,16 @@ ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags,
     p.ack = load_be32(th + 8);
     p.tcp_flags = th[13];
     p.window = load_be16(th + 14);
-    if (!parse_tcp_options({th + 20, doff - 20}, p.options)) return fail(p, ParseStatus::kBadTcpOption);
+    if (!parse_tcp_options({th + 20, doff - 20}, p.options)) { p.status = ParseStatus::kBadTcpOption; return; }
 
     if (config.verify_tcp_checksum && !(rx_flags & kRxL4ChecksumGood)) {
         const uint32_t l4_len = static_cast<uint32_t>(l4_end - off);
         uint64_t sum = p.family == Family::kIpv4 ? pseudo_header_v4(p.src_addr, p.dst_addr, l4_len)
                                                  : pseudo_header_v6(p.src_addr, p.dst_addr, l4_len);
         sum = checksum_partial({th, l4_len}, sum);
-        if (checksum_fold(sum) != 0xffff) return fail(p, ParseStatus::kBadTcpChecksum);
+        if (checksum_fold(sum) != 0xffff) { p.status = ParseStatus::kBadTcpChecksum; return; }
     }
     p.status = ParseStatus::kOk;
-    return p;
 }
 
 std::string_view to_string(ParseStatus s) noexcept {

@@ -70,8 +70,16 @@ struct ParseConfig {
     bool verify_tcp_checksum = true;   // skipped anyway when the packet carries kRxL4ChecksumGood
 };
 
-ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags = 0,
-                   const ParseConfig& config = {}) noexcept;
+// Fills `out` from `frame` (no need to clear it first: what the status makes valid is written).
+void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseConfig& config,
+                ParsedPacket& out) noexcept;
+
+inline ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags = 0,
+                          const ParseConfig& config = {}) noexcept {
+    ParsedPacket p;
+    parse_into(frame, rx_flags, config, p);
+    return p;
+}
 
 // TCP options alone (the bytes after the fixed 20-byte header). Returns false on a malformed
 // option; `out` then holds what was parsed before it.

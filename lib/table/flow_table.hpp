@@ -41,7 +41,7 @@ public:
     explicit FlowTable(uint32_t capacity) : capacity_(capacity) {
         if (capacity == 0 || capacity > kMaxCapacity) throw std::invalid_argument("flow table capacity out of range");
         const uint32_t nb = std::bit_ceil(std::max<uint32_t>(2, (capacity + 5) / 6));
-        bucket_bits_ = static_cast<uint32_t>(std::countr_zero(nb));
+        bucket_shift_ = 64 - static_cast<uint32_t>(std::countr_zero(nb));  // nb >= 2: shift <= 63
         buckets_ = HugeArray<Bucket>(nb);
         entries_ = HugeArray<Entry>(capacity);
         free_ = HugeArray<uint32_t>(capacity);
@@ -55,10 +55,10 @@ public:
     Hash hash_from_crc(uint32_t crc) const noexcept {
         const uint64_t x = static_cast<uint64_t>(crc) * 0x9e3779b97f4a7c15ull;
         Hash h;
-        h.b1 = bucket_bits_ ? static_cast<uint32_t>(x >> (64 - bucket_bits_)) : 0;
+        h.b1 = static_cast<uint32_t>(x >> bucket_shift_);
         h.tag = static_cast<uint16_t>(x >> 8) | 1;
         const uint64_t y = x * 0xc2b2ae3d27d4eb4full;
-        h.b2 = bucket_bits_ ? static_cast<uint32_t>(y >> (64 - bucket_bits_)) : 0;
+        h.b2 = static_cast<uint32_t>(y >> bucket_shift_);
         if (h.b2 == h.b1) h.b2 = h.b1 ^ 1;
         return h;
     }
@@ -145,7 +145,7 @@ private:
     }
 
     uint32_t capacity_;
-    uint32_t bucket_bits_ = 0;
+    uint32_t bucket_shift_ = 63;
     HugeArray<Bucket> buckets_;
     HugeArray<Entry> entries_;
     HugeArray<uint32_t> free_;

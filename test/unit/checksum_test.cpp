@@ -38,14 +38,20 @@ TEST(Checksum, Rfc1071Example) {
     EXPECT_EQ(ref_checksum(d, sizeof d), 0x220d);
 }
 
+// The partial sum's representation (word order) is the library's business; these tests only rely
+// on what fold/finish make of it: host-order values of the big-endian 16-bit checksum field.
 TEST(Checksum, EmptyAndTrivialInputs) {
     EXPECT_EQ(checksum_partial({}), 0u);
-    EXPECT_EQ(checksum_partial({}, 1234), 1234u);
+    EXPECT_EQ(checksum_partial({}, 1234), 1234u);  // the initial sum passes through
+    EXPECT_EQ(checksum_fold(0), 0);
     EXPECT_EQ(checksum_finish(0), 0xffff);
     const uint8_t one[] = {0xab};
-    EXPECT_EQ(checksum_partial(one), 0xab00u);  // odd trailing byte is the high byte of a word
+    EXPECT_EQ(checksum_fold(checksum_partial(one)), 0xab00);  // odd byte: high half of a word
     const uint8_t two[] = {0xab, 0xcd};
-    EXPECT_EQ(checksum_partial(two), 0xabcdu);
+    EXPECT_EQ(checksum_fold(checksum_partial(two)), 0xabcd);
+    const uint8_t four[] = {0x12, 0x34, 0x00, 0x01};
+    EXPECT_EQ(checksum_fold(checksum_partial(four)), 0x1235);
+    EXPECT_EQ(checksum_finish(checksum_partial(four)), 0xedca);
 }
 
 TEST(Checksum, MatchesReferenceForEveryLengthAndAlignment) {
@@ -93,39 +99,78 @@ TEST(Checksum, PartialSumsChainOverEvenSplits) {
     }
 }
 
-TEST(Checksum, FoldKnownValues) {
-    EXPECT_EQ(checksum_fold(0), 0x0000);
-    EXPECT_EQ(checksum_fold(0x1234), 0x1234);
-    EXPECT_EQ(checksum_fold(0xffff), 0xffff);
-    EXPECT_EQ(checksum_fold(0x10000), 0x0001);
-    EXPECT_EQ(checksum_fold(0x1fffe), 0xffff);
-    EXPECT_EQ(checksum_fold(0x2fffd), 0xffff);
-    EXPECT_EQ(checksum_fold(0xffffffffull), 0xffff);
-    EXPECT_EQ(checksum_fold(0x100000000ull), 0x0001);
-    EXPECT_EQ(checksum_fold(0x0001000000000000ull), 0x0001);
-    EXPECT_EQ(checksum_fold(0xffffffffffffffffull), 0xffff);
-    EXPECT_EQ(checksum_fold(0xfffffffffffffffeull), 0xfffe);
-    EXPECT_EQ(checksum_finish(0x1fffe), 0x0000);
-    EXPECT_EQ(checksum_finish(0x10000), 0xfffe);
-}
-
-TEST(Checksum, FoldIsOnesComplementReduction) {
-    // fold(x) is congruent to x mod 0xffff, lies in [1, 0xffff] for x != 0.
+TEST(Checksum, FoldDependsOnlyOnResidueModulo0xffff) {
+    // Ones'-complement arithmetic is arithmetic modulo 0xffff, with 0xffff (-0) standing for every
+    // non-zero multiple. Whatever word order the partial sum uses, fold must map congruent sums
+    // to the same value, never fold a non-zero sum to 0, and give 0xffff exactly for multiples.
+    EXPECT_EQ(checksum_fold(0), 0);
+    const uint16_t one = checksum_fold(1);
+    EXPECT_NE(one, 0);
+    for (uint64_t x : {0x10000ull, 0x100000000ull, 0x1000000000000ull, 0x1fffeull + 1,
+                       0xffffull * 12345 + 1, 0xffffffffffffffffull - 0xfffe}) {
+        EXPECT_EQ(checksum_fold(x), one) << std::hex << x;
+    }
+    for (uint64_t x : {0xffffull, 0x1fffeull, 0x2fffdull, 0xffffffffull, 0xffffffffffffull,
+                       0xffffffffffffffffull, 0xffffull * 0x123456789ull}) {
+        EXPECT_EQ(checksum_fold(x), 0xffff) << std::hex << x;
+        EXPECT_EQ(checksum_finish(x), 0x0000) << std::hex << x;
+    }
     std::mt19937_64 rng(5);
     for (int i = 0; i < 200000; ++i) {
         uint64_t x = rng();
         switch (i % 4) {
         case 1: x >>= rng() % 64; break;
         case 2: x |= 0xffff'0000'0000'0000ull; break;
-        case 3: x = (x % 8) * 0xffffull; break;
+        case 3: x = (x % 8) * 0xffffull + (rng() % 2); break;
         default: break;
         }
         const uint16_t f = checksum_fold(x);
-        ASSERT_EQ(f % 0xffffu, x % 0xffffu) << std::hex << x;
-        if (x != 0) {
+        const uint64_t r = x % 0xffff;
+        if (x == 0) {
+            ASSERT_EQ(f, 0);
+        } else if (r == 0) {
+            ASSERT_EQ(f, 0xffff) << std::hex << x;
+        } else {
+            ASSERT_EQ(f, checksum_fold(r)) << std::hex << x;
             ASSERT_NE(f, 0) << std::hex << x;
+            ASSERT_NE(f, 0xffff) << std::hex << x;
         }
         ASSERT_EQ(checksum_finish(x), static_cast<uint16_t>(~f));
+    }
+}
+
+TEST(Checksum, FoldIsABijectionOnResidues) {
+    // Residues 1..0xfffe map to distinct values other than 0 and 0xffff.
+    std::vector<bool> seen(0x10000, false);
+    for (uint64_t r = 1; r < 0xffff; ++r) {
+        const uint16_t f = checksum_fold(r);
+        ASSERT_NE(f, 0);
+        ASSERT_NE(f, 0xffff);
+        ASSERT_FALSE(seen[f]) << r;
+        seen[f] = true;
+    }
+}
+
+TEST(Checksum, FoldOfPartialSumsMatchesReference) {
+    // Data chosen to produce long carry chains: all-ones words, alternating, single high bits.
+    std::vector<std::vector<uint8_t>> inputs;
+    inputs.emplace_back(4096, 0xff);
+    inputs.emplace_back(4097, 0xff);
+    inputs.emplace_back(4096, 0x80);
+    std::vector<uint8_t> alt(2048);
+    for (size_t i = 0; i < alt.size(); ++i) alt[i] = i % 2 ? 0x01 : 0xff;
+    inputs.push_back(alt);
+    std::vector<uint8_t> neg(64, 0);
+    neg[0] = 0xff;  // a single -0 word
+    neg[1] = 0xff;
+    inputs.push_back(neg);
+    for (const auto& v : inputs) {
+        EXPECT_EQ(checksum_finish(checksum_partial(v)), ref_checksum(v.data(), v.size())) << v.size();
+        // And with a large initial sum (a pseudo-header) carried in.
+        const uint64_t init = checksum_partial(inputs[0]);
+        std::vector<uint8_t> both = inputs[0];
+        both.insert(both.end(), v.begin(), v.end());
+        EXPECT_EQ(checksum_finish(checksum_partial(v, init)), ref_checksum(both.data(), both.size()));
     }
 }
 
@@ -270,14 +315,29 @@ TEST(Checksum, PseudoHeaderV6MatchesReference) {
     }
 }
 
-TEST(Checksum, PseudoHeaderV6LargeLength) {
-    // The v6 pseudo-header carries a 32-bit length; values above 0xffff must fold in correctly.
-    const auto src = synwall::testing::v6("2001:db8::1"), dst = synwall::testing::v6("2001:db8::2");
-    for (uint32_t len : {0x10000u, 0x1ffffu, 0xfffffu, 0xffffffffu}) {
-        const auto bytes = pseudo_v6_bytes(src.data(), dst.data(), len);
-        EXPECT_EQ(checksum_finish(pseudo_header_v6(src.data(), dst.data(), len)),
-                  ref_checksum(bytes.data(), bytes.size()))
-            << len;
+TEST(Checksum, PseudoHeaderLengthBoundaries) {
+    namespace pf = synwall::testing;
+    const auto s6 = pf::v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), d6 = pf::v6("::");
+    const auto s4 = pf::v4("255.255.255.255"), d4 = pf::v4("0.0.0.0");
+    const auto a6 = pf::v6("2001:db8::1"), b6 = pf::v6("fe80::abcd:1");
+    const auto a4 = pf::v4("192.0.2.1"), b4 = pf::v4("203.0.113.200");
+    for (uint32_t len : {0u, 1u, 20u, 0xffu, 0x100u, 0xfff9u, 0xfffeu, 0xffffu}) {
+        for (const auto* pair : {&s6, &a6}) {
+            const auto& src = *pair;
+            const auto& dst = pair == &s6 ? d6 : b6;
+            const auto bytes = pseudo_v6_bytes(src.data(), dst.data(), len);
+            EXPECT_EQ(checksum_finish(pseudo_header_v6(src.data(), dst.data(), len)),
+                      ref_checksum(bytes.data(), bytes.size()))
+                << len;
+        }
+        for (const auto* pair : {&s4, &a4}) {
+            const auto& src = *pair;
+            const auto& dst = pair == &s4 ? d4 : b4;
+            const auto bytes = pseudo_v4_bytes(src.data(), dst.data(), static_cast<uint16_t>(len));
+            EXPECT_EQ(checksum_finish(pseudo_header_v4(src.data(), dst.data(), len)),
+                      ref_checksum(bytes.data(), bytes.size()))
+                << len;
+        }
     }
 }
 

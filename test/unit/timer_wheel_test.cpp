@@ -23,8 +23,9 @@ constexpr uint64_t kMs = 1000000, kSec = 1000 * kMs;
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-// Calls expire() with a generous budget and returns what fired.
-std::vector<uint32_t> expire_all(TimerWheel& w, uint64_t now, uint32_t max = 1u << 20) {
+// Calls expire() with a budget larger than the number of running timers and returns what fired.
+std::vector<uint32_t> expire_all(TimerWheel& w, uint64_t now) {
+    const uint32_t max = w.size() + 1;
     std::vector<uint32_t> out(max);
     const uint32_t n = w.expire(now, out.data(), max);
     out.resize(n);
