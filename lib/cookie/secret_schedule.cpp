@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace synwall::cookie {
 namespace {
@@ -85,8 +86,15 @@ std::string validate(const SecretConfig& c) {
     return {};
 }
 
+namespace {
+const SecretConfig& checked(const SecretConfig& c) {
+    if (const std::string e = validate(c); !e.empty()) throw std::invalid_argument("cookie secrets: " + e);
+    return c;
+}
+}  // namespace
+
 SecretSchedule::SecretSchedule(const SecretConfig& config)
-    : config_(config), periods_per_epoch_(config.rotation_period_s / config.counter_period_s) {
+    : config_(checked(config)), periods_per_epoch_(config.rotation_period_s / config.counter_period_s) {
     uint8_t isn[16];
     derive_bytes(config_.master, 'i', 0, isn);
     isn_key_ = PrfKey(config_.prf, isn);

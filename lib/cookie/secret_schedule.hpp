@@ -3,7 +3,9 @@
 // Time is cut into counter periods (`counter_period_s`, 64 s by default, as the kernel's
 // MAX_SYNCOOKIE_AGE granularity); every `rotation_period_s` (a multiple of it) a new epoch key
 // takes over. Keys are derived from one 128-bit master key:
-//     epoch_key(e, family) = SipHash-2-4(master, "synwall-cookie" | family | e | half)  (two halves)
+//     epoch_key(e, tag) = SipHash-2-4(master, m(0)) || SipHash-2-4(master, m(1))   (8 + 8 bytes)
+//     m(half) = "synwall-cookie" (14 bytes) | tag (1 byte: '4', '6' or 'i' for the ISN key) |
+//               half (1 byte) | e (8 bytes, little-endian)
 // so every worker and every appliance holding the same master (a key file) agrees on every epoch
 // key without talking. Without a key file the master is drawn from getrandom() at start-up.
 // A schedule keeps the current and previous epoch's keys: a cookie is valid for two counter
@@ -46,6 +48,7 @@ public:
         PrfKey v4, v6;
     };
 
+    // Throws std::invalid_argument unless validate(config) is empty.
     explicit SecretSchedule(const SecretConfig& config);
 
     // Makes the keys for now_s's epoch and the one before it current. Cheap when nothing changed.

@@ -51,7 +51,9 @@ public:
         return h;
     }
 
-    // Cancels a running timer. Cancelling a timer that already fired (or kInvalid) is a no-op.
+    // Cancels a running timer; kInvalid is a no-op. Handles are reused as soon as a timer fires or
+    // is cancelled: the owner must forget a handle then (set it to kInvalid), or a late cancel()
+    // would stop the timer that reused it.
     void cancel(Handle h) noexcept {
         if (h == kInvalid || !nodes_[h].active) return;
         unlink(h);
