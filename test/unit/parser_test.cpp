@@ -617,6 +617,136 @@ TEST(Parser, ParseTcpOptionsDirect) {
     EXPECT_TRUE(parse_tcp_options(lone_nop, o));
 }
 
+TEST(Parser, OptionFastPathsAgreeWithGenericWalk) {
+    // Linux's SYN layout (MSS, SACK-permitted, TS, NOP, WS) and ACK layout (NOP NOP TS) may be
+    // recognised by a shortcut. Four leading NOPs change nothing semantically but defeat any
+    // length-keyed shortcut, so both must give identical results, for the layouts and for every
+    // single-byte variation of them.
+    const Bytes syn = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 1, 3, 3, 7};
+    const Bytes ack = {1, 1, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04};
+    auto same = [](const Bytes& o) {
+        Bytes padded = {1, 1, 1, 1};
+        padded.insert(padded.end(), o.begin(), o.end());
+        TcpOptions a, b;
+        const bool ra = parse_tcp_options(o, a);
+        const bool rb = parse_tcp_options(padded, b);
+        ASSERT_EQ(ra, rb);
+        EXPECT_EQ(a.has_mss, b.has_mss);
+        EXPECT_EQ(a.mss, b.mss);
+        EXPECT_EQ(a.has_wscale, b.has_wscale);
+        EXPECT_EQ(a.wscale, b.wscale);
+        EXPECT_EQ(a.sack_permitted, b.sack_permitted);
+        EXPECT_EQ(a.has_timestamps, b.has_timestamps);
+        EXPECT_EQ(a.tsval, b.tsval);
+        EXPECT_EQ(a.tsecr, b.tsecr);
+        EXPECT_EQ(a.has_fastopen, b.has_fastopen);
+    };
+    {
+        TcpOptions o;
+        ASSERT_TRUE(parse_tcp_options(syn, o));
+        EXPECT_EQ(o.mss, 1460);
+        EXPECT_TRUE(o.sack_permitted);
+        EXPECT_EQ(o.tsval, 0x1234u);
+        EXPECT_EQ(o.wscale, 7);
+        o = {};
+        ASSERT_TRUE(parse_tcp_options(ack, o));
+        EXPECT_FALSE(o.has_mss);
+        EXPECT_EQ(o.tsval, 0xdeadbeefu);
+        EXPECT_EQ(o.tsecr, 0x01020304u);
+    }
+    for (const Bytes* layout : {&syn, &ack}) {
+        SCOPED_TRACE(layout == &syn ? "syn layout" : "ack layout");
+        same(*layout);
+        for (size_t i = 0; i < layout->size(); ++i) {
+            for (int v : {0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 14, 15, 34, 254, 255}) {
+                Bytes o = *layout;
+                o[i] = static_cast<uint8_t>(v);
+                SCOPED_TRACE(::testing::Message() << "byte " << i << " = " << v);
+                same(o);
+                if (::testing::Test::HasFatalFailure()) return;
+            }
+        }
+    }
+    // Window scale above 14 is clamped on the shortcut too.
+    Bytes big_ws = syn;
+    big_ws[19] = 200;
+    TcpOptions o;
+    ASSERT_TRUE(parse_tcp_options(big_ws, o));
+    EXPECT_EQ(o.wscale, 14);
+}
+
+TEST(Parser, ParseIntoReusedResultMatchesFreshParse) {
+    // The worker reuses one ParsedPacket for a whole burst: nothing may leak from the previous
+    // frame into the next one.
+    std::vector<Bytes> frames;
+    {
+        auto s = base(Fam::v6);
+        s.vlans = {1, 2};
+        s.ipv6_ext = {{0, 0}};
+        s.tcp_options = pf::tcp_options(full_options());
+        s.tcp_options.insert(s.tcp_options.end(), {34, 2, 1, 1});  // + TFO
+        s.payload = {1, 2, 3};
+        s.ecn = 3;
+        frames.push_back(pf::build_frame(s));
+    }
+    {
+        auto s = base(Fam::v4);
+        s.flags = tcp_flag::kAck;
+        frames.push_back(pf::build_frame(s));  // no options at all
+    }
+    {
+        auto s = base(Fam::v4);
+        s.corrupt_tcp_checksum = true;
+        frames.push_back(pf::build_frame(s));
+    }
+    {
+        auto s = base(Fam::v6);
+        s.tcp_options = {1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 8};
+        frames.push_back(pf::build_frame(s));
+    }
+    frames.push_back(Bytes(10, 0));
+    auto eq = [](const ParsedPacket& a, const ParsedPacket& b) {
+        ASSERT_EQ(a.status, b.status);
+        if (!a.ok()) return;
+        EXPECT_EQ(a.family, b.family);
+        EXPECT_EQ(a.vlan_count, b.vlan_count);
+        EXPECT_EQ(a.tcp_flags, b.tcp_flags);
+        EXPECT_EQ(a.ttl, b.ttl);
+        EXPECT_EQ(a.ip_ecn, b.ip_ecn);
+        EXPECT_EQ(a.l3_offset, b.l3_offset);
+        EXPECT_EQ(a.l4_offset, b.l4_offset);
+        EXPECT_EQ(a.tcp_header_len, b.tcp_header_len);
+        EXPECT_EQ(a.payload_len, b.payload_len);
+        EXPECT_EQ(a.src_port, b.src_port);
+        EXPECT_EQ(a.dst_port, b.dst_port);
+        EXPECT_EQ(a.window, b.window);
+        EXPECT_EQ(a.seq, b.seq);
+        EXPECT_EQ(a.ack, b.ack);
+        EXPECT_EQ(a.src_addr, b.src_addr);
+        EXPECT_EQ(a.dst_addr, b.dst_addr);
+        EXPECT_EQ(a.options.has_mss, b.options.has_mss);
+        EXPECT_EQ(a.options.mss, b.options.mss);
+        EXPECT_EQ(a.options.has_wscale, b.options.has_wscale);
+        EXPECT_EQ(a.options.wscale, b.options.wscale);
+        EXPECT_EQ(a.options.sack_permitted, b.options.sack_permitted);
+        EXPECT_EQ(a.options.has_timestamps, b.options.has_timestamps);
+        EXPECT_EQ(a.options.tsval, b.options.tsval);
+        EXPECT_EQ(a.options.tsecr, b.options.tsecr);
+        EXPECT_EQ(a.options.has_fastopen, b.options.has_fastopen);
+    };
+    ParsedPacket reused;
+    for (int round = 0; round < 3; ++round) {
+        for (size_t i = 0; i < frames.size(); ++i) {
+            // Every ordering of consecutive pairs occurs across the rounds.
+            const auto& f = frames[(i * (round + 1)) % frames.size()];
+            parse_into(f, 0, ParseConfig{}, reused);
+            const auto fresh = parse(f);
+            SCOPED_TRACE(::testing::Message() << "round " << round << " frame " << i);
+            eq(reused, fresh);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Padding
 // ---------------------------------------------------------------------------------------------
