@@ -100,7 +100,7 @@ fi
 
 log "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 if configure build-asan -Dwerror=true -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
-     -Db_lundef=false -Dbenchmarks=disabled &&
+     -Db_lundef=false -Db_lto=false -Dbenchmarks=disabled &&
    ninja -C build-asan -j "$JOBS" >"$RESULTS/build-asan.log" 2>&1; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   for t in build-asan/test/unit_*; do [ -f "$t" ] && run_gtest "asan/$(basename "$t")" "$t"; done
@@ -111,7 +111,7 @@ else
 fi
 
 log "fuzzing the burst entry point (${FUZZ_SECONDS}s, libFuzzer + ASan + UBSan)"
-if CXX=clang++ configure build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized -Dtests=disabled \
+if CXX=clang++ configure build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized -Db_lto=false -Dtests=disabled \
      -Dbenchmarks=disabled && ninja -C build-fuzz -j "$JOBS" >"$RESULTS/build-fuzz.log" 2>&1; then
   corpus=$(mktemp -d)
   cp test/fuzz/corpus/* "$corpus"/ 2>/dev/null || true

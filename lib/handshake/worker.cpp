@@ -77,7 +77,7 @@ size_t Worker::memory_bytes() const noexcept {
            sizeof(*this) + kMaxBurst * sizeof(PacketState);
 }
 
-uint32_t Worker::process_burst(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
+__attribute__((noinline)) uint32_t Worker::process_burst(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
     // Each packet lands in exactly one output array; never take more than the emptiest can hold.
     const uint32_t room = kMaxBurst - std::max({out.n_drop, out.n_pass, out.n_flow, out.n_tx > kMaxBurst ? kMaxBurst : out.n_tx});
     const auto n = static_cast<uint32_t>(std::min<size_t>(pkts.size(), room));
@@ -113,9 +113,11 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
     st.key = table::key_from_client_packet(st.p);
     st.crc = table::hash_key(st.key);
     st.h_est = established_.hash_from_crc(st.crc);
-    st.h_req = half_open_.hash_from_crc(st.crc);
     established_.prefetch(st.h_est);
-    half_open_.prefetch(st.h_req);
+    if (st.lc->cookie_mode != CookieMode::kAlways) {  // an always-cookie listener never queues
+        st.h_req = half_open_.hash_from_crc(st.crc);
+        half_open_.prefetch(st.h_req);
+    }
     const uint8_t f = st.p.tcp_flags;
     if (f & flag::kSyn)
         st.action = Action::kSyn;
