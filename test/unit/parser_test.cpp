@@ -16,9 +16,6 @@
 #include "net/packet.hpp"
 #include "net/parser.hpp"
 #include "packet_factory.hpp"
-// test/meson.build links packet_factory.cpp only into unit_handshake; this executable gets its
-// own copy through this include (one translation unit per test executable, so no ODR clash).
-#include "packet_factory.cpp"
 
 using namespace synwall::net;
 

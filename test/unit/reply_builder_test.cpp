@@ -10,9 +10,6 @@
 #include "net/parser.hpp"
 #include "net/reply_builder.hpp"
 #include "packet_factory.hpp"
-// test/meson.build links packet_factory.cpp only into unit_handshake; this executable gets its
-// own copy through this include (one translation unit per test executable, so no ODR clash).
-#include "packet_factory.cpp"
 
 using namespace synwall::net;
 namespace pf = synwall::testing;
