@@ -21,9 +21,10 @@ log() { printf '\n== %s\n' "$*"; }
 run_gtest() {
   local label=$1 bin=$2
   shift 2
-  local xml="$RESULTS/$label.xml"
+  local file=${label//[^A-Za-z0-9_.-]/_}
+  local xml="$RESULTS/$file.xml" out="$RESULTS/$file.log"
   local start=$SECONDS
-  "$bin" --gtest_output="xml:$xml" --gtest_brief=1 "$@" >"$RESULTS/$label.log" 2>&1
+  "$bin" --gtest_output="xml:$xml" --gtest_brief=1 "$@" >"$out" 2>&1
   local rc=$?
   local counts
   counts=$(python3 - "$xml" <<'PY'
@@ -47,7 +48,7 @@ PY
   printf '%-34s %5d passed %3d failed %3d skipped  (%ds)\n' "$label" "$p" "$f" "$s" $((SECONDS - start))
   if [ "$f" -ne 0 ]; then
     failures+=("$label")
-    tail -40 "$RESULTS/$label.log"
+    tail -40 "$out"
   fi
 }
 
@@ -55,15 +56,16 @@ PY
 run_check() {
   local label=$1
   shift
+  local out="$RESULTS/${label//[^A-Za-z0-9_.-]/_}.log"
   local start=$SECONDS
-  if "$@" >"$RESULTS/$label.log" 2>&1; then
+  if "$@" >"$out" 2>&1; then
     passed=$((passed + 1))
     printf '%-34s %5d passed %3d failed  (%ds)\n' "$label" 1 0 $((SECONDS - start))
   else
     failed=$((failed + 1))
     failures+=("$label")
     printf '%-34s %5d passed %3d failed  (%ds)\n' "$label" 0 1 $((SECONDS - start))
-    tail -40 "$RESULTS/$label.log"
+    tail -40 "$out"
   fi
 }
 
