@@ -100,10 +100,10 @@ static void BM_SynToStatefulSynAck(benchmark::State& state) {
         auto pk = fs.reset(at, kBurst);
         // A new client port per round keeps every tuple fresh (checksum fixed incrementally).
         for (auto& p : pk) {
-            const uint16_t old = static_cast<uint16_t>(p.data[36] << 8 | p.data[37]);
+            const uint16_t old = static_cast<uint16_t>(p.data[34] << 8 | p.data[35]);
             const uint16_t sport = static_cast<uint16_t>(old + round);
-            p.data[36] = static_cast<uint8_t>(sport >> 8);
-            p.data[37] = static_cast<uint8_t>(sport);
+            p.data[34] = static_cast<uint8_t>(sport >> 8);
+            p.data[35] = static_cast<uint8_t>(sport);
             const uint16_t c = static_cast<uint16_t>(p.data[50] << 8 | p.data[51]);
             const uint16_t nc = net::checksum_update16(c, old, sport);
             p.data[50] = static_cast<uint8_t>(nc >> 8);
@@ -118,7 +118,15 @@ static void BM_SynToStatefulSynAck(benchmark::State& state) {
             ++round;
         }
     }
-    if (w.counters()[kSynAckSent] != state.iterations() * kBurst) state.SkipWithError("SYNs were not all queued");
+    if (w.counters()[kSynAckSent] != state.iterations() * kBurst) {
+        static std::string why;
+        why = "SYNs were not all queued: sent " + std::to_string(w.counters()[kSynAckSent]) + " of " +
+              std::to_string(state.iterations() * kBurst) + ", ReqQFullDrop " + std::to_string(w.counters()[kReqQFullDrop]) +
+              ", resent " + std::to_string(w.counters()[kSynAckResent]) + ", challenge " +
+              std::to_string(w.counters()[kChallengeAcks]) + ", bad csum " +
+              std::to_string(w.counters()[parse_counter(net::ParseStatus::kBadTcpChecksum)]);
+        state.SkipWithError(why.c_str());
+    }
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBurst));
 }
 BENCHMARK(BM_SynToStatefulSynAck)->Iterations((1u << 21) / kBurst - 64);

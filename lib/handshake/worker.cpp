@@ -92,6 +92,14 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
     prf_.clear();
     // 1. Parse, find the listener, hash the key and prefetch both tables' buckets.
     for (uint32_t i = 0; i < n; ++i) classify(state_[i], pkts[i]);
+    // Buckets are on their way; start loading the entries their tags point at (large tables are
+    // DRAM-bound: this overlaps the misses of the whole burst).
+    for (uint32_t i = 0; i < n; ++i) {
+        const PacketState& st = state_[i];
+        if (st.action == Action::kDone) continue;
+        established_.prefetch_entry(st.h_est);
+        if (st.lc->cookie_mode != CookieMode::kAlways) half_open_.prefetch_entry(st.h_req);
+    }
     // 2. Look the keys up (state as of the start of the chunk) and queue the PRF work the
     //    packets will most likely need, so that it runs pipelined in one batch.
     for (uint32_t i = 0; i < n; ++i) prepare_prf(state_[i], now_ns);

@@ -68,6 +68,18 @@ public:
         __builtin_prefetch(&buckets_[h.b2]);
     }
 
+    // Second stage of a batched lookup: once the buckets are in cache (prefetch() a while ago),
+    // prefetch the entry the tag points at, so that find() then hits in cache.
+    void prefetch_entry(const Hash& h) const noexcept {
+        uint32_t m = match_mask(buckets_[h.b1], h.tag);
+        const Bucket* b = &buckets_[h.b1];
+        if (m == 0) {
+            b = &buckets_[h.b2];
+            m = match_mask(*b, h.tag);
+        }
+        if (m != 0) __builtin_prefetch(&entries_[b->idx[std::countr_zero(m)]]);
+    }
+
     uint32_t find(const FlowKey& k, const Hash& h) const noexcept {
         uint32_t i = find_in(buckets_[h.b1], k, h.tag);
         if (i == kNone) i = find_in(buckets_[h.b2], k, h.tag);
