@@ -81,10 +81,12 @@ public:
     // number of timers handled.
     uint32_t run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept;
 
+    // Pops an established connection: the accept queue's consumer side (any one thread).
     bool accept(uint16_t listener, Connection& out) noexcept { return accept_[listener]->pop(out); }
     AcceptQueue& accept_queue(uint16_t listener) noexcept { return *accept_[listener]; }
 
     // The application closed the flow: forget it (later packets are no longer delivered).
+    // Worker thread only: an application on another core sends the request over a ring.
     void forget_flow(uint32_t flow) noexcept;
 
     const Counters& counters() const noexcept { return counters_; }

@@ -31,16 +31,16 @@ inline void store_be32(uint8_t* p, uint32_t v) noexcept {
 class Be16 {
 public:
     constexpr Be16() = default;
-    static Be16 from_host(uint16_t v) noexcept { return Be16(__builtin_bswap16(v)); }
+    static constexpr Be16 from_host(uint16_t v) noexcept { return Be16(__builtin_bswap16(v)); }
     static Be16 load(const uint8_t* p) noexcept {
         uint16_t raw;
         std::memcpy(&raw, p, 2);
         return Be16(raw);
     }
     void store(uint8_t* p) const noexcept { std::memcpy(p, &raw_, 2); }
-    uint16_t value() const noexcept { return __builtin_bswap16(raw_); }
-    uint16_t raw() const noexcept { return raw_; }
-    friend bool operator==(Be16, Be16) = default;
+    constexpr uint16_t value() const noexcept { return __builtin_bswap16(raw_); }
+    constexpr uint16_t raw() const noexcept { return raw_; }
+    friend constexpr bool operator==(Be16, Be16) = default;
 
 private:
     constexpr explicit Be16(uint16_t raw) : raw_(raw) {}

@@ -9,11 +9,12 @@
 namespace synwall::net {
 namespace {
 
-constexpr uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
-constexpr uint16_t kEtherTypeVlan = 0x8100;
-constexpr uint16_t kEtherTypeQinQ = 0x88a8;
-constexpr uint16_t kEtherTypeQinQOld = 0x9100;
+// EtherTypes kept in network order: compared with the wire's bytes without swapping them.
+constexpr Be16 kEtherTypeIpv4 = Be16::from_host(0x0800);
+constexpr Be16 kEtherTypeIpv6 = Be16::from_host(0x86dd);
+constexpr Be16 kEtherTypeVlan = Be16::from_host(0x8100);
+constexpr Be16 kEtherTypeQinQ = Be16::from_host(0x88a8);
+constexpr Be16 kEtherTypeQinQOld = Be16::from_host(0x9100);
 constexpr size_t kEthHeaderLen = 14;
 constexpr size_t kVlanTagLen = 4;
 constexpr uint8_t kIpProtoTcp = 6;
@@ -130,7 +131,7 @@ void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseCo
     // L2: Ethernet, then up to two VLAN tags (802.1Q, 802.1ad QinQ).
     if (n < kEthHeaderLen) { p.status = ParseStatus::kTruncatedL2; return; }
     size_t off = 12;
-    uint16_t ethertype = load_be16(d + off);
+    Be16 ethertype = Be16::load(d + off);
     while (ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
            ethertype == kEtherTypeQinQOld) {
         if (p.vlan_count == 2) { p.status = ParseStatus::kTooManyVlans; return; }
@@ -138,7 +139,7 @@ void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseCo
         if (off + kVlanTagLen + 2 > n) { p.status = ParseStatus::kTruncatedL2; return; }
         off += kVlanTagLen;
         ++p.vlan_count;
-        ethertype = load_be16(d + off);
+        ethertype = Be16::load(d + off);
     }
     off += 2;
     p.l3_offset = static_cast<uint16_t>(off);
