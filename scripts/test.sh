@@ -95,6 +95,8 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
   for t in build/test/unit_*; do [ -f "$t" ] && run_gtest "$(basename "$t")" "$t"; done
   log "stress tests"
   for t in build/test/stress_*; do [ -f "$t" ] && run_gtest "$(basename "$t")" "$t"; done
+  log "DPDK integration (in-process EAL, --no-huge, net_ring ports)"
+  for t in build/test/dpdk_*; do [ -f "$t" ] && run_gtest "$(basename "$t")" "$t"; done
 else
   tail -50 "$RESULTS/build.log"
   build_failed "release build"
