@@ -16,6 +16,7 @@
 #include "handshake/worker.hpp"
 #include "net/byte_order.hpp"
 #include "net/checksum.hpp"
+#include "net/syn_writer.hpp"
 
 using namespace synwall;
 using namespace synwall::handshake;
@@ -25,20 +26,14 @@ namespace {
 constexpr uint16_t kRoom = 256;
 
 // A Linux-like client SYN: Ethernet / IPv4 / TCP with MSS, SACK-permitted, TS, WS.
-void write_syn(uint8_t* f, uint32_t src_ip, uint16_t sport, uint32_t isn, uint32_t tsval) {
-    static const uint8_t tmpl[74] = {
-        0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,        // Ethernet
-        0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 6, 0, 0, 0, 0, 0, 0, 203, 0, 113, 10,  // IPv4
-        0, 0, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x02, 0xfa, 0xf0, 0, 0, 0, 0,  // TCP
-        2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 7};    // options
-    std::memcpy(f, tmpl, sizeof tmpl);
-    net::store_be32(f + 26, src_ip);
-    net::store_be16(f + 34, sport);
-    net::store_be32(f + 38, isn);
-    net::store_be32(f + 62, tsval);
-    net::store_be16(f + 24, net::ipv4_header_checksum({f + 14, 20}));
-    const uint64_t ph = net::pseudo_header_v4(f + 26, f + 30, 40);
-    net::store_be16(f + 50, net::checksum_finish(net::checksum_partial({f + 34, 40}, ph)));
+uint16_t write_syn(uint8_t* f, uint32_t src_ip, uint16_t sport, uint32_t isn, uint32_t tsval) {
+    net::SynSpec s;
+    net::store_be32(s.src.data(), src_ip);
+    s.dst = {203, 0, 113, 10};
+    s.src_port = sport;
+    s.seq = isn;
+    s.tsval = tsval;
+    return net::write_syn(s, f, kRoom);
 }
 
 // The client's ACK for a SYN-ACK: the library's reply builder turns it around.
@@ -128,14 +123,18 @@ int main(int argc, char** argv) {
         now = wall_ns();
         // Legitimate clients first (their ACKs from the previous round ride in this burst too).
         unsigned k = 0;
-        for (; k < clients; ++k, ++seq, ++client_syns)
-            write_syn(mem.data() + k * kRoom, 0xc0000200u | (seq % 250 + 1), static_cast<uint16_t>(1024 + seq % 60000),
-                      static_cast<uint32_t>(seq * 2654435761u), static_cast<uint32_t>(seq));
+        for (; k < clients; ++k, ++seq, ++client_syns) {
+            const uint16_t len = write_syn(mem.data() + k * kRoom, 0xc0000200u | (seq % 250 + 1),
+                                           static_cast<uint16_t>(1024 + seq % 60000),
+                                           static_cast<uint32_t>(seq * 2654435761u), static_cast<uint32_t>(seq));
+            burst[k] = net::Packet{mem.data() + k * kRoom, len, kRoom, 0, 0, nullptr};
+        }
         for (; k < n; ++k) {
             const uint32_t r = next();
-            write_syn(mem.data() + k * kRoom, 0xc6120000u | (r & 0x1ffff), static_cast<uint16_t>(r >> 17 | 1024), r, r);
+            const uint16_t len =
+                write_syn(mem.data() + k * kRoom, 0xc6120000u | (r & 0x1ffff), static_cast<uint16_t>(r >> 17 | 1024), r, r);
+            burst[k] = net::Packet{mem.data() + k * kRoom, len, kRoom, 0, 0, nullptr};
         }
-        for (unsigned i = 0; i < n; ++i) burst[i] = net::Packet{mem.data() + i * kRoom, 74, kRoom, 0, 0, nullptr};
         for (unsigned i = 0; i < acks.size(); ++i) burst.push_back(acks[i]);
         out->clear();
         w.process_burst(burst, now, *out);
