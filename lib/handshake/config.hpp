@@ -11,6 +11,9 @@
 
 namespace synwall::handshake {
 
+// Most packets one process_burst() call takes.
+inline constexpr uint32_t kMaxBurst = 256;
+
 // The kernel's net.ipv4.tcp_syncookies 0 | 1 | 2.
 enum class CookieMode : uint8_t { kNever = 0, kAuto = 1, kAlways = 2 };
 

@@ -42,8 +42,6 @@
 
 namespace synwall::handshake {
 
-inline constexpr uint32_t kMaxBurst = 256;
-
 struct FlowPacket {
     net::Packet packet;
     uint32_t flow;  // established-flow index
