@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "dpdk/eal.hpp"
@@ -47,6 +48,7 @@ public:
     void TearDown() override {
         rte_mempool_free(g_pool);
         g_eal.reset();
+        std::filesystem::remove_all("/var/run/dpdk/synwall-test-" + std::to_string(getpid()));
     }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new EalEnvironment);

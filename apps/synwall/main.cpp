@@ -1,0 +1,337 @@
+// synwall: the SYN-flood absorber appliance.
+//
+//   synwall [EAL options] -- --config FILE [--stats-period S] [--duration S] [--stats-json FILE]
+//                            [--drivers-config DIR]
+//
+// Ports come from the configuration (vdev specs are hot-plugged, PCI devices found by name), each
+// checked against its drivers-config profile. One worker per configured worker lcore polls one rx
+// queue of every port (the main lcore works alone when there are none: one core must work). The
+// main lcore prints live stats, serves telemetry and handles SIGINT/SIGTERM: stop receiving, flush,
+// free every mbuf, print the summary, exit 0. Bad input exits 2 with one line naming file, key and
+// reason.
+#include <rte_bus.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/appliance_config.hpp"
+#include "dpdk/eal.hpp"
+#include "dpdk/port.hpp"
+#include "dpdk/port_worker.hpp"
+#include "dpdk/telemetry.hpp"
+#include "handshake/worker.hpp"
+
+using namespace synwall;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+struct Args {
+    std::string config;
+    double stats_period = 1.0;
+    double duration = 0;  // 0: until a signal
+    std::string stats_json;
+    std::string drivers_dir;
+};
+
+[[noreturn]] void die(int code, const std::string& msg) {
+    std::fprintf(stderr, "synwall: %s\n", msg.c_str());
+    std::fflush(stderr);
+    std::_Exit(code);  // before the EAL owns resources: nothing to release
+}
+
+Args parse_args(int argc, char** argv) {
+    Args a;
+    for (int i = 0; i < argc; ++i) {
+        const std::string k = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) die(2, "missing value for " + k);
+            return argv[++i];
+        };
+        auto number = [&](double& out) {
+            const std::string v = value();
+            char* end = nullptr;
+            out = std::strtod(v.c_str(), &end);
+            if (end == v.c_str() || *end != '\0' || out < 0) die(2, "bad value for " + k + ": '" + v + "'");
+        };
+        if (k == "--config") a.config = value();
+        else if (k == "--stats-period") number(a.stats_period);
+        else if (k == "--duration") number(a.duration);
+        else if (k == "--stats-json") a.stats_json = value();
+        else if (k == "--drivers-config") a.drivers_dir = value();
+        else die(2, "unknown option '" + k + "' (usage: synwall [EAL options] -- --config FILE [--stats-period S] "
+                    "[--duration S] [--stats-json FILE] [--drivers-config DIR])");
+    }
+    if (a.config.empty()) die(2, "--config FILE is required");
+    if (a.stats_period <= 0) die(2, "--stats-period must be positive");
+    return a;
+}
+
+std::string default_drivers_dir(const char* argv0) {
+    if (const char* env = std::getenv("SYNWALL_DRIVERS_CONFIG")) return env;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path exe = fs::canonical("/proc/self/exe", ec);
+    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
+        if (fs::exists(p / "drivers-config" / "net_ring.toml")) return (p / "drivers-config").string();
+    (void)argv0;
+    return "drivers-config";
+}
+
+uint64_t wall_ns() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
+// Wall-clock nanoseconds from the TSC: one calibration at start, no system call per loop.
+struct Clock {
+    uint64_t base_ns, base_tsc;
+    double ns_per_tsc;
+    Clock() : base_ns(wall_ns()), base_tsc(rte_get_tsc_cycles()), ns_per_tsc(1e9 / static_cast<double>(rte_get_tsc_hz())) {}
+    uint64_t now() const {
+        return base_ns + static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles() - base_tsc) * ns_per_tsc);
+    }
+};
+
+struct Lane {
+    unsigned lcore;
+    std::unique_ptr<handshake::Worker> engine;
+    std::vector<std::unique_ptr<dpdk::PortWorker>> ports;
+};
+
+int worker_main(void* arg) {
+    auto* lane = static_cast<Lane*>(arg);
+    Clock clock;
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        const uint64_t now = clock.now();
+        for (auto& pw : lane->ports) pw->poll(now);
+    }
+    for (auto& pw : lane->ports) pw->flush();
+    return 0;
+}
+
+struct Totals {
+    handshake::Counters c;
+    dpdk::PortWorkerStats io;
+};
+
+Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes) {
+    Totals t;
+    for (const auto& l : lanes) {
+        t.c.accumulate(l->engine->counters());
+        for (const auto& pw : l->ports) {
+            const auto& s = pw->stats();
+            t.io.rx += s.rx;
+            t.io.tx += s.tx;
+            t.io.tx_refused += s.tx_refused;
+            t.io.freed_drop += s.freed_drop;
+            t.io.freed_pass += s.freed_pass;
+            t.io.accepted += s.accepted;
+            t.io.multi_segment_dropped += s.multi_segment_dropped;
+        }
+    }
+    return t;
+}
+
+void print_line(const Totals& t, const Totals& prev, double dt) {
+    using namespace handshake;
+    auto rate = [&](uint64_t a, uint64_t b) { return static_cast<double>(a - b) / dt; };
+    std::printf("rx %8.3f Mpps | tx %8.3f Mpps | SYN %8.3f M/s | cookies %8.3f M/s | SYN-ACK(q) %8.3f M/s | "
+                "established %9.0f/s | drops %9.0f/s | half-open %lu\n",
+                rate(t.io.rx, prev.io.rx) / 1e6, rate(t.io.tx, prev.io.tx) / 1e6, rate(t.c[kSynRecv], prev.c[kSynRecv]) / 1e6,
+                rate(t.c[kSyncookiesSent], prev.c[kSyncookiesSent]) / 1e6, rate(t.c[kSynAckSent], prev.c[kSynAckSent]) / 1e6,
+                rate(t.c[kEstablished], prev.c[kEstablished]), rate(t.io.freed_drop, prev.io.freed_drop),
+                static_cast<unsigned long>(t.c[kSynAckSent] - t.c[kEstablished] - t.c[kReqExpired] - t.c[kRstReqRemoved]));
+    std::fflush(stdout);
+}
+
+std::string summary_json(const Totals& t, double seconds, const std::vector<std::unique_ptr<Lane>>& lanes) {
+    std::string j = "{\n  \"seconds\": " + std::to_string(seconds) + ",\n  \"workers\": " + std::to_string(lanes.size()) +
+                    ",\n  \"io\": {\"rx\": " + std::to_string(t.io.rx) + ", \"tx\": " + std::to_string(t.io.tx) +
+                    ", \"tx_refused\": " + std::to_string(t.io.tx_refused) + ", \"freed_drop\": " +
+                    std::to_string(t.io.freed_drop) + ", \"freed_pass\": " + std::to_string(t.io.freed_pass) +
+                    ", \"accepted\": " + std::to_string(t.io.accepted) + "},\n  \"counters\": {";
+    for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
+        j += std::string(i ? ", " : "") + "\"" + std::string(handshake::counter_name(i)) + "\": " + std::to_string(t.c[i]);
+    return j + "}\n}\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // EAL arguments first; ours after "--".
+    std::vector<std::string> eal_args(argv, argv + argc);
+    std::string err;
+    auto eal = dpdk::Eal::start(eal_args, err);
+    if (!eal) die(2, err);
+    const int used = eal->consumed();
+    // rte_eal_init consumed `used` arguments after argv[0]; a "--" separator is among them.
+    std::vector<char*> rest;
+    for (int i = used + 1; i < argc; ++i) rest.push_back(argv[i]);
+    if (!rest.empty() && std::string(rest[0]) == "--") rest.erase(rest.begin());
+    const Args args = parse_args(static_cast<int>(rest.size()), rest.data());
+
+    auto cfg = config::load_appliance_config(args.config, err);
+    if (!cfg) die(2, err);
+    const std::string drivers_dir = args.drivers_dir.empty() ? default_drivers_dir(argv[0]) : args.drivers_dir;
+
+    // Lcores: the configured workers must be enabled by -l; none configured: every worker lcore
+    // the EAL has; none at all: the main lcore alone.
+    std::vector<unsigned> lcores = cfg->worker_lcores;
+    for (unsigned l : lcores)
+        if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore())
+            die(2, args.config + ": lcores.workers: lcore " + std::to_string(l) +
+                       " is not an enabled worker lcore (enable it with -l; the main lcore runs stats)");
+    if (lcores.empty()) {
+        unsigned l;
+        RTE_LCORE_FOREACH_WORKER(l) lcores.push_back(l);
+    }
+    const bool inline_main = lcores.empty();
+    const size_t nworkers = inline_main ? 1 : lcores.size();
+
+    // Ports: hot-plug vdevs, find devices, check them against their profiles, start them.
+    std::vector<uint16_t> port_ids;
+    std::vector<rte_mempool*> pools;
+    for (size_t i = 0; i < cfg->ports.size(); ++i) {
+        const auto& pc = cfg->ports[i];
+        const std::string key = args.config + ": port[" + std::to_string(i) + "]";
+        auto profile = config::load_port_profile(drivers_dir, pc.profile, err);
+        if (!profile) die(2, key + ".profile: " + err);
+        const std::string devname = pc.device.substr(0, pc.device.find(','));
+        uint16_t pid = 0;
+        if (rte_eth_dev_get_port_by_name(devname.c_str(), &pid) != 0) {
+            if (pc.device.rfind("net_", 0) == 0) {
+                const std::string devargs = pc.device.find(',') == std::string::npos ? "" : pc.device.substr(pc.device.find(',') + 1);
+                if (rte_eal_hotplug_add("vdev", devname.c_str(), devargs.c_str()) != 0)
+                    die(2, key + ".device: cannot create '" + pc.device + "'");
+            }
+            if (rte_eth_dev_get_port_by_name(devname.c_str(), &pid) != 0)
+                die(2, key + ".device: no such device '" + pc.device + "'");
+        }
+        rte_eth_dev_info info{};
+        if (rte_eth_dev_info_get(pid, &info) != 0) die(2, key + ".device: cannot query '" + devname + "'");
+        if (profile->driver != info.driver_name)
+            die(2, key + ".profile: profile '" + pc.profile + "' is for " + profile->driver + ", the device is " +
+                       info.driver_name);
+        if (nworkers > profile->max_queues || nworkers > info.max_rx_queues)
+            die(2, key + ": " + std::to_string(nworkers) + " workers need as many queues; " + pc.profile + " has " +
+                       std::to_string(std::min<unsigned>(profile->max_queues, info.max_rx_queues)));
+        const unsigned nmbufs = static_cast<unsigned>(profile->mbufs_per_queue * nworkers * 2 + 1024);
+        rte_mempool* pool = rte_pktmbuf_pool_create(("synwall_" + std::to_string(i)).c_str(), nmbufs,
+                                                    profile->mempool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                    static_cast<int>(rte_socket_id()));
+        if (pool == nullptr) die(2, key + ": cannot allocate " + std::to_string(nmbufs) + " mbufs (memory: -m / hugepages)");
+        dpdk::PortSetup setup;
+        setup.rx_queues = setup.tx_queues = static_cast<uint16_t>(nworkers);
+        setup.rx_descriptors = profile->rx_descriptors;
+        setup.tx_descriptors = profile->tx_descriptors;
+        if (const std::string e = dpdk::start_port(pid, setup, pool); !e.empty()) die(2, key + ": " + e);
+        port_ids.push_back(pid);
+        pools.push_back(pool);
+    }
+
+    // Secrets and listeners, shared read-only.
+    cookie::SecretConfig secrets = cfg->secrets;
+    secrets.prf = cfg->prf.value_or(cookie::best_prf());
+    if (!cookie::prf_available(secrets.prf)) die(2, args.config + ": cookie.prf: not supported by this CPU");
+    if (cfg->key_file.empty()) {
+        secrets.master = cookie::random_master_key();
+    } else if (!cookie::load_master_key(cfg->key_file, secrets.master, err)) {
+        die(2, args.config + ": cookie.key_file: " + cfg->key_file + ": " + err);
+    }
+    auto listeners = std::make_shared<const handshake::ListenerTable>(cfg->listeners);
+
+    const uint64_t t0 = wall_ns();
+    std::vector<std::unique_ptr<Lane>> lanes;
+    for (size_t w = 0; w < nworkers; ++w) {
+        auto lane = std::make_unique<Lane>();
+        lane->lcore = inline_main ? rte_get_main_lcore() : lcores[w];
+        lane->engine = std::make_unique<handshake::Worker>(cfg->engine, listeners, secrets, t0);
+        for (size_t p = 0; p < port_ids.size(); ++p) {
+            dpdk::PortWorkerConfig pc;
+            pc.port = port_ids[p];
+            pc.rx_queue = pc.tx_queue = static_cast<uint16_t>(w);
+            pc.burst = cfg->burst;
+            pc.close_with = cfg->close_with == config::CloseWith::kRst ? dpdk::CloseWith::kRst : dpdk::CloseWith::kFin;
+            lane->ports.push_back(std::make_unique<dpdk::PortWorker>(*lane->engine, pools[p], pc));
+        }
+        lanes.push_back(std::move(lane));
+    }
+    dpdk::TelemetryView view;
+    for (const auto& l : lanes) view.workers.push_back({l->lcore, l->engine.get()});
+    view.engine = &cfg->engine;
+    view.listeners = listeners.get();
+    const std::string prf_name(cookie::to_string(secrets.prf));
+    view.prf = prf_name.c_str();
+    dpdk::register_telemetry(&view);
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::printf("synwall: %zu port(s), %zu listener(s), %zu worker(s)%s, PRF %s\n", port_ids.size(), listeners->size(),
+                nworkers, inline_main ? " (inline on the main lcore)" : "", prf_name.c_str());
+    std::fflush(stdout);
+    if (!inline_main)
+        for (auto& l : lanes) rte_eal_remote_launch(worker_main, l.get(), l->lcore);
+
+    const Clock clock;
+    const uint64_t start = clock.now();
+    const uint64_t period = static_cast<uint64_t>(args.stats_period * 1e9);
+    const uint64_t end = args.duration > 0 ? start + static_cast<uint64_t>(args.duration * 1e9) : UINT64_MAX;
+    uint64_t next = start + period, last = start;
+    Totals prev;
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        uint64_t now = clock.now();
+        if (inline_main) {
+            for (auto& pw : lanes[0]->ports) pw->poll(now);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            now = clock.now();
+        }
+        if (now >= next) {
+            const Totals t = totals(lanes);
+            print_line(t, prev, static_cast<double>(now - last) / 1e9);
+            prev = t;
+            last = now;
+            next += period;
+        }
+        if (now >= end) g_stop.store(true);
+    }
+    // Stop receiving, let the workers flush, then free everything.
+    rte_eal_mp_wait_lcore();
+    if (inline_main)
+        for (auto& pw : lanes[0]->ports) pw->flush();
+    dpdk::unregister_telemetry();
+    const double seconds = static_cast<double>(clock.now() - start) / 1e9;
+    const Totals t = totals(lanes);
+    std::printf("summary: %.2f s, rx %lu (%.3f Mpps), tx %lu, accepted %lu\n", seconds, t.io.rx,
+                static_cast<double>(t.io.rx) / seconds / 1e6, t.io.tx, t.io.accepted);
+    for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
+        if (t.c[i]) std::printf("  %-24s %14lu\n", std::string(handshake::counter_name(i)).c_str(), t.c[i]);
+    if (!args.stats_json.empty()) {
+        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes);
+    }
+    lanes.clear();  // PortWorkers free what they hold
+    for (uint16_t p : port_ids) dpdk::stop_port(p);
+    for (rte_mempool* m : pools) rte_mempool_free(m);
+    std::fflush(stdout);
+    return 0;
+}

@@ -1,0 +1,98 @@
+#include "dpdk/telemetry.hpp"
+
+#include <arpa/inet.h>
+#include <rte_telemetry.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+namespace synwall::dpdk {
+namespace {
+
+std::atomic<const TelemetryView*> g_view{nullptr};
+
+void add_counters(rte_tel_data* d, const handshake::Counters& c) {
+    for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
+        rte_tel_data_add_dict_u64(d, std::string(handshake::counter_name(i)).c_str(), c.get(i));
+}
+
+int cmd_stats(const char*, const char* params, rte_tel_data* d) {
+    const TelemetryView* v = g_view.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (v == nullptr) return 0;
+    handshake::Counters sum;
+    bool found = params == nullptr || *params == '\0';
+    for (const auto& w : v->workers) {
+        if (params && *params) {
+            char* end = nullptr;
+            const unsigned long lcore = std::strtoul(params, &end, 10);
+            if (end == params || *end != '\0') return -1;
+            if (lcore != w.lcore) continue;
+            found = true;
+        }
+        sum.accumulate(w.worker->counters());
+    }
+    if (!found) return -1;
+    add_counters(d, sum);
+    return 0;
+}
+
+int cmd_listeners(const char*, const char*, rte_tel_data* d) {
+    const TelemetryView* v = g_view.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (v == nullptr || v->listeners == nullptr) return 0;
+    for (size_t i = 0; i < v->listeners->size(); ++i) {
+        const auto& l = (*v->listeners)[static_cast<uint16_t>(i)];
+        rte_tel_data* e = rte_tel_data_alloc();
+        rte_tel_data_start_dict(e);
+        char addr[INET6_ADDRSTRLEN] = {};
+        inet_ntop(l.family == net::Family::kIpv4 ? AF_INET : AF_INET6, l.addr.data(), addr, sizeof addr);
+        rte_tel_data_add_dict_string(e, "address", (std::string(addr) + "/" + std::to_string(l.prefix_len)).c_str());
+        rte_tel_data_add_dict_u64(e, "port", l.port);
+        rte_tel_data_add_dict_string(e, "cookie_mode",
+                                     l.cookie_mode == handshake::CookieMode::kNever   ? "never"
+                                     : l.cookie_mode == handshake::CookieMode::kAuto ? "auto"
+                                                                                     : "always");
+        rte_tel_data_add_dict_u64(e, "backlog", l.backlog);
+        rte_tel_data_add_dict_u64(e, "max_half_open", l.max_half_open);
+        rte_tel_data_add_dict_u64(e, "mss", l.mss);
+        rte_tel_data_add_dict_u64(e, "synack_retries", l.synack_retries);
+        rte_tel_data_add_dict_container(d, l.name.empty() ? ("listener" + std::to_string(i)).c_str() : l.name.c_str(), e, 0);
+    }
+    return 0;
+}
+
+int cmd_config(const char*, const char*, rte_tel_data* d) {
+    const TelemetryView* v = g_view.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (v == nullptr || v->engine == nullptr) return 0;
+    const auto& e = *v->engine;
+    rte_tel_data_add_dict_u64(d, "workers", v->workers.size());
+    rte_tel_data_add_dict_u64(d, "half_open_capacity", e.half_open_capacity);
+    rte_tel_data_add_dict_u64(d, "established_capacity", e.established_capacity);
+    rte_tel_data_add_dict_u64(d, "synack_rto_ms", e.synack_rto_ns / 1'000'000);
+    rte_tel_data_add_dict_u64(d, "timer_budget", e.timer_budget);
+    rte_tel_data_add_dict_u64(d, "reply_rate", e.reply_rate_per_s);
+    rte_tel_data_add_dict_string(d, "prf", v->prf);
+    return 0;
+}
+
+}  // namespace
+
+int register_telemetry(const TelemetryView* view) {
+    static const int rc = [] {
+        int r = 0;
+        r |= rte_telemetry_register_cmd("/synwall/stats", cmd_stats,
+                                        "synwall counters, summed over workers. Parameters: int lcore (one worker)");
+        r |= rte_telemetry_register_cmd("/synwall/listeners", cmd_listeners, "synwall listeners and their settings");
+        r |= rte_telemetry_register_cmd("/synwall/config", cmd_config, "synwall engine settings");
+        return r;
+    }();
+    g_view.store(view, std::memory_order_release);
+    return rc;
+}
+
+void unregister_telemetry() { g_view.store(nullptr, std::memory_order_release); }
+
+}  // namespace synwall::dpdk

@@ -1,0 +1,32 @@
+// synwall's rte_telemetry commands, readable with the stock dpdk-telemetry.py:
+//   /synwall/stats             counters summed over all workers
+//   /synwall/stats,<lcore>     one worker's counters
+//   /synwall/listeners         the listeners and their settings
+//   /synwall/config            engine settings
+// rte_telemetry callbacks carry no user pointer, so the view is registered process-wide; the
+// workers it points at must outlive unregister_telemetry(). Counters are read with relaxed atomic
+// loads while the workers run (handshake/counters.hpp).
+#pragma once
+
+#include <vector>
+
+#include "handshake/worker.hpp"
+
+namespace synwall::dpdk {
+
+struct TelemetryView {
+    struct WorkerRef {
+        unsigned lcore;
+        const handshake::Worker* worker;
+    };
+    std::vector<WorkerRef> workers;
+    const handshake::EngineConfig* engine = nullptr;
+    const handshake::ListenerTable* listeners = nullptr;
+    const char* prf = "";
+};
+
+// Registers the commands (once per process) and points them at `view` (nullptr: answer empty).
+int register_telemetry(const TelemetryView* view);
+void unregister_telemetry();
+
+}  // namespace synwall::dpdk
