@@ -69,6 +69,27 @@ run_check() {
   fi
 }
 
+# Runs a script that prints one "PASS name" / "FAIL name: why" line per test case.
+run_cases() {
+  local label=$1
+  shift
+  local out="$RESULTS/${label//[^A-Za-z0-9_.-]/_}.log"
+  local start=$SECONDS
+  "$@" >"$out" 2>&1
+  local rc=$? p f
+  p=$(grep -c '^PASS ' "$out")
+  f=$(grep -c '^FAIL ' "$out")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  printf '%-34s %5d passed %3d failed  (%ds)\n' "$label" "$p" "$f" $((SECONDS - start))
+  if [ "$f" -ne 0 ]; then
+    failures+=("$label")
+    grep '^FAIL ' "$out" | head -20
+    tail -20 "$out"
+  fi
+}
+
 configure() {  # dir, extra meson args...
   local dir=$1
   shift
@@ -97,6 +118,10 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
   for t in build/test/stress_*; do [ -f "$t" ] && run_gtest "$(basename "$t")" "$t"; done
   log "DPDK integration (in-process EAL, --no-huge, net_ring ports)"
   for t in build/test/dpdk_*; do [ -f "$t" ] && run_gtest "$(basename "$t")" "$t"; done
+  if [ -x build/apps/synwall ]; then
+    log "end to end: the synwall binary on virtual devices (net_pcap, dpdk-telemetry.py, signals, bad input)"
+    run_cases "e2e/appliance" python3 test/e2e/appliance_test.py build drivers-config
+  fi
 else
   tail -50 "$RESULTS/build.log"
   build_failed "release build"

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the real synwall binary on DPDK virtual devices (no NIC, --no-huge).
+
+Each case prints "PASS name" or "FAIL name: why"; the exit status is the number of failures.
+  appliance_test.py BUILD_DIR DRIVERS_CONFIG_DIR
+Cases: a timed run on a replayed SYN flood (summary, JSON counters); the stock dpdk-telemetry.py
+reading /synwall/stats, /synwall/stats,<lcore>, /synwall/listeners and /synwall/config while it
+runs; SIGTERM and SIGINT ending it within a second with exit 0 and a summary; every kind of bad
+input exiting 2 with one line naming the file, key and reason.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, DRIVERS = sys.argv[1], sys.argv[2]
+SYNWALL = os.path.join(BUILD, "apps", "synwall")
+PCAPGEN = os.path.join(BUILD, "apps", "synwall-pcapgen")
+WORK = tempfile.mkdtemp(prefix="synwall-e2e-")
+LCORES = "0,1" if os.cpu_count() >= 2 else "0"
+failures = 0
+prefixes = []
+
+
+def report(name, ok, why=""):
+    global failures
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + why), flush=True)
+    failures += 0 if ok else 1
+
+
+def config(device=None, profile="net_pcap", extra="", listener_extra=""):
+    if device is None:
+        device = f"net_pcap0,rx_pcap={WORK}/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"
+    return f"""
+[[port]]
+name = "wire"
+device = "{device}"
+profile = "{profile}"
+
+[[listener]]
+name = "web"
+address = "203.0.113.10"
+port = 80
+cookie_mode = "auto"
+max_half_open = 256
+{listener_extra}
+{extra}
+"""
+
+
+def write(name, text):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def command(cfg, prefix, *app_args, lcores=LCORES):
+    prefixes.append(prefix)
+    return [SYNWALL, "--no-huge", "-m", "512", "-l", lcores, f"--file-prefix={prefix}", "--no-pci",
+            "--log-level=lib.eal:error", "--", "--config", cfg, "--drivers-config", DRIVERS, *app_args]
+
+
+def telemetry(prefix, cmd):
+    out = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input=cmd + "\n", capture_output=True,
+                         text=True, timeout=20).stdout
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("no JSON from dpdk-telemetry.py: " + out[-300:])
+
+
+def timed_run():
+    cfg = write("ok.toml", config())
+    js = os.path.join(WORK, "stats.json")
+    r = subprocess.run(command(cfg, f"e2e-run-{os.getpid()}", "--duration", "2", "--stats-period", "0.5",
+                               "--stats-json", js), capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return report("timed_run", False, f"exit {r.returncode}: {r.stderr[-300:]}")
+    lines = [l for l in r.stdout.splitlines() if l.startswith("rx ")]
+    stats = json.load(open(js))
+    c = stats["counters"]
+    ok = ("summary:" in r.stdout and len(lines) >= 3 and c["RxPackets"] > 0 and c["SyncookiesSent"] > 0
+          and c["SynAckSent"] == 256 and stats["io"]["tx"] >= c["SyncookiesSent"] and stats["io"]["tx_refused"] == 0)
+    report("timed_run_answers_the_flood", ok, json.dumps(c)[:300] + f" lines={len(lines)}")
+
+
+def live(sig, name):
+    cfg = write("live.toml", config())
+    prefix = f"e2e-live-{name}-{os.getpid()}"
+    p = subprocess.Popen(command(cfg, prefix, "--stats-period", "0.5"), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        # Wait for the first stats line: ports are up and traffic flows.
+        while time.time() < deadline and p.poll() is None:
+            line = p.stdout.readline()
+            if line.startswith("rx "):
+                break
+        if sig == signal.SIGTERM:
+            s = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
+            s1 = telemetry(prefix, "/synwall/stats,1" if LCORES != "0" else "/synwall/stats,0")
+            lst = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
+            cf = telemetry(prefix, "/synwall/config")["/synwall/config"]
+            s2 = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
+            key = list(s1.keys())[0]
+            ok = (s["SynRecv"] > 0 and s2["SynRecv"] >= s["SynRecv"] and s["SyncookiesSent"] > 0
+                  and s1[key]["SynRecv"] > 0 and lst["web"]["port"] == 80 and lst["web"]["max_half_open"] == 256
+                  and cf["workers"] == 1)
+            report("telemetry_with_stock_dpdk_telemetry_py", ok, f"{s} {lst} {cf}"[:400])
+        t0 = time.time()
+        p.send_signal(sig)
+        rest, err = p.communicate(timeout=10)
+        took = time.time() - t0
+        ok = p.returncode == 0 and took < 1.0 and "summary:" in rest
+        report(f"{name}_exits_0_within_a_second_with_summary", ok, f"exit {p.returncode} after {took:.2f}s, {err[-200:]}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def bad_inputs():
+    missing = os.path.join(WORK, "nope.toml")
+    cases = [
+        ("unknown_key", config(extra="[engine]\nburts = 4"), [], "engine.burts: unknown key"),
+        ("bad_value", config(listener_extra="synack_retries = 99"), [], "listener[0].synack_retries: 99 out of range 0..15"),
+        ("unknown_profile", config(profile="nosuch"), [], "port[0].profile: "),
+        ("profile_of_another_driver", config(profile="net_ring"), [], "profile 'net_ring' is for net_ring, the device is net_pcap"),
+        ("port_does_not_exist", config(device="0000:99:00.0"), [], "port[0].device: no such device '0000:99:00.0'"),
+        ("more_roles_than_lcores", config(extra="[lcores]\nworkers = [1, 5]"), [], "lcores.workers: lcore 5 is not an enabled worker lcore"),
+        ("wrong_flag", config(), ["--confg"], "unknown option '--confg'"),
+        ("bad_number", config(), ["--duration", "soon"], "bad value for --duration: 'soon'"),
+    ]
+    for name, text, extra_args, expected in cases:
+        cfg = write(f"bad-{name}.toml", text)
+        r = subprocess.run(command(cfg, f"e2e-bad-{os.getpid()}", *extra_args), capture_output=True, text=True, timeout=60)
+        msg = [l for l in r.stderr.splitlines() if l.startswith("synwall:")]
+        ok = r.returncode == 2 and len(msg) == 1 and expected in msg[0] and (name in ("wrong_flag", "bad_number") or cfg in msg[0])
+        report(f"bad_input_{name}_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-300:]}")
+    r = subprocess.run(command(missing, f"e2e-bad-{os.getpid()}"), capture_output=True, text=True, timeout=60)
+    ok = r.returncode == 2 and f"synwall: {missing}: cannot open file" in r.stderr
+    report("bad_input_missing_file_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-200:]}")
+
+
+try:
+    subprocess.run([PCAPGEN, "--out", os.path.join(WORK, "flood.pcap"), "--count", "2048"], check=True,
+                   capture_output=True)
+    timed_run()
+    live(signal.SIGTERM, "sigterm")
+    live(signal.SIGINT, "sigint")
+    bad_inputs()
+finally:
+    shutil.rmtree(WORK, ignore_errors=True)
+    for p in prefixes:
+        shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
+print(f"{failures} failures")
+sys.exit(min(failures, 100))
