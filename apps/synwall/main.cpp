@@ -17,6 +17,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pdump.h>
 
 #include <atomic>
 #include <chrono>
@@ -283,6 +284,8 @@ int main(int argc, char** argv) {
     const std::string prf_name(cookie::to_string(secrets.prf));
     view.prf = prf_name.c_str();
     dpdk::register_telemetry(&view);
+    // Let the stock dpdk-dumpcap / dpdk-pdump capture our ports from a secondary process.
+    const bool pdump = rte_pdump_init() == 0;
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -320,6 +323,7 @@ int main(int argc, char** argv) {
     if (inline_main)
         for (auto& pw : lanes[0]->ports) pw->flush();
     dpdk::unregister_telemetry();
+    if (pdump) rte_pdump_uninit();
     const double seconds = static_cast<double>(clock.now() - start) / 1e9;
     const Totals t = totals(lanes);
     std::printf("summary: %.2f s, rx %lu (%.3f Mpps), tx %lu, accepted %lu\n", seconds, t.io.rx,

@@ -125,6 +125,71 @@ def live(sig, name):
             p.wait()
 
 
+def pcapng_frames(path):
+    """Packet data of every Enhanced Packet Block in a pcapng file."""
+    import struct
+    data = open(path, "rb").read()
+    frames, off = [], 0
+    while off + 12 <= len(data):
+        btype, blen = struct.unpack_from("<II", data, off)
+        if blen < 12:
+            break
+        if btype == 6:
+            caplen = struct.unpack_from("<I", data, off + 20)[0]
+            frames.append(data[off + 28: off + 28 + caplen])
+        off += blen
+    return frames
+
+
+def dumpcap():
+    """The stock dpdk-dumpcap captures synwall's port from a second process (needs hugepages:
+    reserved here, released afterwards)."""
+    name = "dpdk_dumpcap_captures_synwall_port"
+    hp = "/proc/sys/vm/nr_hugepages"
+    before = int(open(hp).read())
+    mounted_here = False
+    prefix = f"e2e-dumpcap-{os.getpid()}"
+    p = None
+    try:
+        with open(hp, "w") as f:
+            f.write("512")
+        if int(open(hp).read()) < 256:
+            return report(name, False, "could not reserve hugepages")
+        os.makedirs("/dev/hugepages", exist_ok=True)
+        if subprocess.run(["mountpoint", "-q", "/dev/hugepages"]).returncode != 0:
+            subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", "/dev/hugepages"], check=True)
+            mounted_here = True
+        cfg = write("dumpcap.toml", config())
+        cmd = command(cfg, prefix, "--stats-period", "0.5")
+        cmd.remove("--no-huge"); cmd.remove("-m"); cmd.remove("512")  # a primary on hugepages
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while p.poll() is None and not p.stdout.readline().startswith("rx "):
+            pass
+        out = os.path.join(WORK, "cap.pcapng")
+        env = dict(os.environ, LD_PRELOAD="/usr/lib/x86_64-linux-gnu/librte_mempool_dpaa.so.23")
+        r = subprocess.run(["dpdk-dumpcap", f"--file-prefix={prefix}", "-i", "0", "-c", "400", "-w", out],
+                           capture_output=True, text=True, timeout=60, env=env)
+        frames = pcapng_frames(out) if os.path.exists(out) else []
+        synacks = [f for f in frames if len(f) > 47 and f[12:14] == b"\x08\x00" and f[47] & 0x12 == 0x12]
+        syns = [f for f in frames if len(f) > 47 and f[12:14] == b"\x08\x00" and f[47] & 0x12 == 0x02]
+        report(name, r.returncode == 0 and len(frames) >= 400 and synacks and syns,
+               f"dumpcap exit {r.returncode}, {len(frames)} frames, {len(syns)} SYNs, {len(synacks)} SYN-ACKs {r.stderr[-200:]}")
+    finally:
+        if p is not None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for f in os.listdir("/dev/hugepages") if os.path.isdir("/dev/hugepages") else []:
+            if f.startswith(prefix):
+                os.remove(os.path.join("/dev/hugepages", f))
+        if mounted_here:
+            subprocess.run(["umount", "/dev/hugepages"])
+        with open(hp, "w") as f:
+            f.write(str(before))
+
+
 def bad_inputs():
     missing = os.path.join(WORK, "nope.toml")
     cases = [
@@ -155,6 +220,7 @@ try:
     live(signal.SIGTERM, "sigterm")
     live(signal.SIGINT, "sigint")
     bad_inputs()
+    dumpcap()
 finally:
     shutil.rmtree(WORK, ignore_errors=True)
     for p in prefixes:
