@@ -16,24 +16,21 @@ uint16_t index_to_mss(net::Family f, uint8_t index) noexcept {
     return (f == net::Family::kIpv4 ? kMssTableV4 : kMssTableV6)[index & 7];
 }
 
-MacMsgV4 mac_message_v4(const FlowTuple& t, uint32_t word) noexcept {
-    MacMsgV4 m;
+void fill_mac_message_v4(const FlowTuple& t, uint32_t word, MacMsgV4& m) noexcept {
     std::memcpy(m.b, t.client_addr, 4);
     std::memcpy(m.b + 4, t.server_addr, 4);
     std::memcpy(m.b + 8, &t.client_port, 2);
     std::memcpy(m.b + 10, &t.server_port, 2);
     std::memcpy(m.b + 12, &word, 4);
-    return m;
 }
 
-MacMsgV6 mac_message_v6(const FlowTuple& t, uint32_t word) noexcept {
-    MacMsgV6 m{};
+void fill_mac_message_v6(const FlowTuple& t, uint32_t word, MacMsgV6& m) noexcept {
     std::memcpy(m.b, t.client_addr, 16);
     std::memcpy(m.b + 16, t.server_addr, 16);
     std::memcpy(m.b + 32, &t.client_port, 2);
     std::memcpy(m.b + 34, &t.server_port, 2);
     std::memcpy(m.b + 36, &word, 4);
-    return m;
+    std::memset(m.b + 40, 0, 8);
 }
 
 void PrfBatch::clear() noexcept {

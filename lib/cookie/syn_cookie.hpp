@@ -76,8 +76,18 @@ inline uint32_t message_word(uint32_t counter, uint8_t opts, uint8_t mss_index) 
     return (counter & ((1u << kCounterBits) - 1)) << 9 | static_cast<uint32_t>(opts & kOptsMask) << 3 |
            (mss_index & 7u);
 }
-MacMsgV4 mac_message_v4(const FlowTuple& t, uint32_t word) noexcept;
-MacMsgV6 mac_message_v6(const FlowTuple& t, uint32_t word) noexcept;
+void fill_mac_message_v4(const FlowTuple& t, uint32_t word, MacMsgV4& out) noexcept;
+void fill_mac_message_v6(const FlowTuple& t, uint32_t word, MacMsgV6& out) noexcept;
+inline MacMsgV4 mac_message_v4(const FlowTuple& t, uint32_t word) noexcept {
+    MacMsgV4 m;
+    fill_mac_message_v4(t, word, m);
+    return m;
+}
+inline MacMsgV6 mac_message_v6(const FlowTuple& t, uint32_t word) noexcept {
+    MacMsgV6 m;
+    fill_mac_message_v6(t, word, m);
+    return m;
+}
 
 inline uint32_t cookie_word(uint32_t counter, uint8_t mss_index, uint32_t prf_out) noexcept {
     return (counter & 1u) << 31 | static_cast<uint32_t>(mss_index & 7u) << 28 | (prf_out & kMacMask);
@@ -99,6 +109,15 @@ public:
     // Returns the job index, or -1 when the batch is full.
     int add_v4(const PrfKey* key, const MacMsgV4& msg) noexcept;
     int add_v6(const PrfKey* key, const MacMsgV6& msg) noexcept;
+    // Queues a job and returns its message to fill in place (nullptr when the batch is full).
+    MacMsgV4* slot_v4(const PrfKey* key, int& job) noexcept {
+        job = add(key, false);
+        return job >= 0 ? &msg4_[job] : nullptr;
+    }
+    MacMsgV6* slot_v6(const PrfKey* key, int& job) noexcept {
+        job = add(key, true);
+        return job >= 0 ? &msg6_[job] : nullptr;
+    }
     void run() noexcept;
     uint32_t result(int job) const noexcept { return out_[job]; }
     size_t size() const noexcept { return jobs_; }

@@ -200,13 +200,10 @@ void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
             st.prf_is_cookie = true;
             const auto* keys = secrets_.keys_for_counter(now_counter);
             const uint32_t word = cookie::message_word(now_counter, in.opts, in.mss_index);
-            st.prf_job = p.family == Family::kIpv4 ? prf_.add_v4(&keys->v4, cookie::mac_message_v4(tuple_of(p), word))
-                                                   : prf_.add_v6(&keys->v6, cookie::mac_message_v6(tuple_of(p), word));
+            st.prf_job = queue_prf(p, keys->v4, keys->v6, word);
         } else if (!queue_full) {
             st.prf_is_cookie = false;
-            st.prf_job = p.family == Family::kIpv4
-                             ? prf_.add_v4(&secrets_.isn_key(), cookie::mac_message_v4(tuple_of(p), 0))
-                             : prf_.add_v6(&secrets_.isn_key(), cookie::mac_message_v6(tuple_of(p), 0));
+            st.prf_job = queue_prf(p, secrets_.isn_key(), secrets_.isn_key(), 0);
         }
     } else if (st.action == Action::kAck && cookie_eligible(st.listener, now_ns)) {
         const uint32_t w = p.ack - p.seq;  // (ack - 1) - (seq - 1)
@@ -218,9 +215,30 @@ void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
         const auto* keys = secrets_.keys_for_counter(st.counter);
         if (keys == nullptr) return;
         const uint32_t word = cookie::message_word(st.counter, st.opts, st.mss_index);
-        st.prf_job = p.family == Family::kIpv4 ? prf_.add_v4(&keys->v4, cookie::mac_message_v4(tuple_of(p), word))
-                                               : prf_.add_v6(&keys->v6, cookie::mac_message_v6(tuple_of(p), word));
+        st.prf_job = queue_prf(p, keys->v4, keys->v6, word);
     }
+}
+
+int Worker::queue_prf(const ParsedPacket& p, const cookie::PrfKey& k4, const cookie::PrfKey& k6, uint32_t word) noexcept {
+    int job;
+    if (p.family == Family::kIpv4) {
+        if (cookie::MacMsgV4* m = prf_.slot_v4(&k4, job)) cookie::fill_mac_message_v4(tuple_of(p), word, *m);
+    } else {
+        if (cookie::MacMsgV6* m = prf_.slot_v6(&k6, job)) cookie::fill_mac_message_v6(tuple_of(p), word, *m);
+    }
+    return job;
+}
+
+uint32_t Worker::prf_now(const ParsedPacket& p, const cookie::PrfKey& k4, const cookie::PrfKey& k6, uint32_t word) noexcept {
+    uint32_t r;
+    if (p.family == Family::kIpv4) {
+        const cookie::MacMsgV4 m = cookie::mac_message_v4(tuple_of(p), word);
+        cookie::prf_v4(k4, &m, &r, 1);
+    } else {
+        const cookie::MacMsgV6 m = cookie::mac_message_v6(tuple_of(p), word);
+        cookie::prf_v6(k6, &m, &r, 1);
+    }
+    return r;
 }
 
 uint32_t Worker::cookie_prf(const PacketState& st, uint32_t counter, uint8_t opts, uint8_t mss_index) noexcept {
@@ -228,30 +246,13 @@ uint32_t Worker::cookie_prf(const PacketState& st, uint32_t counter, uint8_t opt
         return prf_.result(st.prf_job);
     const auto* keys = secrets_.keys_for_counter(counter);
     if (keys == nullptr) return ~0u;  // caller compares; an unknown epoch never matches by design
-    const uint32_t word = cookie::message_word(counter, opts, mss_index);
-    uint32_t r;
-    if (st.p.family == Family::kIpv4) {
-        const cookie::MacMsgV4 m = cookie::mac_message_v4(tuple_of(st.p), word);
-        cookie::prf_v4(keys->v4, &m, &r, 1);
-    } else {
-        const cookie::MacMsgV6 m = cookie::mac_message_v6(tuple_of(st.p), word);
-        cookie::prf_v6(keys->v6, &m, &r, 1);
-    }
-    return r;
+    return prf_now(st.p, keys->v4, keys->v6, cookie::message_word(counter, opts, mss_index));
 }
 
 uint32_t Worker::stateful_isn(const PacketState& st, uint64_t now_ns) noexcept {
     // RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.
-    uint32_t f;
-    if (st.prf_job >= 0 && !st.prf_is_cookie) {
-        f = prf_.result(st.prf_job);
-    } else if (st.p.family == Family::kIpv4) {
-        const cookie::MacMsgV4 m = cookie::mac_message_v4(tuple_of(st.p), 0);
-        cookie::prf_v4(secrets_.isn_key(), &m, &f, 1);
-    } else {
-        const cookie::MacMsgV6 m = cookie::mac_message_v6(tuple_of(st.p), 0);
-        cookie::prf_v6(secrets_.isn_key(), &m, &f, 1);
-    }
+    const uint32_t f = st.prf_job >= 0 && !st.prf_is_cookie ? prf_.result(st.prf_job)
+                                                            : prf_now(st.p, secrets_.isn_key(), secrets_.isn_key(), 0);
     return static_cast<uint32_t>(now_ns / 4000) + f;
 }
 

@@ -125,6 +125,10 @@ private:
     void drop(net::Packet& pkt, uint32_t counter, BurstOutput& out) noexcept;
 
     uint32_t stateful_isn(const PacketState& st, uint64_t now_ns) noexcept;
+    // PRF of the packet's tuple with `word`, under k4 or k6 by family: queued in the burst's batch
+    // (job index, -1 if full) or computed at once.
+    int queue_prf(const net::ParsedPacket& p, const cookie::PrfKey& k4, const cookie::PrfKey& k6, uint32_t word) noexcept;
+    uint32_t prf_now(const net::ParsedPacket& p, const cookie::PrfKey& k4, const cookie::PrfKey& k6, uint32_t word) noexcept;
     bool cookie_eligible(uint16_t listener, uint64_t now_ns) const noexcept;
     uint32_t cookie_prf(const PacketState& st, uint32_t counter, uint8_t opts, uint8_t mss_index) noexcept;
     void erase_request(uint32_t req) noexcept;
