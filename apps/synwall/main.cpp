@@ -19,6 +19,7 @@
 #include <rte_mempool.h>
 #include <rte_pdump.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -34,7 +35,9 @@
 #include "config/appliance_config.hpp"
 #include "dpdk/eal.hpp"
 #include "dpdk/port.hpp"
-#include "dpdk/port_worker.hpp"
+#include "app/absorb.hpp"
+#include "dpdk/app_core.hpp"
+#include "dpdk/worker_loop.hpp"
 #include "dpdk/telemetry.hpp"
 #include "handshake/worker.hpp"
 
@@ -116,40 +119,47 @@ struct Clock {
 struct Lane {
     unsigned lcore;
     std::unique_ptr<handshake::Worker> engine;
-    std::vector<std::unique_ptr<dpdk::PortWorker>> ports;
+    std::unique_ptr<app::Absorb> inline_app;  // when no application lcores
+    rte_ring* closes = nullptr;                // else: from its application lcore
+    std::unique_ptr<dpdk::WorkerLoop> loop;
+};
+
+struct AppLane {
+    unsigned lcore;
+    std::unique_ptr<app::Absorb> app;
+    std::unique_ptr<dpdk::AppCore> core;
 };
 
 int worker_main(void* arg) {
     auto* lane = static_cast<Lane*>(arg);
     Clock clock;
-    while (!g_stop.load(std::memory_order_relaxed)) {
-        const uint64_t now = clock.now();
-        for (auto& pw : lane->ports) pw->poll(now);
-    }
-    for (auto& pw : lane->ports) pw->flush();
+    while (!g_stop.load(std::memory_order_relaxed)) lane->loop->poll(clock.now());
+    lane->loop->flush();
+    return 0;
+}
+
+int app_main(void* arg) {
+    auto* lane = static_cast<AppLane*>(arg);
+    Clock clock;
+    while (!g_stop.load(std::memory_order_relaxed)) lane->core->poll(clock.now());
+    lane->core->flush();
     return 0;
 }
 
 struct Totals {
     handshake::Counters c;
-    dpdk::PortWorkerStats io;
+    dpdk::IoStats io;
 };
 
-Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes) {
+// Read from the main lcore while the others run: IoStats are plain counters of other threads, so
+// the live line is approximate; the summary is taken after the lcores stopped.
+Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, const std::vector<std::unique_ptr<AppLane>>& apps) {
     Totals t;
     for (const auto& l : lanes) {
         t.c.accumulate(l->engine->counters());
-        for (const auto& pw : l->ports) {
-            const auto& s = pw->stats();
-            t.io.rx += s.rx;
-            t.io.tx += s.tx;
-            t.io.tx_refused += s.tx_refused;
-            t.io.freed_drop += s.freed_drop;
-            t.io.freed_pass += s.freed_pass;
-            t.io.accepted += s.accepted;
-            t.io.multi_segment_dropped += s.multi_segment_dropped;
-        }
+        t.io.add(l->loop->stats());
     }
+    for (const auto& a : apps) t.io.add(a->core->stats());
     return t;
 }
 
@@ -165,8 +175,8 @@ void print_line(const Totals& t, const Totals& prev, double dt) {
     std::fflush(stdout);
 }
 
-std::string summary_json(const Totals& t, double seconds, const std::vector<std::unique_ptr<Lane>>& lanes) {
-    std::string j = "{\n  \"seconds\": " + std::to_string(seconds) + ",\n  \"workers\": " + std::to_string(lanes.size()) +
+std::string summary_json(const Totals& t, double seconds, size_t workers) {
+    std::string j = "{\n  \"seconds\": " + std::to_string(seconds) + ",\n  \"workers\": " + std::to_string(workers) +
                     ",\n  \"io\": {\"rx\": " + std::to_string(t.io.rx) + ", \"tx\": " + std::to_string(t.io.tx) +
                     ", \"tx_refused\": " + std::to_string(t.io.tx_refused) + ", \"freed_drop\": " +
                     std::to_string(t.io.freed_drop) + ", \"freed_pass\": " + std::to_string(t.io.freed_pass) +
@@ -195,19 +205,31 @@ int main(int argc, char** argv) {
     if (!cfg) die(2, err);
     const std::string drivers_dir = args.drivers_dir.empty() ? default_drivers_dir(argv[0]) : args.drivers_dir;
 
-    // Lcores: the configured workers must be enabled by -l; none configured: every worker lcore
-    // the EAL has; none at all: the main lcore alone.
+    // Lcores: configured workers and application lcores must be enabled by -l (and not be the main
+    // lcore, which runs stats); no workers configured: every worker lcore the EAL has that is not
+    // an application lcore; none at all: the main lcore does everything inline.
+    auto check_lcores = [&](const std::vector<unsigned>& ls, const char* key) {
+        for (unsigned l : ls)
+            if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore())
+                die(2, args.config + ": lcores." + key + ": lcore " + std::to_string(l) +
+                           " is not an enabled worker lcore (enable it with -l; the main lcore runs stats)");
+    };
+    check_lcores(cfg->worker_lcores, "workers");
+    check_lcores(cfg->app_lcores, "apps");
+    const std::vector<unsigned> app_lcores = cfg->app_lcores;
     std::vector<unsigned> lcores = cfg->worker_lcores;
     for (unsigned l : lcores)
-        if (!rte_lcore_is_enabled(l) || l == rte_get_main_lcore())
-            die(2, args.config + ": lcores.workers: lcore " + std::to_string(l) +
-                       " is not an enabled worker lcore (enable it with -l; the main lcore runs stats)");
+        if (std::find(app_lcores.begin(), app_lcores.end(), l) != app_lcores.end())
+            die(2, args.config + ": lcores.apps: lcore " + std::to_string(l) + " is also a worker");
     if (lcores.empty()) {
         unsigned l;
-        RTE_LCORE_FOREACH_WORKER(l) lcores.push_back(l);
+        RTE_LCORE_FOREACH_WORKER(l)
+        if (std::find(app_lcores.begin(), app_lcores.end(), l) == app_lcores.end()) lcores.push_back(l);
     }
     const bool inline_main = lcores.empty();
+    if (inline_main && !app_lcores.empty()) die(2, args.config + ": lcores.apps: application lcores need worker lcores");
     const size_t nworkers = inline_main ? 1 : lcores.size();
+    const size_t napps = app_lcores.size();
 
     // Ports: hot-plug vdevs, find devices, check them against their profiles, start them.
     std::vector<uint16_t> port_ids;
@@ -233,16 +255,19 @@ int main(int argc, char** argv) {
         if (profile->driver != info.driver_name)
             die(2, key + ".profile: profile '" + pc.profile + "' is for " + profile->driver + ", the device is " +
                        info.driver_name);
-        if (nworkers > profile->max_queues || nworkers > info.max_rx_queues)
-            die(2, key + ": " + std::to_string(nworkers) + " workers need as many queues; " + pc.profile + " has " +
-                       std::to_string(std::min<unsigned>(profile->max_queues, info.max_rx_queues)));
+        if (nworkers > profile->max_queues || nworkers > info.max_rx_queues || nworkers + napps > info.max_tx_queues)
+            die(2, key + ": " + std::to_string(nworkers) + " workers and " + std::to_string(napps) +
+                       " application lcores need as many queues; " + pc.profile + " has " +
+                       std::to_string(std::min<unsigned>(profile->max_queues, info.max_rx_queues)) + " rx / " +
+                       std::to_string(info.max_tx_queues) + " tx");
         const unsigned nmbufs = static_cast<unsigned>(profile->mbufs_per_queue * nworkers * 2 + 1024);
         rte_mempool* pool = rte_pktmbuf_pool_create(("synwall_" + std::to_string(i)).c_str(), nmbufs,
                                                     profile->mempool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                                     static_cast<int>(rte_socket_id()));
         if (pool == nullptr) die(2, key + ": cannot allocate " + std::to_string(nmbufs) + " mbufs (memory: -m / hugepages)");
         dpdk::PortSetup setup;
-        setup.rx_queues = setup.tx_queues = static_cast<uint16_t>(nworkers);
+        setup.rx_queues = static_cast<uint16_t>(nworkers);
+        setup.tx_queues = static_cast<uint16_t>(nworkers + napps);  // application lcores transmit too
         setup.rx_descriptors = profile->rx_descriptors;
         setup.tx_descriptors = profile->tx_descriptors;
         if (const std::string e = dpdk::start_port(pid, setup, pool); !e.empty()) die(2, key + ": " + e);
@@ -262,20 +287,39 @@ int main(int argc, char** argv) {
     auto listeners = std::make_shared<const handshake::ListenerTable>(cfg->listeners);
 
     const uint64_t t0 = wall_ns();
+    const app::CloseWith close = cfg->close_with == config::CloseWith::kRst ? app::CloseWith::kRst : app::CloseWith::kFin;
     std::vector<std::unique_ptr<Lane>> lanes;
     for (size_t w = 0; w < nworkers; ++w) {
         auto lane = std::make_unique<Lane>();
         lane->lcore = inline_main ? rte_get_main_lcore() : lcores[w];
         lane->engine = std::make_unique<handshake::Worker>(cfg->engine, listeners, secrets, t0);
-        for (size_t p = 0; p < port_ids.size(); ++p) {
-            dpdk::PortWorkerConfig pc;
-            pc.port = port_ids[p];
-            pc.rx_queue = pc.tx_queue = static_cast<uint16_t>(w);
-            pc.burst = cfg->burst;
-            pc.close_with = cfg->close_with == config::CloseWith::kRst ? dpdk::CloseWith::kRst : dpdk::CloseWith::kFin;
-            lane->ports.push_back(std::make_unique<dpdk::PortWorker>(*lane->engine, pools[p], pc));
+        dpdk::WorkerLoopConfig lc;
+        for (uint16_t p : port_ids) lc.ports.push_back({p, static_cast<uint16_t>(w), static_cast<uint16_t>(w)});
+        lc.burst = cfg->burst;
+        if (napps == 0) {
+            lane->inline_app = std::make_unique<app::Absorb>(close);
+            lc.inline_app = lane->inline_app.get();
+        } else {
+            lane->closes = dpdk::create_close_ring(("synwall_close" + std::to_string(w)).c_str(),
+                                                   cfg->engine.established_capacity, static_cast<int>(rte_socket_id()));
+            if (lane->closes == nullptr) die(2, "cannot allocate the close ring of worker " + std::to_string(w));
+            lc.closes = lane->closes;
         }
+        lane->loop = std::make_unique<dpdk::WorkerLoop>(*lane->engine, pools[0], lc);
         lanes.push_back(std::move(lane));
+    }
+    // Application lcore a serves workers a, a + napps, ... and transmits on tx queue nworkers + a.
+    std::vector<std::unique_ptr<AppLane>> apps;
+    for (size_t a = 0; a < napps; ++a) {
+        auto lane = std::make_unique<AppLane>();
+        lane->lcore = app_lcores[a];
+        lane->app = std::make_unique<app::Absorb>(close);
+        std::vector<dpdk::AppLink> links;
+        for (size_t w = a; w < nworkers; w += napps) links.push_back({lanes[w]->engine.get(), lanes[w]->closes});
+        std::vector<dpdk::PortBinding> tx;
+        for (uint16_t p : port_ids) tx.push_back({p, 0, static_cast<uint16_t>(nworkers + a)});
+        lane->core = std::make_unique<dpdk::AppCore>(std::move(links), *lane->app, std::move(tx), cfg->burst);
+        apps.push_back(std::move(lane));
     }
     dpdk::TelemetryView view;
     for (const auto& l : lanes) view.workers.push_back({l->lcore, l->engine.get()});
@@ -289,11 +333,13 @@ int main(int argc, char** argv) {
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    std::printf("synwall: %zu port(s), %zu listener(s), %zu worker(s)%s, PRF %s\n", port_ids.size(), listeners->size(),
-                nworkers, inline_main ? " (inline on the main lcore)" : "", prf_name.c_str());
+    std::printf("synwall: %zu port(s), %zu listener(s), %zu worker(s)%s, %zu application lcore(s)%s, PRF %s\n",
+                port_ids.size(), listeners->size(), nworkers, inline_main ? " (inline on the main lcore)" : "", napps,
+                napps ? "" : " (application inline)", prf_name.c_str());
     std::fflush(stdout);
     if (!inline_main)
         for (auto& l : lanes) rte_eal_remote_launch(worker_main, l.get(), l->lcore);
+    for (auto& a : apps) rte_eal_remote_launch(app_main, a.get(), a->lcore);
 
     const Clock clock;
     const uint64_t start = clock.now();
@@ -304,13 +350,13 @@ int main(int argc, char** argv) {
     while (!g_stop.load(std::memory_order_relaxed)) {
         uint64_t now = clock.now();
         if (inline_main) {
-            for (auto& pw : lanes[0]->ports) pw->poll(now);
+            lanes[0]->loop->poll(now);
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             now = clock.now();
         }
         if (now >= next) {
-            const Totals t = totals(lanes);
+            const Totals t = totals(lanes, apps);
             print_line(t, prev, static_cast<double>(now - last) / 1e9);
             prev = t;
             last = now;
@@ -320,20 +366,24 @@ int main(int argc, char** argv) {
     }
     // Stop receiving, let the workers flush, then free everything.
     rte_eal_mp_wait_lcore();
-    if (inline_main)
-        for (auto& pw : lanes[0]->ports) pw->flush();
+    if (inline_main) lanes[0]->loop->flush();
     dpdk::unregister_telemetry();
     if (pdump) rte_pdump_uninit();
     const double seconds = static_cast<double>(clock.now() - start) / 1e9;
-    const Totals t = totals(lanes);
+    const Totals t = totals(lanes, apps);
     std::printf("summary: %.2f s, rx %lu (%.3f Mpps), tx %lu, accepted %lu\n", seconds, t.io.rx,
                 static_cast<double>(t.io.rx) / seconds / 1e6, t.io.tx, t.io.accepted);
     for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
         if (t.c[i]) std::printf("  %-24s %14lu\n", std::string(handshake::counter_name(i)).c_str(), t.c[i]);
     if (!args.stats_json.empty()) {
-        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes);
+        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes.size());
     }
-    lanes.clear();  // PortWorkers free what they hold
+    apps.clear();   // before the workers: pending closes go to the rings, tx batches flushed
+    for (auto& l : lanes) {
+        l->loop.reset();  // frees what it and its accept queues hold
+        if (l->closes) rte_ring_free(l->closes);
+    }
+    lanes.clear();
     for (uint16_t p : port_ids) dpdk::stop_port(p);
     for (rte_mempool* m : pools) rte_mempool_free(m);
     std::fflush(stdout);

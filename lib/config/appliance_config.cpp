@@ -270,7 +270,6 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
     if (const auto* t = subtable(*root, "lcores", path, error)) {
         Reader r(*t, path, "lcores", error);
         r.only({"workers", "apps"}) && r.uints("workers", c.worker_lcores, 1023) && r.uints("apps", c.app_lcores, 1023);
-        if (r.ok() && !c.app_lcores.empty()) r.fail("apps", "application lcores are not supported yet: leave empty (inline)");
     }
     if (!error.empty()) return std::nullopt;
 

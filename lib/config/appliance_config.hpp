@@ -52,7 +52,7 @@ struct ApplianceConfig {
     std::vector<PortConfig> ports;
     std::vector<handshake::ListenerConfig> listeners;
     std::vector<unsigned> worker_lcores;
-    std::vector<unsigned> app_lcores;
+    std::vector<unsigned> app_lcores;    // empty: the application runs inline in the workers
     AppKind app = AppKind::kAbsorb;
     CloseWith close_with = CloseWith::kRst;
 };

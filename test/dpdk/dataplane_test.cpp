@@ -12,12 +12,17 @@
 
 #include <cstring>
 #include <filesystem>
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <rte_pause.h>
 
 #include "dpdk/eal.hpp"
 #include "dpdk/mbuf_packet.hpp"
 #include "dpdk/port.hpp"
-#include "dpdk/port_worker.hpp"
+#include "app/absorb.hpp"
+#include "dpdk/app_core.hpp"
+#include "dpdk/worker_loop.hpp"
 #include "handshake/worker.hpp"
 #include "packet_factory.hpp"
 
@@ -39,7 +44,7 @@ public:
         std::string err;
         const std::string prefix = "--file-prefix=synwall-test-" + std::to_string(getpid());
         g_eal = dpdk::Eal::start({"synwall-dataplane-test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                                  "-l", "0", prefix, "--log-level=lib.eal:error"},
+                                  "--lcores=0@0,1@0", prefix, "--log-level=lib.eal:error"},
                                  err);
         ASSERT_TRUE(g_eal) << err;
         g_pool = rte_pktmbuf_pool_create("test_pool", 4095, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -116,17 +121,20 @@ pf::SegmentSpec client_syn(pf::Fam fam, uint16_t sport) {
 struct Rig {
     RingPort wire;
     std::unique_ptr<Worker> engine;
-    std::unique_ptr<dpdk::PortWorker> pw;
-    unsigned in_use_before;
+    app::Absorb absorb{app::CloseWith::kRst};
+    std::unique_ptr<dpdk::WorkerLoop> pw;
 
-    Rig(const std::string& name, std::vector<ListenerConfig> ls) : wire(name), in_use_before(rte_mempool_in_use_count(g_pool)) {
+    // closes: nullptr runs the application inline; else it runs on an application lcore.
+    Rig(const std::string& name, std::vector<ListenerConfig> ls, rte_ring* closes = nullptr) : wire(name) {
         cookie::SecretConfig sc;
         sc.master.fill(3);
         sc.prf = cookie::best_prf();
         engine = std::make_unique<Worker>(EngineConfig{}, std::make_shared<ListenerTable>(std::move(ls)), sc, kT0);
-        dpdk::PortWorkerConfig pc;
-        pc.port = wire.port;
-        pw = std::make_unique<dpdk::PortWorker>(*engine, g_pool, pc);
+        dpdk::WorkerLoopConfig pc;
+        pc.ports = {{wire.port, 0, 0}};
+        pc.inline_app = closes ? nullptr : &absorb;
+        pc.closes = closes;
+        pw = std::make_unique<dpdk::WorkerLoop>(*engine, g_pool, pc);
     }
     std::vector<std::vector<uint8_t>> run(uint64_t now) {
         while (pw->poll(now) > 0) {
@@ -175,6 +183,7 @@ TEST_P(Dataplane, SynBurstGetsSynAcksThenAcksBecomeConnections) {
         const auto closes = rig.run(kT0 + kSec / 10);
         // The absorb application accepted every connection and closed it with a RST.
         EXPECT_EQ(rig.pw->stats().accepted, static_cast<uint64_t>(kClients));
+        EXPECT_EQ(rig.absorb.closed(), static_cast<uint64_t>(kClients));
         ASSERT_EQ(closes.size(), static_cast<size_t>(kClients));
         for (const auto& f : closes) {
             const pf::FrameView r(f);
@@ -256,7 +265,67 @@ TEST(DataplaneRobustness, ShutdownWithConnectionsStillQueuedFreesTheirBuffers) {
         BurstOutput out;
         rig.engine->process_burst({&p, 1}, kT0, out);
         ASSERT_EQ(out.n_established, 1u);
-    }  // ~PortWorker frees the queued connection's mbuf
+    }  // ~WorkerLoop frees the queued connection's mbuf
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
+// The application on its own lcore: connections cross from the worker (accept queue, SPSC) to
+// the application lcore, which closes them on its own tx queue and sends the closed flow ids back
+// through an element ring; the worker forgets them.
+std::atomic<bool> g_app_stop{false};
+
+int app_lcore_main(void* arg) {
+    auto* core = static_cast<dpdk::AppCore*>(arg);
+    while (!g_app_stop.load(std::memory_order_relaxed)) core->poll(kT0);
+    core->flush();
+    return 0;
+}
+
+TEST(DataplaneAppLcore, ConnectionsCrossToTheApplicationLcoreAndClosesComeBack) {
+    {
+        rte_ring* closes = dpdk::create_close_ring("closes_t", 1024, SOCKET_ID_ANY);
+        ASSERT_NE(closes, nullptr);
+        Rig rig("ringapp", {listener(pf::Fam::v4, CookieMode::kAlways)}, closes);
+        // The application lcore transmits on the same ring port (net_ring has one tx queue: the
+        // test polls worker and app strictly one after the other on it).
+        app::Absorb absorb(app::CloseWith::kRst);
+        dpdk::AppCore core({{rig.engine.get(), closes}}, absorb, {{rig.wire.port, 0, 0}}, 32);
+        constexpr int kClients = 50;
+        std::vector<pf::SegmentSpec> syns;
+        for (int i = 0; i < kClients; ++i) {
+            syns.push_back(client_syn(pf::Fam::v4, static_cast<uint16_t>(6000 + i)));
+            rig.wire.send(pf::build_frame(syns.back()));
+        }
+        const auto synacks = rig.run(kT0);
+        ASSERT_EQ(synacks.size(), static_cast<size_t>(kClients));
+        for (int i = 0; i < kClients; ++i) {
+            const pf::FrameView r(synacks[i]);
+            auto a = syns[i];
+            a.flags = 0x10;
+            a.seq += 1;
+            a.ack = r.seq() + 1;
+            a.tcp_options = pf::tcp_options({.ts = true, .tsval = 43, .tsecr = r.options().tsval});
+            rig.wire.send(pf::build_frame(a));
+        }
+        EXPECT_TRUE(rig.run(kT0).empty()) << "the worker no longer closes connections itself";
+        EXPECT_EQ(rig.engine->established(), static_cast<uint32_t>(kClients));
+        // Now the application lcore runs: it drains the accept queue from another thread.
+        g_app_stop = false;
+        ASSERT_EQ(rte_eal_remote_launch(app_lcore_main, &core, 1), 0);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (core.stats().accepted < kClients && std::chrono::steady_clock::now() < deadline) rte_pause();
+        g_app_stop = true;
+        rte_eal_wait_lcore(1);
+        EXPECT_EQ(core.stats().accepted, static_cast<uint64_t>(kClients));
+        EXPECT_EQ(absorb.closed(), static_cast<uint64_t>(kClients));
+        const auto rsts = rig.wire.drain();
+        ASSERT_EQ(rsts.size(), static_cast<size_t>(kClients));
+        for (const auto& f : rsts) EXPECT_EQ(pf::FrameView(f).flags(), 0x14);
+        // The worker's next loop forgets the closed flows.
+        rig.run(kT0);
+        EXPECT_EQ(rig.engine->established(), 0u);
+        rte_ring_free(closes);
+    }
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
 }
 

@@ -1,0 +1,167 @@
+#include "dpdk/worker_loop.hpp"
+
+#include "dpdk/mbuf_packet.hpp"
+
+#include <rte_ring_elem.h>
+
+namespace synwall::dpdk {
+
+bool MempoolSource::alloc(net::Packet& out) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) return false;
+    out = to_packet(m);
+    out.len = 0;
+    return true;
+}
+
+void IoStats::add(const IoStats& o) noexcept {
+    rx += o.rx;
+    tx += o.tx;
+    tx_refused += o.tx_refused;
+    freed_drop += o.freed_drop;
+    freed_pass += o.freed_pass;
+    flow_packets += o.flow_packets;
+    accepted += o.accepted;
+    multi_segment_dropped += o.multi_segment_dropped;
+}
+
+TxBatcher::TxBatcher(std::vector<PortBinding> ports, uint16_t burst, uint64_t flush_ns) : burst_(burst), flush_ns_(flush_ns) {
+    for (const auto& b : ports) {
+        outs_.push_back(Out{b, {}, 0});
+        outs_.back().pending.reserve(4 * handshake::kMaxBurst);
+    }
+}
+
+TxBatcher::~TxBatcher() {
+    flush();
+    for (auto& o : outs_)
+        for (rte_mbuf* m : o.pending) rte_pktmbuf_free(m);
+}
+
+void TxBatcher::queue(uint16_t port, rte_mbuf* m, uint64_t now_ns) noexcept {
+    for (auto& o : outs_) {
+        if (o.b.port != port) continue;
+        if (o.pending.empty()) o.first_ns = now_ns;
+        o.pending.push_back(m);
+        if (o.pending.size() >= burst_) flush(o);
+        return;
+    }
+    rte_pktmbuf_free(m);  // a port this lcore does not transmit on
+    ++stats_.tx_refused;
+}
+
+void TxBatcher::flush(Out& o) noexcept {
+    size_t sent = 0;
+    while (sent < o.pending.size()) {
+        const uint16_t n = rte_eth_tx_burst(o.b.port, o.b.tx_queue, o.pending.data() + sent,
+                                            static_cast<uint16_t>(std::min<size_t>(o.pending.size() - sent, UINT16_MAX)));
+        if (n == 0) break;
+        sent += n;
+    }
+    stats_.tx += sent;
+    for (size_t i = sent; i < o.pending.size(); ++i) rte_pktmbuf_free(o.pending[i]);  // refused: freed, counted
+    stats_.tx_refused += o.pending.size() - sent;
+    o.pending.clear();
+}
+
+void TxBatcher::flush_due(uint64_t now_ns) noexcept {
+    for (auto& o : outs_)
+        if (!o.pending.empty() && now_ns - o.first_ns >= flush_ns_) flush(o);
+}
+
+void TxBatcher::flush() noexcept {
+    for (auto& o : outs_) flush(o);
+}
+
+WorkerLoop::WorkerLoop(handshake::Worker& engine, rte_mempool* pool, const WorkerLoopConfig& config)
+    : engine_(engine), config_(config), source_(pool), tx_(config.ports, config.burst, config.tx_flush_ns) {
+    if (config_.burst == 0 || config_.burst > handshake::kMaxBurst) config_.burst = 32;
+    rx_.resize(config_.burst);
+    pkts_.resize(config_.burst);
+}
+
+WorkerLoop::~WorkerLoop() {
+    tx_.flush();
+    // Connections still waiting in accept queues own their completing ACKs.
+    handshake::Connection c;
+    for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
+        while (engine_.accept(l, c)) rte_pktmbuf_free(mbuf_of(c.packet));
+}
+
+void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
+    for (uint32_t i = 0; i < out_.n_tx; ++i) tx_.queue(out_.tx[i].port, finish_tx(out_.tx[i]), now_ns);
+    for (uint32_t i = 0; i < out_.n_drop; ++i) rte_pktmbuf_free(mbuf_of(out_.drop[i]));
+    for (uint32_t i = 0; i < out_.n_pass; ++i) rte_pktmbuf_free(mbuf_of(out_.pass[i]));
+    stats_.freed_drop += out_.n_drop;
+    stats_.freed_pass += out_.n_pass;
+    for (uint32_t i = 0; i < out_.n_flow; ++i) {
+        net::Packet& p = out_.flow[i].packet;
+        if (config_.inline_app && config_.inline_app->on_packet(p, out_.flow[i].flow) == app::Verdict::kTransmit)
+            tx_.queue(p.port, finish_tx(p), now_ns);
+        else
+            rte_pktmbuf_free(mbuf_of(p));
+    }
+    stats_.flow_packets += out_.n_flow;
+    out_.clear();
+}
+
+uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
+    uint32_t total = 0;
+    for (const PortBinding& b : config_.ports) {
+        const uint16_t n = rte_eth_rx_burst(b.port, b.rx_queue, rx_.data(), config_.burst);
+        total += n;
+        uint32_t k = 0;
+        for (uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = rx_[i];
+            // Headers must be contiguous: linearise chained mbufs when the first segment has room.
+            if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+                rte_pktmbuf_free(m);
+                ++stats_.multi_segment_dropped;
+                continue;
+            }
+            pkts_[k] = to_packet(m);
+            pkts_[k].port = b.port;
+            ++k;
+        }
+        if (k) {
+            engine_.process_burst({pkts_.data(), k}, now_ns, out_);
+            dispatch(now_ns);
+        }
+    }
+    stats_.rx += total;
+    engine_.run_timers(now_ns, source_, out_);
+    dispatch(now_ns);
+    if (config_.inline_app)
+        run_inline_app(now_ns);
+    else
+        forget_closed();
+    tx_.flush_due(now_ns);
+    // Keep the TX counters in one place.
+    stats_.tx = tx_.stats().tx;
+    stats_.tx_refused = tx_.stats().tx_refused;
+    return total;
+}
+
+void WorkerLoop::run_inline_app(uint64_t now_ns) noexcept {
+    handshake::Connection c;
+    for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
+        while (engine_.accept(l, c)) {
+            ++stats_.accepted;
+            bool closed = false;
+            const app::Verdict v = config_.inline_app->on_accept(c, closed);
+            if (closed) engine_.forget_flow(c.flow);
+            if (v == app::Verdict::kTransmit)
+                tx_.queue(c.packet.port, finish_tx(c.packet), now_ns);
+            else
+                rte_pktmbuf_free(mbuf_of(c.packet));
+        }
+}
+
+void WorkerLoop::forget_closed() noexcept {
+    uint32_t ids[64];
+    unsigned n;
+    while ((n = rte_ring_sc_dequeue_burst_elem(config_.closes, ids, sizeof(uint32_t), 64, nullptr)) > 0)
+        for (unsigned i = 0; i < n; ++i) engine_.forget_flow(ids[i]);
+}
+
+}  // namespace synwall::dpdk

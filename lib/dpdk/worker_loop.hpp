@@ -1,0 +1,106 @@
+// One poll-mode worker lcore's loop body: for each of its (port, rx queue, tx queue) bindings,
+// rx burst -> the core's burst entry -> replies into that port's TX batch; then timers and the
+// application (inline), or the close requests coming back from an application lcore.
+//
+//   poll(now):  per port: rte_eth_rx_burst, Worker::process_burst; replies go out of the port
+//               each packet came in on (SYN-ACK retransmits: the port their SYN came in on)
+//               TX batched per port, flushed when full or `tx_flush_ns` after its first packet;
+//               what TX refuses is freed and counted (never leaked)
+//               Worker::run_timers: SYN-ACK retransmits in mbufs from the mempool
+//               application inline: accept() every connection, run it, transmit or free
+//               or, with application lcores: forget the flows they closed (ring of flow ids)
+// Passes (not for the handshake) are freed and counted until the L2 bridge lands.
+// Threading: a WorkerLoop and its Worker belong to one lcore; `closes` is SP (app) / SC (us).
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "app/application.hpp"
+#include "handshake/worker.hpp"
+
+namespace synwall::dpdk {
+
+// Retransmit buffers from an rte_mempool.
+class MempoolSource final : public handshake::PacketSource {
+public:
+    explicit MempoolSource(rte_mempool* pool) : pool_(pool) {}
+    bool alloc(net::Packet& out) override;
+
+private:
+    rte_mempool* pool_;
+};
+
+struct PortBinding {
+    uint16_t port = 0;
+    uint16_t rx_queue = 0;
+    uint16_t tx_queue = 0;
+};
+
+struct WorkerLoopConfig {
+    std::vector<PortBinding> ports;
+    uint16_t burst = 32;
+    uint64_t tx_flush_ns = 100'000;       // a partly filled TX batch waits at most this long
+    app::Application* inline_app = nullptr;  // run the application here (no application lcores)
+    rte_ring* closes = nullptr;           // else: flow ids (uint32 elements) the application lcore closed
+};
+
+struct IoStats {
+    uint64_t rx = 0, tx = 0, tx_refused = 0, freed_drop = 0, freed_pass = 0, flow_packets = 0;
+    uint64_t accepted = 0, multi_segment_dropped = 0;
+    void add(const IoStats& o) noexcept;
+};
+
+// Per-port TX batching shared by worker and application lcores.
+class TxBatcher {
+public:
+    TxBatcher(std::vector<PortBinding> ports, uint16_t burst, uint64_t flush_ns);
+    ~TxBatcher();  // frees what it still holds
+    void queue(uint16_t port, rte_mbuf* m, uint64_t now_ns) noexcept;
+    void flush_due(uint64_t now_ns) noexcept;
+    void flush() noexcept;
+    IoStats& stats() noexcept { return stats_; }
+
+private:
+    struct Out {
+        PortBinding b;
+        std::vector<rte_mbuf*> pending;
+        uint64_t first_ns = 0;
+    };
+    void flush(Out& o) noexcept;
+    std::vector<Out> outs_;
+    uint16_t burst_;
+    uint64_t flush_ns_;
+    IoStats stats_;
+};
+
+class WorkerLoop {
+public:
+    WorkerLoop(handshake::Worker& engine, rte_mempool* pool, const WorkerLoopConfig& config);
+    ~WorkerLoop();  // flushes; frees every mbuf it or the engine's accept queues still hold
+
+    // One loop iteration; returns the number of packets received.
+    uint32_t poll(uint64_t now_ns) noexcept;
+    void flush() noexcept { tx_.flush(); }
+    const IoStats& stats() const noexcept { return stats_; }
+
+private:
+    void dispatch(uint64_t now_ns) noexcept;
+    void run_inline_app(uint64_t now_ns) noexcept;
+    void forget_closed() noexcept;
+
+    handshake::Worker& engine_;
+    WorkerLoopConfig config_;
+    MempoolSource source_;
+    TxBatcher tx_;
+    handshake::BurstOutput out_;
+    std::vector<rte_mbuf*> rx_;
+    std::vector<net::Packet> pkts_;
+    IoStats stats_;
+};
+
+}  // namespace synwall::dpdk
