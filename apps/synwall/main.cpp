@@ -250,16 +250,30 @@ int main(int argc, char** argv) {
             if (rte_eth_dev_get_port_by_name(devname.c_str(), &pid) != 0)
                 die(2, key + ".device: no such device '" + pc.device + "'");
         }
-        rte_eth_dev_info info{};
-        if (rte_eth_dev_info_get(pid, &info) != 0) die(2, key + ".device: cannot query '" + devname + "'");
-        if (profile->driver != info.driver_name)
-            die(2, key + ".profile: profile '" + pc.profile + "' is for " + profile->driver + ", the device is " +
-                       info.driver_name);
-        if (nworkers > profile->max_queues || nworkers > info.max_rx_queues || nworkers + napps > info.max_tx_queues)
+        dpdk::PortCaps caps;
+        if (const std::string e = dpdk::port_caps(pid, caps); !e.empty()) die(2, key + ".device: " + e);
+        if (profile->driver != caps.driver)
+            die(2, key + ".profile: profile '" + pc.profile + "' is for " + profile->driver + ", the device is " + caps.driver);
+        if (nworkers > profile->max_queues || nworkers > caps.max_rx_queues || nworkers + napps > caps.max_tx_queues)
             die(2, key + ": " + std::to_string(nworkers) + " workers and " + std::to_string(napps) +
                        " application lcores need as many queues; " + pc.profile + " has " +
-                       std::to_string(std::min<unsigned>(profile->max_queues, info.max_rx_queues)) + " rx / " +
-                       std::to_string(info.max_tx_queues) + " tx");
+                       std::to_string(std::min<unsigned>(profile->max_queues, caps.max_rx_queues)) + " rx / " +
+                       std::to_string(caps.max_tx_queues) + " tx");
+        if (profile->rss && nworkers > 1 && !caps.rss_tcp)
+            die(2, key + ".profile: rss = true but " + caps.driver + " cannot hash TCP flows over queues");
+        // Checksums: verified by the NIC when the profile asks and the device can; otherwise in
+        // software — an error instead when the profile requires the offload.
+        const bool want_hw = profile->ipv4_checksum != config::OffloadPolicy::kSoftware ||
+                             profile->tcp_checksum != config::OffloadPolicy::kSoftware;
+        const bool must_hw = profile->ipv4_checksum == config::OffloadPolicy::kHardware ||
+                             profile->tcp_checksum == config::OffloadPolicy::kHardware;
+        if (must_hw && !(caps.rx_checksum && caps.tx_checksum)) {
+            if (profile->require_offloads)
+                die(2, key + ".profile: checksums in hardware are required but " + caps.driver + " cannot offload them");
+            std::fprintf(stderr, "synwall: %s: %s has no checksum offload: checksums in software\n", key.c_str(),
+                         caps.driver.c_str());
+        }
+        const bool rx_csum = want_hw && caps.rx_checksum;
         const unsigned nmbufs = static_cast<unsigned>(profile->mbufs_per_queue * nworkers * 2 + 1024);
         rte_mempool* pool = rte_pktmbuf_pool_create(("synwall_" + std::to_string(i)).c_str(), nmbufs,
                                                     profile->mempool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -270,6 +284,9 @@ int main(int argc, char** argv) {
         setup.tx_queues = static_cast<uint16_t>(nworkers + napps);  // application lcores transmit too
         setup.rx_descriptors = profile->rx_descriptors;
         setup.tx_descriptors = profile->tx_descriptors;
+        setup.mtu = profile->mtu;
+        setup.rss = profile->rss && nworkers > 1;
+        setup.rx_checksum = rx_csum;  // replies' checksums are computed in software (tx offload: next step)
         if (const std::string e = dpdk::start_port(pid, setup, pool); !e.empty()) die(2, key + ": " + e);
         port_ids.push_back(pid);
         pools.push_back(pool);

@@ -12,6 +12,29 @@ std::string fail(uint16_t port, const char* step, int rc) {
 
 }  // namespace
 
+void symmetric_rss_key(uint8_t* key, size_t len) {
+    for (size_t i = 0; i < len; ++i) key[i] = (i % 2) ? 0x5a : 0x6d;
+}
+
+namespace {
+constexpr uint64_t kRssTcp = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP;
+constexpr uint64_t kRxCsum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+constexpr uint64_t kTxCsum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+}  // namespace
+
+std::string port_caps(uint16_t port, PortCaps& out) {
+    if (!rte_eth_dev_is_valid_port(port)) return "port " + std::to_string(port) + ": no such port";
+    rte_eth_dev_info info{};
+    if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) return fail(port, "device info", rc);
+    out.driver = info.driver_name ? info.driver_name : "";
+    out.max_rx_queues = info.max_rx_queues;
+    out.max_tx_queues = info.max_tx_queues;
+    out.rss_tcp = (info.flow_type_rss_offloads & kRssTcp) == kRssTcp && info.hash_key_size > 0;
+    out.rx_checksum = (info.rx_offload_capa & kRxCsum) == kRxCsum;
+    out.tx_checksum = (info.tx_offload_capa & kTxCsum) == kTxCsum;
+    return {};
+}
+
 std::string start_port(uint16_t port, const PortSetup& s, rte_mempool* pool) {
     if (!rte_eth_dev_is_valid_port(port)) return "port " + std::to_string(port) + ": no such port";
     rte_eth_dev_info info{};
@@ -21,7 +44,24 @@ std::string start_port(uint16_t port, const PortSetup& s, rte_mempool* pool) {
                std::to_string(s.tx_queues) + " tx queues requested, the device has " +
                std::to_string(info.max_rx_queues) + " / " + std::to_string(info.max_tx_queues);
     rte_eth_conf conf{};
+    uint8_t key[64];
+    if (s.rss && s.rx_queues > 1) {
+        if ((info.flow_type_rss_offloads & kRssTcp) != kRssTcp || info.hash_key_size == 0 || info.hash_key_size > sizeof key)
+            return "port " + std::to_string(port) + ": RSS over TCP flows is not supported by " + info.driver_name;
+        symmetric_rss_key(key, info.hash_key_size);
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = key;
+        conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
+        conf.rx_adv_conf.rss_conf.rss_hf = kRssTcp;
+    }
+    if (s.rx_checksum) {
+        if ((info.rx_offload_capa & kRxCsum) != kRxCsum)
+            return "port " + std::to_string(port) + ": rx checksum offload is not supported by " + info.driver_name;
+        conf.rxmode.offloads |= kRxCsum;
+    }
     if (int rc = rte_eth_dev_configure(port, s.rx_queues, s.tx_queues, &conf); rc != 0) return fail(port, "configure", rc);
+    if (s.mtu != 0)
+        if (int rc = rte_eth_dev_set_mtu(port, s.mtu); rc != 0 && rc != -ENOTSUP) return fail(port, "mtu", rc);
     uint16_t rxd = s.rx_descriptors, txd = s.tx_descriptors;
     if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd); rc != 0) return fail(port, "descriptors", rc);
     const int socket = rte_eth_dev_socket_id(port);

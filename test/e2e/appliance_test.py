@@ -208,6 +208,17 @@ def bad_inputs():
         msg = [l for l in r.stderr.splitlines() if l.startswith("synwall:")]
         ok = r.returncode == 2 and len(msg) == 1 and expected in msg[0] and (name in ("wrong_flag", "bad_number") or cfg in msg[0])
         report(f"bad_input_{name}_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-300:]}")
+    # A profile that requires hardware checksums on a device without them.
+    strict = os.path.join(WORK, "drivers-strict")
+    os.makedirs(strict, exist_ok=True)
+    with open(os.path.join(strict, "net_pcap.toml"), "w") as f:
+        f.write('driver = "net_pcap"\ntcp_checksum = "hardware"\nrequire_offloads = true\n')
+    cfg = write("strict.toml", config())
+    cmd = command(cfg, f"e2e-bad-{os.getpid()}")
+    cmd[cmd.index("--drivers-config") + 1] = strict
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    ok = r.returncode == 2 and "port[0].profile: checksums in hardware are required but net_pcap cannot offload them" in r.stderr
+    report("bad_input_required_offload_missing_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-300:]}")
     r = subprocess.run(command(missing, f"e2e-bad-{os.getpid()}"), capture_output=True, text=True, timeout=60)
     ok = r.returncode == 2 and f"synwall: {missing}: cannot open file" in r.stderr
     report("bad_input_missing_file_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-200:]}")
