@@ -311,7 +311,11 @@ int main(int argc, char** argv) {
         lane->lcore = inline_main ? rte_get_main_lcore() : lcores[w];
         lane->engine = std::make_unique<handshake::Worker>(cfg->engine, listeners, secrets, t0);
         dpdk::WorkerLoopConfig lc;
-        for (uint16_t p : port_ids) lc.ports.push_back({p, static_cast<uint16_t>(w), static_cast<uint16_t>(w)});
+        for (size_t p = 0; p < port_ids.size(); ++p) {
+            const int peer = cfg->ports[p].peer_index;
+            lc.ports.push_back({port_ids[p], static_cast<uint16_t>(w), static_cast<uint16_t>(w),
+                                peer >= 0 ? static_cast<int32_t>(port_ids[static_cast<size_t>(peer)]) : -1});
+        }
         lc.burst = cfg->burst;
         if (napps == 0) {
             lane->inline_app = std::make_unique<app::Absorb>(close);

@@ -217,8 +217,8 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
         for (size_t i = 0; i < a->size(); ++i) {
             Reader r(*a->get(i)->as_table(), path, "port[" + std::to_string(i) + "]", error);
             PortConfig p;
-            r.only({"name", "device", "profile"}) && r.string("name", p.name) && r.string("device", p.device, true) &&
-                r.string("profile", p.profile, true);
+            r.only({"name", "device", "profile", "peer"}) && r.string("name", p.name) && r.string("device", p.device, true) &&
+                r.string("profile", p.profile, true) && r.string("peer", p.peer);
             if (!r.ok()) return std::nullopt;
             if (p.name.empty()) p.name = "port" + std::to_string(i);
             c.ports.push_back(p);
@@ -227,6 +227,22 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
     if (c.ports.empty()) {
         error = path + ": port: at least one [[port]] is required";
         return std::nullopt;
+    }
+    // Bridging: explicit peers by name; two ports and none given: each other (the inline box).
+    bool any_peer = false;
+    for (size_t i = 0; i < c.ports.size(); ++i) {
+        if (c.ports[i].peer.empty()) continue;
+        any_peer = true;
+        for (size_t j = 0; j < c.ports.size(); ++j)
+            if (j != i && c.ports[j].name == c.ports[i].peer) c.ports[i].peer_index = static_cast<int>(j);
+        if (c.ports[i].peer_index < 0) {
+            error = path + ": port[" + std::to_string(i) + "].peer: no other port is named '" + c.ports[i].peer + "'";
+            return std::nullopt;
+        }
+    }
+    if (!any_peer && c.ports.size() == 2) {
+        c.ports[0].peer_index = 1;
+        c.ports[1].peer_index = 0;
     }
 
     if (const toml::node* n = root->get("listener")) {

@@ -37,6 +37,8 @@ struct PortConfig {
     std::string name;
     std::string device;            // a vdev spec ("net_ring0", "net_pcap0,rx_pcap=F") or a PCI address
     std::string profile;           // drivers-config/<profile>.toml
+    std::string peer;              // name of the port that non-handshake frames are bridged to
+    int peer_index = -1;           // resolved; with exactly two ports and no peers given: each other
 };
 
 enum class AppKind : uint8_t { kAbsorb };

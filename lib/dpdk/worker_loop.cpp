@@ -20,6 +20,7 @@ void IoStats::add(const IoStats& o) noexcept {
     tx_refused += o.tx_refused;
     freed_drop += o.freed_drop;
     freed_pass += o.freed_pass;
+    bridged += o.bridged;
     flow_packets += o.flow_packets;
     accepted += o.accepted;
     multi_segment_dropped += o.multi_segment_dropped;
@@ -91,9 +92,19 @@ WorkerLoop::~WorkerLoop() {
 void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
     for (uint32_t i = 0; i < out_.n_tx; ++i) tx_.queue(out_.tx[i].port, finish_tx(out_.tx[i]), now_ns);
     for (uint32_t i = 0; i < out_.n_drop; ++i) rte_pktmbuf_free(mbuf_of(out_.drop[i]));
-    for (uint32_t i = 0; i < out_.n_pass; ++i) rte_pktmbuf_free(mbuf_of(out_.pass[i]));
+    for (uint32_t i = 0; i < out_.n_pass; ++i) {
+        const net::Packet& p = out_.pass[i];
+        const int32_t peer = peer_of(p.port);
+        if (peer >= 0) {
+            rte_mbuf* m = mbuf_of(p);  // untouched by the engine: forwarded as it came
+            tx_.queue(static_cast<uint16_t>(peer), m, now_ns);
+            ++stats_.bridged;
+        } else {
+            rte_pktmbuf_free(mbuf_of(p));
+            ++stats_.freed_pass;
+        }
+    }
     stats_.freed_drop += out_.n_drop;
-    stats_.freed_pass += out_.n_pass;
     for (uint32_t i = 0; i < out_.n_flow; ++i) {
         net::Packet& p = out_.flow[i].packet;
         if (config_.inline_app && config_.inline_app->on_packet(p, out_.flow[i].flow) == app::Verdict::kTransmit)
@@ -103,6 +114,12 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
     }
     stats_.flow_packets += out_.n_flow;
     out_.clear();
+}
+
+int32_t WorkerLoop::peer_of(uint16_t port) const noexcept {
+    for (const PortBinding& b : config_.ports)
+        if (b.port == port) return b.peer;
+    return -1;
 }
 
 uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {

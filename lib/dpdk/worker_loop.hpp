@@ -9,7 +9,8 @@
 //               Worker::run_timers: SYN-ACK retransmits in mbufs from the mempool
 //               application inline: accept() every connection, run it, transmit or free
 //               or, with application lcores: forget the flows they closed (ring of flow ids)
-// Passes (not for the handshake) are freed and counted until the L2 bridge lands.
+// Passes (not for the handshake: ARP, other protocols, TCP to no listener) are bridged unchanged
+// to the binding's peer port (an inline L2-transparent box), or freed and counted without one.
 // Threading: a WorkerLoop and its Worker belong to one lcore; `closes` is SP (app) / SC (us).
 #pragma once
 
@@ -39,6 +40,7 @@ struct PortBinding {
     uint16_t port = 0;
     uint16_t rx_queue = 0;
     uint16_t tx_queue = 0;
+    int32_t peer = -1;  // port that frames not for the handshake are bridged to (-1: freed)
 };
 
 struct WorkerLoopConfig {
@@ -50,7 +52,7 @@ struct WorkerLoopConfig {
 };
 
 struct IoStats {
-    uint64_t rx = 0, tx = 0, tx_refused = 0, freed_drop = 0, freed_pass = 0, flow_packets = 0;
+    uint64_t rx = 0, tx = 0, tx_refused = 0, freed_drop = 0, freed_pass = 0, bridged = 0, flow_packets = 0;
     uint64_t accepted = 0, multi_segment_dropped = 0;
     void add(const IoStats& o) noexcept;
 };
@@ -90,6 +92,7 @@ public:
 
 private:
     void dispatch(uint64_t now_ns) noexcept;
+    int32_t peer_of(uint16_t port) const noexcept;
     void run_inline_app(uint64_t now_ns) noexcept;
     void forget_closed() noexcept;
 

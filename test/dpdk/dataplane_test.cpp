@@ -269,6 +269,49 @@ TEST(DataplaneRobustness, ShutdownWithConnectionsStillQueuedFreesTheirBuffers) {
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
 }
 
+// Inline L2-transparent operation: what is not for the handshake crosses to the peer port
+// unchanged (ARP, UDP, TCP to other services); SYNs to the listener are answered on their own port.
+TEST(DataplaneBridge, NonHandshakeFramesCrossToThePeerPortUnchanged) {
+    {
+        RingPort a("bridgeA"), b("bridgeB");
+        cookie::SecretConfig sc;
+        sc.master.fill(5);
+        sc.prf = cookie::best_prf();
+        Worker engine(EngineConfig{}, std::make_shared<ListenerTable>(std::vector<ListenerConfig>{listener(pf::Fam::v4, CookieMode::kAlways)}), sc, kT0);
+        app::Absorb absorb(app::CloseWith::kRst);
+        dpdk::WorkerLoopConfig lc;
+        lc.ports = {{a.port, 0, 0, b.port}, {b.port, 0, 0, a.port}};
+        lc.inline_app = &absorb;
+        {
+            dpdk::WorkerLoop loop(engine, g_pool, lc);
+            std::vector<uint8_t> arp(60, 0);
+            std::fill(arp.begin(), arp.begin() + 6, 0xff);
+            arp[12] = 0x08;
+            arp[13] = 0x06;
+            arp[20] = 1;
+            auto other = client_syn(pf::Fam::v4, 7000);
+            other.dport = 22;
+            const auto other_frame = pf::build_frame(other);
+            a.send(arp);
+            a.send(other_frame);
+            a.send(pf::build_frame(client_syn(pf::Fam::v4, 7001)));
+            b.send(arp);  // and the other way
+            while (loop.poll(kT0) > 0) {
+            }
+            loop.flush();
+            const auto out_a = a.drain(), out_b = b.drain();
+            ASSERT_EQ(out_b.size(), 2u);
+            EXPECT_EQ(out_b[0], arp);
+            EXPECT_EQ(out_b[1], other_frame);
+            ASSERT_EQ(out_a.size(), 2u);  // the SYN-ACK, and B's ARP bridged back
+            EXPECT_EQ(pf::FrameView(out_a[0]).flags(), 0x12);
+            EXPECT_EQ(out_a[1], arp);
+            EXPECT_EQ(loop.stats().bridged, 3u);
+        }
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
 // The application on its own lcore: connections cross from the worker (accept queue, SPSC) to
 // the application lcore, which closes them on its own tx queue and sends the closed flow ids back
 // through an element ring; the worker forgets them.

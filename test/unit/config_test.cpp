@@ -116,6 +116,20 @@ TEST(ApplianceConfig, EveryBadInputNamesFileKeyAndReason) {
     }
 }
 
+TEST(ApplianceConfig, PortPeers) {
+    const std::string two = with("profile = \"net_ring\"\n", "profile = \"net_ring\"\n\n[[port]]\nname = \"servers\"\ndevice = \"net_ring1\"\nprofile = \"net_ring\"\n");
+    std::string err;
+    auto c = parse_appliance_config(two, "s.toml", err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->ports[0].peer_index, 1) << "two ports bridge to each other by default";
+    EXPECT_EQ(c->ports[1].peer_index, 0);
+    c = parse_appliance_config(kValid, "s.toml", err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->ports[0].peer_index, -1) << "one port: nothing to bridge to";
+    const std::string bad = with("profile = \"net_ring\"\n", "profile = \"net_ring\"\npeer = \"nowhere\"\n");
+    EXPECT_EQ(error_of(bad), "s.toml: port[0].peer: no other port is named 'nowhere'");
+}
+
 TEST(ApplianceConfig, MissingFileAndMissingSections) {
     std::string err;
     EXPECT_FALSE(load_appliance_config("/nonexistent/synwall.toml", err));
