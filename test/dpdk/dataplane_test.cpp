@@ -118,6 +118,15 @@ pf::SegmentSpec client_syn(pf::Fam fam, uint16_t sport) {
     return s;
 }
 
+// The client's third segment answering `synack` (timestamps echoed).
+std::vector<uint8_t> client_ack(pf::SegmentSpec syn, const pf::FrameView& synack) {
+    syn.flags = 0x10;
+    syn.seq += 1;
+    syn.ack = synack.seq() + 1;
+    syn.tcp_options = pf::tcp_options({.ts = true, .tsval = 43, .tsecr = synack.options().tsval});
+    return pf::build_frame(syn);
+}
+
 struct Rig {
     RingPort wire;
     std::unique_ptr<Worker> engine;
@@ -172,13 +181,7 @@ TEST_P(Dataplane, SynBurstGetsSynAcksThenAcksBecomeConnections) {
             EXPECT_EQ(r.dport(), syns[i].sport);
             EXPECT_TRUE(r.ipv4_checksum_ok());
             EXPECT_TRUE(r.tcp_checksum_ok());
-            // The client's third segment.
-            auto a = syns[i];
-            a.flags = 0x10;
-            a.seq += 1;
-            a.ack = r.seq() + 1;
-            a.tcp_options = pf::tcp_options({.ts = true, .tsval = 43, .tsecr = r.options().tsval});
-            rig.wire.send(pf::build_frame(a));
+            rig.wire.send(client_ack(syns[i], r));
         }
         const auto closes = rig.run(kT0 + kSec / 10);
         // The absorb application accepted every connection and closed it with a RST.
@@ -253,12 +256,7 @@ TEST(DataplaneRobustness, ShutdownWithConnectionsStillQueuedFreesTheirBuffers) {
         const auto sa = rig.run(kT0);
         ASSERT_EQ(sa.size(), 1u);
         // Feed the ACK straight to the engine (no poll, so no absorb): it waits in the accept queue.
-        auto a = syn;
-        a.flags = 0x10;
-        a.seq += 1;
-        a.ack = pf::FrameView(sa[0]).seq() + 1;
-        a.tcp_options = pf::tcp_options({.ts = true, .tsval = 1, .tsecr = pf::FrameView(sa[0]).options().tsval});
-        const auto f = pf::build_frame(a);
+        const auto f = client_ack(syn, pf::FrameView(sa[0]));
         rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
         std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
         net::Packet p = dpdk::to_packet(m);
@@ -342,13 +340,7 @@ TEST(DataplaneAppLcore, ConnectionsCrossToTheApplicationLcoreAndClosesComeBack) 
         const auto synacks = rig.run(kT0);
         ASSERT_EQ(synacks.size(), static_cast<size_t>(kClients));
         for (int i = 0; i < kClients; ++i) {
-            const pf::FrameView r(synacks[i]);
-            auto a = syns[i];
-            a.flags = 0x10;
-            a.seq += 1;
-            a.ack = r.seq() + 1;
-            a.tcp_options = pf::tcp_options({.ts = true, .tsval = 43, .tsecr = r.options().tsval});
-            rig.wire.send(pf::build_frame(a));
+            rig.wire.send(client_ack(syns[i], pf::FrameView(synacks[i])));
         }
         EXPECT_TRUE(rig.run(kT0).empty()) << "the worker no longer closes connections itself";
         EXPECT_EQ(rig.engine->established(), static_cast<uint32_t>(kClients));
