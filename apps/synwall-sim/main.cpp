@@ -36,24 +36,6 @@ uint16_t write_syn(uint8_t* f, uint32_t src_ip, uint16_t sport, uint32_t isn, ui
     return net::write_syn(s, f, kRoom);
 }
 
-// The client's ACK for a SYN-ACK: the library's reply builder turns it around.
-bool write_ack(const net::Packet& synack, uint8_t* f, uint16_t& len) {
-    const auto p = net::parse({synack.data, synack.len});
-    if (!p.ok()) return false;
-    std::memcpy(f, synack.data, synack.len);
-    net::Packet pk{f, synack.len, kRoom, 0, 0, nullptr};
-    net::ReplySegment seg;
-    seg.flags = net::tcp_flag::kAck;
-    seg.seq = p.ack;
-    seg.ack = p.seq + 1;
-    seg.window = 502;
-    seg.options.timestamps = p.options.has_timestamps;
-    seg.options.tsval = 1;
-    seg.options.tsecr = p.options.tsval;
-    if (!net::build_reply(pk, p, seg, {})) return false;
-    len = pk.len;
-    return true;
-}
 
 uint64_t wall_ns() {
     return static_cast<uint64_t>(
@@ -144,9 +126,9 @@ int main(int argc, char** argv) {
         for (uint32_t i = 0; i < out->n_tx; ++i) {
             const uint8_t* d = out->tx[i].data;
             if (d[30] == 192 && d[31] == 0 && d[32] == 2) {
-                uint16_t len = 0;
                 uint8_t* f = mem.data() + (n + acks.size()) * kRoom;
-                if (acks.size() < n && write_ack(out->tx[i], f, len)) acks.push_back(net::Packet{f, len, kRoom, 0, 0, nullptr});
+                const uint16_t len = acks.size() < n ? net::write_client_ack(out->tx[i], f, kRoom) : 0;
+                if (len) acks.push_back(net::Packet{f, len, kRoom, 0, 0, nullptr});
             }
         }
         while (w.accept(0, c)) w.forget_flow(c.flow);  // the "absorb" application: accept and close

@@ -89,14 +89,13 @@ Args parse_args(int argc, char** argv) {
     return a;
 }
 
-std::string default_drivers_dir(const char* argv0) {
+std::string default_drivers_dir() {
     if (const char* env = std::getenv("SYNWALL_DRIVERS_CONFIG")) return env;
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path exe = fs::canonical("/proc/self/exe", ec);
     for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
         if (fs::exists(p / "drivers-config" / "net_ring.toml")) return (p / "drivers-config").string();
-    (void)argv0;
     return "drivers-config";
 }
 
@@ -203,7 +202,7 @@ int main(int argc, char** argv) {
 
     auto cfg = config::load_appliance_config(args.config, err);
     if (!cfg) die(2, err);
-    const std::string drivers_dir = args.drivers_dir.empty() ? default_drivers_dir(argv[0]) : args.drivers_dir;
+    const std::string drivers_dir = args.drivers_dir.empty() ? default_drivers_dir() : args.drivers_dir;
 
     // Lcores: configured workers and application lcores must be enabled by -l (and not be the main
     // lcore, which runs stats); no workers configured: every worker lcore the EAL has that is not

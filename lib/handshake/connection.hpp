@@ -31,8 +31,6 @@ struct alignas(64) HalfOpen {
     uint8_t client_wscale;  // kNoWscale: none
     uint8_t flags;          // ConnFlags
     uint8_t retransmits;
-    uint8_t acked;          // a valid ACK arrived but the accept queue was full (informational:
-                            // the request stays and completes on the client's next ACK)
 };
 static_assert(sizeof(HalfOpen) <= 64, "half-open requests must fit one cache line");
 

@@ -114,8 +114,8 @@ private:
     void on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
     void establish(const PacketState& st, net::Packet& pkt, const Connection& proto, uint32_t req,
                    uint64_t now_ns, BurstOutput& out) noexcept;
-    void send_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, const net::TcpOptions& o,
-                     bool cookie, uint8_t cookie_opts, uint64_t now_ns, BurstOutput& out) noexcept;
+    void send_cookie_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, uint8_t cookie_opts,
+                            uint64_t now_ns, BurstOutput& out) noexcept;
     void send_rst_or_drop(const PacketState& st, net::Packet& pkt, bool rst, uint32_t drop_counter,
                           uint64_t now_ns, BurstOutput& out) noexcept;
     void send_challenge_ack(const PacketState& st, net::Packet& pkt, uint32_t seq, uint32_t ack,
@@ -134,7 +134,6 @@ private:
     void erase_request(uint32_t req) noexcept;
     net::ReplySegment request_synack(const HalfOpen& r, uint64_t now_ns) const noexcept;
     bool retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept;
-    uint16_t our_mss(const ListenerConfig& l) const noexcept;
     void touch(uint32_t crc) noexcept { touched_ |= uint64_t{1} << (crc & 63); }
     bool touched(uint32_t crc) const noexcept { return (touched_ >> (crc & 63)) & 1; }
 

@@ -4,6 +4,7 @@
 
 #include "net/byte_order.hpp"
 #include "net/checksum.hpp"
+#include "net/reply_builder.hpp"
 
 namespace synwall::net {
 
@@ -83,6 +84,23 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept {
     const uint64_t ph = v4 ? pseudo_header_v4(ip + 12, ip + 16, tcp_len) : pseudo_header_v6(ip + 8, ip + 24, tcp_len);
     store_be16(th + 16, checksum_finish(checksum_partial({th, tcp_len}, ph)));
     return total;
+}
+
+uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval) noexcept {
+    if (synack.len > room) return 0;
+    std::memcpy(out, synack.data, synack.len);  // turned around in place, as the engine does
+    const ParsedPacket p = parse({out, synack.len});
+    if (!p.ok() || (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != (tcp_flag::kSyn | tcp_flag::kAck)) return 0;
+    Packet pk{out, synack.len, room, 0, 0, nullptr};
+    ReplySegment seg;
+    seg.flags = tcp_flag::kAck;
+    seg.seq = p.ack;
+    seg.ack = p.seq + 1;
+    seg.window = 502;
+    seg.options.timestamps = p.options.has_timestamps;
+    seg.options.tsval = tsval;
+    seg.options.tsecr = p.options.tsval;
+    return build_reply(pk, p, seg, {}) ? pk.len : 0;
 }
 
 }  // namespace synwall::net

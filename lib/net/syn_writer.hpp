@@ -1,11 +1,12 @@
-// Writes a client's SYN frame (Ethernet [VLAN] / IPv4 | IPv6 / TCP with options) into a buffer,
-// with correct checksums: the traffic source for synwall-sim, the pcap generator and the
-// generator app. (The engine never needs it; clients do.)
+// A client's side of the handshake, for synwall-sim, the pcap generator, the fuzzer and the
+// generator app (the engine never needs it): its SYN frame (Ethernet [VLAN] / IPv4 | IPv6 / TCP
+// with options), and its ACK answering a SYN-ACK, both with correct checksums.
 #pragma once
 
 #include <array>
 #include <cstdint>
 
+#include "net/packet.hpp"
 #include "net/parser.hpp"
 
 namespace synwall::net {
@@ -35,5 +36,10 @@ inline constexpr uint16_t kMaxSynFrame = 14 + 4 + 40 + 40;
 
 // Returns the frame length (at most kMaxSynFrame), or 0 if `room` is too small.
 uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept;
+
+// The client's third segment answering `synack` (a SYN-ACK frame): addresses and ports turned
+// around, seq = its ack, ack = its seq + 1, its TSval echoed when it has timestamps. Returns the
+// frame length written to `out`, or 0 if `synack` is not a SYN-ACK or `room` is too small.
+uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval = 1) noexcept;
 
 }  // namespace synwall::net

@@ -11,6 +11,7 @@
 #include "fuzz_input.hpp"
 #include "handshake/worker.hpp"
 #include "net/parser.hpp"
+#include "net/syn_writer.hpp"
 
 using namespace synwall;
 using namespace synwall::handshake;
@@ -43,27 +44,6 @@ void check_tx(const BurstOutput& out, bool offload) {
     }
 }
 
-// The client's ACK for a SYN-ACK we sent: turn the reply around with the library's builder.
-bool echo_ack(const net::Packet& synack, std::vector<uint8_t>& frame) {
-    const auto p = net::parse({synack.data, synack.len});
-    if (!p.ok() || (p.tcp_flags & 0x12) != 0x12) return false;
-    frame.assign(synack.data, synack.data + synack.len);
-    frame.resize(kRoom);
-    net::Packet pk{frame.data(), synack.len, kRoom, 0, 0, nullptr};
-    net::ReplySegment seg;
-    seg.flags = net::tcp_flag::kAck;
-    seg.seq = p.ack;
-    seg.ack = p.seq + 1;
-    seg.window = 1000;
-    if (p.options.has_timestamps) {
-        seg.options.timestamps = true;
-        seg.options.tsval = 1;
-        seg.options.tsecr = p.options.tsval;
-    }
-    if (!net::build_reply(pk, p, seg, {})) return false;
-    frame.resize(pk.len);
-    return true;
-}
 
 }  // namespace
 
@@ -121,8 +101,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check_tx(*out, ec.checksum_offload);
             if (cfg & fuzz::kCfgEchoAcks) {
                 for (uint32_t i = 0; i < out->n_tx; ++i) {
-                    std::vector<uint8_t> f;
-                    if (echo_ack(out->tx[i], f)) echoes.push_back(std::move(f));
+                    std::vector<uint8_t> f(kRoom);
+                    const uint16_t len = net::write_client_ack(out->tx[i], f.data(), kRoom);
+                    if (len) {
+                        f.resize(len);
+                        echoes.push_back(std::move(f));
+                    }
                 }
             }
             done += n;

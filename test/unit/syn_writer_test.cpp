@@ -60,3 +60,39 @@ TEST(SynWriter, RefusesTooSmallABuffer) {
     uint8_t buf[40];
     EXPECT_EQ(net::write_syn(s, buf, sizeof buf), 0);
 }
+
+TEST(SynWriter, ClientAckAnswersASynAckAndRefusesAnythingElse) {
+    pf::SegmentSpec sa;
+    sa.src = pf::v4("203.0.113.1");
+    sa.dst = pf::v4("198.18.0.9");
+    sa.sport = 80;
+    sa.dport = 4321;
+    sa.seq = 5000;
+    sa.ack = 1001;
+    sa.flags = 0x12;
+    sa.vlans = {7};
+    sa.tcp_options = pf::tcp_options({.mss = 1460, .ts = true, .tsval = 99, .tsecr = 42});
+    auto frame = pf::build_frame(sa);
+    uint8_t out[256];
+    const net::Packet p{frame.data(), static_cast<uint16_t>(frame.size()), static_cast<uint16_t>(frame.size()), 0, 0, nullptr};
+    const uint16_t len = net::write_client_ack(p, out, sizeof out, 7);
+    ASSERT_GT(len, 0);
+    const pf::FrameView v({out, out + len});
+    EXPECT_EQ(v.flags(), 0x10);
+    EXPECT_EQ(v.seq(), 1001u);
+    EXPECT_EQ(v.ack(), 5001u);
+    EXPECT_EQ(v.sport(), 4321);
+    EXPECT_EQ(v.dport(), 80);
+    EXPECT_EQ(v.vlan_count, 1);
+    EXPECT_EQ(v.src_addr(), (std::vector<uint8_t>{198, 18, 0, 9}));
+    EXPECT_TRUE(v.options().ts);
+    EXPECT_EQ(v.options().tsval, 7u);
+    EXPECT_EQ(v.options().tsecr, 99u);
+    EXPECT_TRUE(v.ipv4_checksum_ok());
+    EXPECT_TRUE(v.tcp_checksum_ok());
+    sa.flags = 0x02;  // a SYN is not answered with an ACK
+    frame = pf::build_frame(sa);
+    const net::Packet q{frame.data(), static_cast<uint16_t>(frame.size()), static_cast<uint16_t>(frame.size()), 0, 0, nullptr};
+    EXPECT_EQ(net::write_client_ack(q, out, sizeof out), 0);
+    EXPECT_EQ(net::write_client_ack(p, out, 10), 0) << "no room";
+}
