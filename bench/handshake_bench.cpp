@@ -66,7 +66,7 @@ static void BM_SynToCookieSynAck(benchmark::State& state) {
     for (auto _ : state) {
         out->clear();
         auto pk = fs.reset(at, kBurst);
-        for (auto& p : pk) p.rx_flags = rx_flags;
+        for (auto& p : pk) p.flags = rx_flags;
         w.process_burst(pk, bench::kBenchT0, *out);
         benchmark::DoNotOptimize(out->tx[0].data);
         at = (at + kBurst) % kDistinct;

@@ -120,6 +120,7 @@ struct Lane {
     std::unique_ptr<handshake::Worker> engine;
     std::unique_ptr<app::Absorb> inline_app;  // when no application lcores
     rte_ring* closes = nullptr;                // else: from its application lcore
+    rte_ring* flows = nullptr;                 //   and to it: packets of established flows
     std::unique_ptr<dpdk::WorkerLoop> loop;
 };
 
@@ -179,7 +180,8 @@ std::string summary_json(const Totals& t, double seconds, size_t workers) {
                     ",\n  \"io\": {\"rx\": " + std::to_string(t.io.rx) + ", \"tx\": " + std::to_string(t.io.tx) +
                     ", \"tx_refused\": " + std::to_string(t.io.tx_refused) + ", \"freed_drop\": " +
                     std::to_string(t.io.freed_drop) + ", \"freed_pass\": " + std::to_string(t.io.freed_pass) +
-                    ", \"accepted\": " + std::to_string(t.io.accepted) + "},\n  \"counters\": {";
+                    ", \"accepted\": " + std::to_string(t.io.accepted) + ", \"flow_packets\": " +
+                    std::to_string(t.io.flow_packets) + ", \"flow_ring_full\": " + std::to_string(t.io.flow_ring_full) + "},\n  \"counters\": {";
     for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
         j += std::string(i ? ", " : "") + "\"" + std::string(handshake::counter_name(i)) + "\": " + std::to_string(t.c[i]);
     return j + "}\n}\n";
@@ -233,6 +235,8 @@ int main(int argc, char** argv) {
     // Ports: hot-plug vdevs, find devices, check them against their profiles, start them.
     std::vector<uint16_t> port_ids;
     std::vector<rte_mempool*> pools;
+    handshake::EngineConfig engine_cfg = cfg->engine;
+    bool all_tx_csum = true;  // the engine leaves checksums to the NIC only when every port finishes them
     for (size_t i = 0; i < cfg->ports.size(); ++i) {
         const auto& pc = cfg->ports[i];
         const std::string key = args.config + ": port[" + std::to_string(i) + "]";
@@ -273,6 +277,8 @@ int main(int argc, char** argv) {
                          caps.driver.c_str());
         }
         const bool rx_csum = want_hw && caps.rx_checksum;
+        const bool tx_csum = want_hw && caps.tx_checksum;
+        all_tx_csum = all_tx_csum && tx_csum;
         const unsigned nmbufs = static_cast<unsigned>(profile->mbufs_per_queue * nworkers * 2 + 1024);
         rte_mempool* pool = rte_pktmbuf_pool_create(("synwall_" + std::to_string(i)).c_str(), nmbufs,
                                                     profile->mempool_cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -285,11 +291,14 @@ int main(int argc, char** argv) {
         setup.tx_descriptors = profile->tx_descriptors;
         setup.mtu = profile->mtu;
         setup.rss = profile->rss && nworkers > 1;
-        setup.rx_checksum = rx_csum;  // replies' checksums are computed in software (tx offload: next step)
+        setup.rx_checksum = rx_csum;
+        setup.tx_checksum = tx_csum;
         if (const std::string e = dpdk::start_port(pid, setup, pool); !e.empty()) die(2, key + ": " + e);
         port_ids.push_back(pid);
         pools.push_back(pool);
     }
+
+    engine_cfg.checksum_offload = all_tx_csum && !port_ids.empty();
 
     // Secrets and listeners, shared read-only.
     cookie::SecretConfig secrets = cfg->secrets;
@@ -308,7 +317,7 @@ int main(int argc, char** argv) {
     for (size_t w = 0; w < nworkers; ++w) {
         auto lane = std::make_unique<Lane>();
         lane->lcore = inline_main ? rte_get_main_lcore() : lcores[w];
-        lane->engine = std::make_unique<handshake::Worker>(cfg->engine, listeners, secrets, t0);
+        lane->engine = std::make_unique<handshake::Worker>(engine_cfg, listeners, secrets, t0);
         dpdk::WorkerLoopConfig lc;
         for (size_t p = 0; p < port_ids.size(); ++p) {
             const int peer = cfg->ports[p].peer_index;
@@ -321,9 +330,13 @@ int main(int argc, char** argv) {
             lc.inline_app = lane->inline_app.get();
         } else {
             lane->closes = dpdk::create_close_ring(("synwall_close" + std::to_string(w)).c_str(),
-                                                   cfg->engine.established_capacity, static_cast<int>(rte_socket_id()));
+                                                   engine_cfg.established_capacity, static_cast<int>(rte_socket_id()));
             if (lane->closes == nullptr) die(2, "cannot allocate the close ring of worker " + std::to_string(w));
             lc.closes = lane->closes;
+            lane->flows = dpdk::create_flow_ring(("synwall_flows" + std::to_string(w)).c_str(), 4 * handshake::kMaxBurst,
+                                                 static_cast<int>(rte_socket_id()));
+            if (lane->flows == nullptr) die(2, "cannot allocate the flow ring of worker " + std::to_string(w));
+            lc.flows = lane->flows;
         }
         lane->loop = std::make_unique<dpdk::WorkerLoop>(*lane->engine, pools[0], lc);
         lanes.push_back(std::move(lane));
@@ -335,7 +348,7 @@ int main(int argc, char** argv) {
         lane->lcore = app_lcores[a];
         lane->app = std::make_unique<app::Absorb>(close);
         std::vector<dpdk::AppLink> links;
-        for (size_t w = a; w < nworkers; w += napps) links.push_back({lanes[w]->engine.get(), lanes[w]->closes});
+        for (size_t w = a; w < nworkers; w += napps) links.push_back({lanes[w]->engine.get(), lanes[w]->closes, lanes[w]->flows});
         std::vector<dpdk::PortBinding> tx;
         for (uint16_t p : port_ids) tx.push_back({p, 0, static_cast<uint16_t>(nworkers + a)});
         lane->core = std::make_unique<dpdk::AppCore>(std::move(links), *lane->app, std::move(tx), cfg->burst);
@@ -343,7 +356,7 @@ int main(int argc, char** argv) {
     }
     dpdk::TelemetryView view;
     for (const auto& l : lanes) view.workers.push_back({l->lcore, l->engine.get()});
-    view.engine = &cfg->engine;
+    view.engine = &engine_cfg;
     view.listeners = listeners.get();
     const std::string prf_name(cookie::to_string(secrets.prf));
     view.prf = prf_name.c_str();
@@ -402,6 +415,7 @@ int main(int argc, char** argv) {
     for (auto& l : lanes) {
         l->loop.reset();  // frees what it and its accept queues hold
         if (l->closes) rte_ring_free(l->closes);
+        if (l->flows) rte_ring_free(l->flows);
     }
     lanes.clear();
     for (uint16_t p : port_ids) dpdk::stop_port(p);

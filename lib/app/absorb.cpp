@@ -27,6 +27,11 @@ Verdict Absorb::on_accept(handshake::Connection& c, bool& closed) noexcept {
     return Verdict::kTransmit;
 }
 
-Verdict Absorb::on_packet(net::Packet&, uint32_t) noexcept { return Verdict::kFree; }
+// Every flow was closed at accept; a packet can still arrive (from an application lcore) before
+// the worker forgot the flow. The close was reported already: report it once only.
+Verdict Absorb::on_packet(net::Packet&, uint32_t, bool& closed) noexcept {
+    closed = false;
+    return Verdict::kFree;
+}
 
 }  // namespace synwall::app

@@ -13,7 +13,7 @@ class Absorb final : public Application {
 public:
     explicit Absorb(CloseWith how) : how_(how) {}
     Verdict on_accept(handshake::Connection& c, bool& closed) noexcept override;
-    Verdict on_packet(net::Packet& p, uint32_t flow) noexcept override;
+    Verdict on_packet(net::Packet& p, uint32_t flow, bool& closed) noexcept override;
 
     uint64_t accepted() const noexcept { return accepted_; }
     uint64_t closed() const noexcept { return closed_; }

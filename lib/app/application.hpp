@@ -19,10 +19,12 @@ class Application {
 public:
     virtual ~Application() = default;
     // A connection completed its handshake; its completing ACK is in c.packet. `closed` tells the
-    // caller whether the application is done with the flow (the worker then forgets it).
+    // caller whether the application is done with the flow (the worker then forgets it and may reuse
+    // its id): report it once per flow, never again for a packet that was already in flight.
     virtual Verdict on_accept(handshake::Connection& c, bool& closed) noexcept = 0;
-    // A later packet of one of this application's flows.
-    virtual Verdict on_packet(net::Packet& p, uint32_t flow) noexcept = 0;
+    // A later packet of one of this application's flows (`flow`: the id its connection carried);
+    // `closed` as above. Packets of one flow arrive in order, after its on_accept.
+    virtual Verdict on_packet(net::Packet& p, uint32_t flow, bool& closed) noexcept = 0;
 };
 
 }  // namespace synwall::app

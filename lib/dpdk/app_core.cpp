@@ -6,19 +6,37 @@
 
 namespace synwall::dpdk {
 
-rte_ring* create_close_ring(const char* name, unsigned capacity, int socket) {
+namespace {
+rte_ring* create_spsc_ring(const char* name, unsigned esize, unsigned capacity, int socket) {
     unsigned size = 64;
     while (size < capacity + 1) size <<= 1;
-    return rte_ring_create_elem(name, sizeof(uint32_t), size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    return rte_ring_create_elem(name, esize, size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+}
+}  // namespace
+
+rte_ring* create_close_ring(const char* name, unsigned capacity, int socket) {
+    return create_spsc_ring(name, sizeof(uint32_t), capacity, socket);
+}
+
+rte_ring* create_flow_ring(const char* name, unsigned capacity, int socket) {
+    return create_spsc_ring(name, sizeof(FlowHandoff), capacity, socket);
 }
 
 AppCore::AppCore(std::vector<AppLink> links, app::Application& app, std::vector<PortBinding> tx_ports, uint16_t burst,
                  uint64_t tx_flush_ns)
-    : links_(std::move(links)), pending_(links_.size()), app_(app), tx_(std::move(tx_ports), burst, tx_flush_ns), burst_(burst) {}
+    : links_(std::move(links)), pending_(links_.size()), app_(app), tx_(std::move(tx_ports), burst, tx_flush_ns),
+      burst_(burst), flows_(burst) {}
 
 AppCore::~AppCore() {
     tx_.flush();
-    for (size_t i = 0; i < links_.size(); ++i) push_closes(links_[i], pending_[i]);
+    for (size_t i = 0; i < links_.size(); ++i) {
+        push_closes(links_[i], pending_[i]);
+        // Flow packets still in the ring: this lcore was their only consumer.
+        if (links_[i].flows == nullptr) continue;
+        unsigned n;
+        while ((n = rte_ring_sc_dequeue_burst_elem(links_[i].flows, flows_.data(), sizeof(FlowHandoff), burst_, nullptr)) > 0)
+            for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(flows_[k].m);
+    }
 }
 
 void AppCore::push_closes(AppLink& link, std::vector<uint32_t>& pending) noexcept {
@@ -28,23 +46,46 @@ void AppCore::push_closes(AppLink& link, std::vector<uint32_t>& pending) noexcep
     pending.erase(pending.begin(), pending.begin() + n);
 }
 
-uint32_t AppCore::poll(uint64_t now_ns) noexcept {
+uint32_t AppCore::accept_from(AppLink& link, std::vector<uint32_t>& pending, uint32_t limit, uint64_t now_ns) noexcept {
     uint32_t handled = 0;
     handshake::Connection c;
+    for (uint16_t l = 0; l < link.worker->listeners().size(); ++l) {
+        for (uint32_t k = 0; k < limit && link.worker->accept(l, c); ++k) {
+            ++handled;
+            bool closed = false;
+            const app::Verdict v = app_.on_accept(c, closed);
+            if (closed) pending.push_back(c.flow);
+            if (v == app::Verdict::kTransmit)
+                tx_.queue(c.packet.port, finish_tx(c.packet), now_ns);
+            else
+                rte_pktmbuf_free(mbuf_of(c.packet));
+        }
+    }
+    return handled;
+}
+
+void AppCore::deliver(FlowHandoff& h, std::vector<uint32_t>& pending, uint64_t now_ns) noexcept {
+    net::Packet p = to_packet(h.m);
+    bool closed = false;
+    if (app_.on_packet(p, h.flow, closed) == app::Verdict::kTransmit)
+        tx_.queue(p.port, finish_tx(p), now_ns);
+    else
+        rte_pktmbuf_free(h.m);
+    if (closed) pending.push_back(h.flow);
+}
+
+uint32_t AppCore::poll(uint64_t now_ns) noexcept {
+    uint32_t handled = 0;
     for (size_t i = 0; i < links_.size(); ++i) {
         AppLink& link = links_[i];
-        for (uint16_t l = 0; l < link.worker->listeners().size(); ++l) {
-            for (uint16_t k = 0; k < burst_ && link.worker->accept(l, c); ++k) {
-                ++handled;
-                bool closed = false;
-                const app::Verdict v = app_.on_accept(c, closed);
-                if (closed) pending_[i].push_back(c.flow);
-                if (v == app::Verdict::kTransmit)
-                    tx_.queue(c.packet.port, finish_tx(c.packet), now_ns);
-                else
-                    rte_pktmbuf_free(mbuf_of(c.packet));
-            }
-        }
+        // Flow packets first, then the accept queues: a packet in hand had its connection queued
+        // before it, so draining the queues completely before delivering keeps on_accept first.
+        const unsigned n = link.flows == nullptr
+                               ? 0
+                               : rte_ring_sc_dequeue_burst_elem(link.flows, flows_.data(), sizeof(FlowHandoff), burst_, nullptr);
+        handled += accept_from(link, pending_[i], n ? UINT32_MAX : burst_, now_ns);
+        for (unsigned k = 0; k < n; ++k) deliver(flows_[k], pending_[i], now_ns);
+        stats_.flow_delivered += n;
         push_closes(link, pending_[i]);
     }
     stats_.accepted += handled;

@@ -1,5 +1,6 @@
 // An application lcore: takes the established connections of the workers it serves (the
-// consumer side of their accept queues: lock-free SPSC, one consumer each), runs the application,
+// consumer side of their accept queues: lock-free SPSC, one consumer each) and the later packets
+// of those flows (an SP/SC rte_ring of FlowHandoff per worker), runs the application,
 // transmits on its own tx queue of each port, and sends the flows it closed back to their worker
 // through an SP/SC element ring of uint32 flow ids (the worker forgets them; its tables stay
 // single-owner). Close requests that do not fit the ring wait here and are retried: never lost.
@@ -17,11 +18,14 @@ namespace synwall::dpdk {
 
 struct AppLink {
     handshake::Worker* worker;
-    rte_ring* closes;  // this app lcore produces, the worker consumes
+    rte_ring* closes;           // this app lcore produces, the worker consumes
+    rte_ring* flows = nullptr;  // the worker produces, this app lcore consumes (nullptr: none)
 };
 
 // An SP/SC ring of uint32 flow ids, sized for `capacity` entries (rounded up to a power of two).
 rte_ring* create_close_ring(const char* name, unsigned capacity, int socket);
+// An SP/SC ring of FlowHandoff elements for `capacity` packets in flight (rounded up likewise).
+rte_ring* create_flow_ring(const char* name, unsigned capacity, int socket);
 
 class AppCore {
 public:
@@ -36,12 +40,15 @@ public:
 
 private:
     void push_closes(AppLink& link, std::vector<uint32_t>& pending) noexcept;
+    uint32_t accept_from(AppLink& link, std::vector<uint32_t>& pending, uint32_t limit, uint64_t now_ns) noexcept;
+    void deliver(FlowHandoff& h, std::vector<uint32_t>& pending, uint64_t now_ns) noexcept;
 
     std::vector<AppLink> links_;
     std::vector<std::vector<uint32_t>> pending_;  // closes not yet accepted by each link's ring
     app::Application& app_;
     TxBatcher tx_;
     uint16_t burst_;
+    std::vector<FlowHandoff> flows_;
     IoStats stats_;
 };
 

@@ -59,6 +59,11 @@ std::string start_port(uint16_t port, const PortSetup& s, rte_mempool* pool) {
             return "port " + std::to_string(port) + ": rx checksum offload is not supported by " + info.driver_name;
         conf.rxmode.offloads |= kRxCsum;
     }
+    if (s.tx_checksum) {
+        if ((info.tx_offload_capa & kTxCsum) != kTxCsum)
+            return "port " + std::to_string(port) + ": tx checksum offload is not supported by " + info.driver_name;
+        conf.txmode.offloads |= kTxCsum;
+    }
     if (int rc = rte_eth_dev_configure(port, s.rx_queues, s.tx_queues, &conf); rc != 0) return fail(port, "configure", rc);
     if (s.mtu != 0)
         if (int rc = rte_eth_dev_set_mtu(port, s.mtu); rc != 0 && rc != -ENOTSUP) return fail(port, "mtu", rc);

@@ -19,6 +19,7 @@ struct PortSetup {
     bool promiscuous = true;  // an inline appliance sees frames for every MAC
     bool rss = false;         // spread TCP flows over rx queues with a symmetric Toeplitz key
     bool rx_checksum = false; // the NIC verifies IPv4/TCP checksums (the engine trusts its GOOD flags)
+    bool tx_checksum = false; // the NIC completes IPv4/TCP checksums of our replies (finish_tx asks per mbuf)
 };
 
 // What the device can do, for the profile checks (filled from rte_eth_dev_info).

@@ -58,6 +58,9 @@ int cmd_listeners(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(e, "max_half_open", l.max_half_open);
         rte_tel_data_add_dict_u64(e, "mss", l.mss);
         rte_tel_data_add_dict_u64(e, "synack_retries", l.synack_retries);
+        uint64_t half_open = 0;  // requests waiting in the SYN queues of all workers now
+        for (const auto& w : v->workers) half_open += w.worker->half_open(static_cast<uint16_t>(i));
+        rte_tel_data_add_dict_u64(e, "half_open", half_open);
         rte_tel_data_add_dict_container(d, l.name.empty() ? ("listener" + std::to_string(i)).c_str() : l.name.c_str(), e, 0);
     }
     return 0;
@@ -75,6 +78,7 @@ int cmd_config(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "timer_budget", e.timer_budget);
     rte_tel_data_add_dict_u64(d, "reply_rate", e.reply_rate_per_s);
     rte_tel_data_add_dict_string(d, "prf", v->prf);
+    rte_tel_data_add_dict_string(d, "checksums", e.checksum_offload ? "nic" : "software");
     return 0;
 }
 

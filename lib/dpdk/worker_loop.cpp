@@ -24,6 +24,8 @@ void IoStats::add(const IoStats& o) noexcept {
     flow_packets += o.flow_packets;
     accepted += o.accepted;
     multi_segment_dropped += o.multi_segment_dropped;
+    flow_ring_full += o.flow_ring_full;
+    flow_delivered += o.flow_delivered;
 }
 
 TxBatcher::TxBatcher(std::vector<PortBinding> ports, uint16_t burst, uint64_t flush_ns) : burst_(burst), flush_ns_(flush_ns) {
@@ -79,6 +81,7 @@ WorkerLoop::WorkerLoop(handshake::Worker& engine, rte_mempool* pool, const Worke
     if (config_.burst == 0 || config_.burst > handshake::kMaxBurst) config_.burst = 32;
     rx_.resize(config_.burst);
     pkts_.resize(config_.burst);
+    handoff_.reserve(handshake::kMaxBurst);
 }
 
 WorkerLoop::~WorkerLoop() {
@@ -107,13 +110,38 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
     stats_.freed_drop += out_.n_drop;
     for (uint32_t i = 0; i < out_.n_flow; ++i) {
         net::Packet& p = out_.flow[i].packet;
-        if (config_.inline_app && config_.inline_app->on_packet(p, out_.flow[i].flow) == app::Verdict::kTransmit)
-            tx_.queue(p.port, finish_tx(p), now_ns);
-        else
+        const uint32_t flow = out_.flow[i].flow;
+        if (config_.inline_app) {
+            bool closed = false;
+            const app::Verdict v = config_.inline_app->on_packet(p, flow, closed);
+            if (closed) engine_.forget_flow(flow);
+            if (v == app::Verdict::kTransmit)
+                tx_.queue(p.port, finish_tx(p), now_ns);
+            else
+                rte_pktmbuf_free(mbuf_of(p));
+        } else if (config_.flows) {
+            rte_mbuf* m = mbuf_of(p);
+            m->port = p.port;
+            handoff_.push_back({m, flow, 0});
+        } else {
             rte_pktmbuf_free(mbuf_of(p));
+        }
     }
     stats_.flow_packets += out_.n_flow;
+    hand_over_flows();
     out_.clear();
+}
+
+// The accept queue entry of a connection is pushed before its first flow packet (in process_burst),
+// so the application lcore, which looks at this ring before the accept queues, never sees a packet
+// of a connection it has not accepted.
+void WorkerLoop::hand_over_flows() noexcept {
+    if (handoff_.empty()) return;
+    const unsigned n = rte_ring_sp_enqueue_burst_elem(config_.flows, handoff_.data(), sizeof(FlowHandoff),
+                                                      static_cast<unsigned>(handoff_.size()), nullptr);
+    for (size_t i = n; i < handoff_.size(); ++i) rte_pktmbuf_free(handoff_[i].m);
+    stats_.flow_ring_full += handoff_.size() - n;
+    handoff_.clear();
 }
 
 int32_t WorkerLoop::peer_of(uint16_t port) const noexcept {

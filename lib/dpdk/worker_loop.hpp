@@ -8,7 +8,8 @@
 //               what TX refuses is freed and counted (never leaked)
 //               Worker::run_timers: SYN-ACK retransmits in mbufs from the mempool
 //               application inline: accept() every connection, run it, transmit or free
-//               or, with application lcores: forget the flows they closed (ring of flow ids)
+//               or, with application lcores: hand packets of established flows over (ring of
+//               FlowHandoff) and forget the flows they closed (ring of flow ids)
 // Passes (not for the handshake: ARP, other protocols, TCP to no listener) are bridged unchanged
 // to the binding's peer port (an inline L2-transparent box), or freed and counted without one.
 // Threading: a WorkerLoop and its Worker belong to one lcore; `closes` is SP (app) / SC (us).
@@ -36,6 +37,14 @@ private:
     rte_mempool* pool_;
 };
 
+// A packet of an established flow on its way to the application lcore (an rte_ring element).
+struct FlowHandoff {
+    rte_mbuf* m;
+    uint32_t flow;
+    uint32_t reserved;
+};
+static_assert(sizeof(FlowHandoff) == 16);
+
 struct PortBinding {
     uint16_t port = 0;
     uint16_t rx_queue = 0;
@@ -49,11 +58,14 @@ struct WorkerLoopConfig {
     uint64_t tx_flush_ns = 100'000;       // a partly filled TX batch waits at most this long
     app::Application* inline_app = nullptr;  // run the application here (no application lcores)
     rte_ring* closes = nullptr;           // else: flow ids (uint32 elements) the application lcore closed
+    rte_ring* flows = nullptr;            //   and packets of established flows to it (FlowHandoff, SP/SC)
 };
 
 struct IoStats {
     uint64_t rx = 0, tx = 0, tx_refused = 0, freed_drop = 0, freed_pass = 0, bridged = 0, flow_packets = 0;
     uint64_t accepted = 0, multi_segment_dropped = 0;
+    uint64_t flow_ring_full = 0;  // flow packets the application lcore's ring refused (freed)
+    uint64_t flow_delivered = 0;  // flow packets an application lcore took from its rings
     void add(const IoStats& o) noexcept;
 };
 
@@ -95,6 +107,7 @@ private:
     int32_t peer_of(uint16_t port) const noexcept;
     void run_inline_app(uint64_t now_ns) noexcept;
     void forget_closed() noexcept;
+    void hand_over_flows() noexcept;
 
     handshake::Worker& engine_;
     WorkerLoopConfig config_;
@@ -103,6 +116,7 @@ private:
     handshake::BurstOutput out_;
     std::vector<rte_mbuf*> rx_;
     std::vector<net::Packet> pkts_;
+    std::vector<FlowHandoff> handoff_;  // flow packets of this loop iteration, for config_.flows
     IoStats stats_;
 };
 

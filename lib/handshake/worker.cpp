@@ -1,5 +1,7 @@
 #include "handshake/worker.hpp"
 
+#include <atomic>
+
 #include "net/byte_order.hpp"
 
 #include <algorithm>
@@ -112,7 +114,7 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
 }
 
 void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
-    net::parse_into({pkt.data, pkt.len}, pkt.rx_flags, config_.parse, st.p);
+    net::parse_into({pkt.data, pkt.len}, pkt.flags, config_.parse, st.p);
     st.action = Action::kDone;
     st.prf_job = -1;
     if (!st.p.ok()) return;
@@ -418,7 +420,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
                                    (is_ecn_setup_syn(p) && l.ecn ? kConnEcn : 0));
     r.retransmits = 0;
     r.timer = timers_.start(now_ns, config_.synack_rto_ns, req);
-    ++ls.half_open;
+    std::atomic_ref(ls.half_open).store(ls.half_open + 1, std::memory_order_relaxed);  // telemetry reads it
     touch(st.crc);
     counters_.add(kSynAckSent);
     // The first SYN-ACK is built from the request, exactly as its resends and retransmits.
@@ -568,7 +570,8 @@ net::ReplySegment Worker::request_synack(const HalfOpen& r, uint64_t now_ns) con
 void Worker::erase_request(uint32_t req) noexcept {
     HalfOpen& r = half_open_.at(req);
     timers_.cancel(r.timer);
-    --listener_state_[r.listener].half_open;
+    uint32_t& n = listener_state_[r.listener].half_open;
+    std::atomic_ref(n).store(n - 1, std::memory_order_relaxed);  // telemetry reads it
     half_open_.erase(req);
 }
 

@@ -89,7 +89,10 @@ public:
 
     const Counters& counters() const noexcept { return counters_; }
     uint32_t half_open() const noexcept { return half_open_.size(); }
-    uint32_t half_open(uint16_t listener) const noexcept { return listener_state_[listener].half_open; }
+    // Readable from another thread (telemetry): a relaxed, possibly slightly stale count.
+    uint32_t half_open(uint16_t listener) const noexcept {
+        return __atomic_load_n(&listener_state_[listener].half_open, __ATOMIC_RELAXED);
+    }
     uint32_t established() const noexcept { return established_.size(); }
     const ListenerTable& listeners() const noexcept { return *listeners_; }
     const cookie::SecretSchedule& secrets() const noexcept { return secrets_; }

@@ -116,6 +116,7 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
                                                : checksum_finish(checksum_partial({th, tcp_len}, pseudo));
     store_be16(th + 16, csum);
     pkt.len = static_cast<uint16_t>(frame_len);
+    pkt.flags = ipf.checksum_offload ? kTxChecksumsPending : 0;  // the rx verdicts described the old frame
     return true;
 }
 

@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <atomic>
@@ -133,16 +134,20 @@ struct Rig {
     app::Absorb absorb{app::CloseWith::kRst};
     std::unique_ptr<dpdk::WorkerLoop> pw;
 
-    // closes: nullptr runs the application inline; else it runs on an application lcore.
-    Rig(const std::string& name, std::vector<ListenerConfig> ls, rte_ring* closes = nullptr) : wire(name) {
+    // closes: nullptr runs the application inline; else it runs on an application lcore (which
+    // gets flow packets through `flows`, when given).
+    Rig(const std::string& name, std::vector<ListenerConfig> ls, rte_ring* closes = nullptr, rte_ring* flows = nullptr,
+        const EngineConfig& ec = {})
+        : wire(name) {
         cookie::SecretConfig sc;
         sc.master.fill(3);
         sc.prf = cookie::best_prf();
-        engine = std::make_unique<Worker>(EngineConfig{}, std::make_shared<ListenerTable>(std::move(ls)), sc, kT0);
+        engine = std::make_unique<Worker>(ec, std::make_shared<ListenerTable>(std::move(ls)), sc, kT0);
         dpdk::WorkerLoopConfig pc;
         pc.ports = {{wire.port, 0, 0}};
         pc.inline_app = closes ? nullptr : &absorb;
         pc.closes = closes;
+        pc.flows = flows;
         pw = std::make_unique<dpdk::WorkerLoop>(*engine, g_pool, pc);
     }
     std::vector<std::vector<uint8_t>> run(uint64_t now) {
@@ -364,4 +369,189 @@ TEST(DataplaneAppLcore, ConnectionsCrossToTheApplicationLcoreAndClosesComeBack) 
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
 }
 
+// Later packets of established flows follow their connection to the application lcore, in order
+// and after on_accept; the flows the application closes are forgotten by the worker.
+class KeepFlows final : public app::Application {
+public:
+    struct Seen {
+        uint32_t flow;
+        std::vector<uint8_t> payload;
+        bool fin;
+        bool accepted_before;  // on_accept had already run for this flow
+    };
+    app::Verdict on_accept(Connection& c, bool& closed) noexcept override {
+        accepted_.push_back(c.flow);
+        closed = false;
+        return app::Verdict::kFree;
+    }
+    app::Verdict on_packet(net::Packet& p, uint32_t flow, bool& closed) noexcept override {
+        const pf::FrameView f({p.data, p.data + p.len});
+        const size_t off = f.l4 + f.tcp_header_len();
+        const bool fin = (f.flags() & 0x01) != 0;
+        const bool known = std::find(accepted_.begin(), accepted_.end(), flow) != accepted_.end();
+        seen_.push_back({flow, {f.bytes.begin() + static_cast<long>(off), f.bytes.begin() + static_cast<long>(f.l4 + f.tcp_length())}, fin, known});
+        closed = fin;
+        return app::Verdict::kFree;
+    }
+    std::vector<uint32_t> accepted_;
+    std::vector<Seen> seen_;
+};
+
+int keep_flows_main(void* arg) { return app_lcore_main(arg); }
+
+TEST(DataplaneAppLcore, FlowPacketsFollowTheirConnectionToTheApplicationLcore) {
+    {
+        rte_ring* closes = dpdk::create_close_ring("closes_f", 1024, SOCKET_ID_ANY);
+        rte_ring* flows = dpdk::create_flow_ring("flows_f", 1024, SOCKET_ID_ANY);
+        ASSERT_NE(closes, nullptr);
+        ASSERT_NE(flows, nullptr);
+        Rig rig("ringflow", {listener(pf::Fam::v4, CookieMode::kNever)}, closes, flows);
+        KeepFlows app;
+        dpdk::AppCore core({{rig.engine.get(), closes, flows}}, app, {{rig.wire.port, 0, 0}}, 32);
+        constexpr int kClients = 20;
+        std::vector<pf::SegmentSpec> syns;
+        for (int i = 0; i < kClients; ++i) {
+            syns.push_back(client_syn(pf::Fam::v4, static_cast<uint16_t>(7000 + i)));
+            rig.wire.send(pf::build_frame(syns.back()));
+        }
+        const auto synacks = rig.run(kT0);
+        ASSERT_EQ(synacks.size(), static_cast<size_t>(kClients));
+        // Each client: its ACK, then "hello <i>" and a FIN, all in one rx burst per client.
+        for (int i = 0; i < kClients; ++i) {
+            const pf::FrameView sa(synacks[i]);
+            rig.wire.send(client_ack(syns[i], sa));
+            pf::SegmentSpec d = syns[i];
+            d.flags = 0x18;  // PSH|ACK
+            d.seq += 1;
+            d.ack = sa.seq() + 1;
+            d.tcp_options.clear();
+            const std::string text = "hello " + std::to_string(i);
+            d.payload.assign(text.begin(), text.end());
+            rig.wire.send(pf::build_frame(d));
+            d.flags = 0x11;  // FIN|ACK
+            d.seq += static_cast<uint32_t>(text.size());
+            d.payload.clear();
+            rig.wire.send(pf::build_frame(d));
+        }
+        EXPECT_TRUE(rig.run(kT0).empty());
+        EXPECT_EQ(rig.pw->stats().flow_packets, 2u * kClients);
+        EXPECT_EQ(rig.engine->established(), static_cast<uint32_t>(kClients));
+        g_app_stop = false;
+        ASSERT_EQ(rte_eal_remote_launch(keep_flows_main, &core, 1), 0);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (core.stats().flow_delivered < 2u * kClients && std::chrono::steady_clock::now() < deadline) rte_pause();
+        g_app_stop = true;
+        rte_eal_wait_lcore(1);
+        ASSERT_EQ(app.accepted_.size(), static_cast<size_t>(kClients));
+        ASSERT_EQ(app.seen_.size(), 2u * kClients);
+        for (int i = 0; i < kClients; ++i) {
+            const auto& data = app.seen_[2 * i];
+            const auto& fin = app.seen_[2 * i + 1];
+            const std::string text = "hello " + std::to_string(i);
+            EXPECT_EQ(data.flow, app.accepted_[i]) << "client " << i;
+            EXPECT_EQ(std::string(data.payload.begin(), data.payload.end()), text);
+            EXPECT_FALSE(data.fin);
+            EXPECT_TRUE(data.accepted_before);
+            EXPECT_EQ(fin.flow, app.accepted_[i]);
+            EXPECT_TRUE(fin.fin);
+        }
+        // The FINs closed every flow: the worker's next loop forgets them.
+        rig.run(kT0);
+        EXPECT_EQ(rig.engine->established(), 0u);
+        rte_ring_free(closes);
+        rte_ring_free(flows);
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
+// A full flow ring: what does not fit is freed and counted, never leaked.
+TEST(DataplaneAppLcore, AFullFlowRingFreesAndCounts) {
+    {
+        rte_ring* closes = dpdk::create_close_ring("closes_g", 64, SOCKET_ID_ANY);
+        rte_ring* flows = dpdk::create_flow_ring("flows_g", 8, SOCKET_ID_ANY);  // 63 usable slots (minimum size 64)
+        Rig rig("ringfull", {listener(pf::Fam::v4, CookieMode::kNever)}, closes, flows);
+        const pf::SegmentSpec syn = client_syn(pf::Fam::v4, 7777);
+        rig.wire.send(pf::build_frame(syn));
+        const auto synacks = rig.run(kT0);
+        ASSERT_EQ(synacks.size(), 1u);
+        const pf::FrameView sa(synacks[0]);
+        rig.wire.send(client_ack(syn, sa));
+        rig.run(kT0);
+        pf::SegmentSpec d = syn;
+        d.flags = 0x10;
+        d.seq += 1;
+        d.ack = sa.seq() + 1;
+        d.tcp_options.clear();
+        d.payload.assign(10, 'x');
+        for (int i = 0; i < 100; ++i) {
+            rig.wire.send(pf::build_frame(d));
+            d.seq += 10;
+        }
+        rig.run(kT0);
+        const unsigned in_ring = rte_ring_count(flows);
+        EXPECT_EQ(in_ring, rte_ring_get_capacity(flows));
+        EXPECT_EQ(rig.pw->stats().flow_ring_full, 100u - in_ring);
+        {
+            // An application lcore that goes away frees what is still in its ring.
+            KeepFlows app;
+            dpdk::AppCore core({{rig.engine.get(), closes, flows}}, app, {{rig.wire.port, 0, 0}}, 32);
+        }
+        EXPECT_EQ(rte_ring_count(flows), 0u);
+        rig.pw.reset();
+        rte_ring_free(closes);
+        rte_ring_free(flows);
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
+// TX checksum offload: the reply leaves with the NIC's work requested (flags, header lengths) and
+// a pseudo-header sum that, finished the way a NIC finishes it, gives correct checksums.
+TEST(DataplaneOffload, RepliesRequestChecksumOffloadWithCorrectHeaderLengths) {
+    for (const pf::Fam fam : {pf::Fam::v4, pf::Fam::v6}) {
+        for (const bool vlan : {false, true}) {
+            SCOPED_TRACE(std::string(fam == pf::Fam::v4 ? "ipv4" : "ipv6") + (vlan ? " vlan" : ""));
+            EngineConfig ec;
+            ec.checksum_offload = true;
+            Rig rig(std::string("ringcsum") + (fam == pf::Fam::v4 ? "4" : "6") + (vlan ? "v" : ""),
+                    {listener(fam, CookieMode::kAlways)}, nullptr, nullptr, ec);
+            pf::SegmentSpec syn = client_syn(fam, 9000);
+            if (vlan) syn.vlans = {100};
+            rig.wire.send(pf::build_frame(syn));
+            while (rig.pw->poll(kT0) > 0) {
+            }
+            rig.pw->flush();
+            void* obj = nullptr;
+            ASSERT_EQ(rte_ring_dequeue(rig.wire.from_synwall, &obj), 0);
+            auto* m = static_cast<rte_mbuf*>(obj);
+            const bool v4 = fam == pf::Fam::v4;
+            EXPECT_EQ(m->l2_len, vlan ? 18u : 14u);
+            EXPECT_EQ(m->l3_len, v4 ? 20u : 40u);
+            EXPECT_TRUE(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
+            EXPECT_EQ((m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) != 0, v4);
+            EXPECT_TRUE(m->ol_flags & (v4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6));
+            auto* d = rte_pktmbuf_mtod(m, uint8_t*);
+            std::vector<uint8_t> bytes(d, d + rte_pktmbuf_data_len(m));
+            rte_pktmbuf_free(m);
+            // Finish as the NIC does: IPv4 header checksum over the header; TCP checksum over the
+            // segment with the pseudo-header sum already in the checksum field.
+            const size_t l3 = vlan ? 18 : 14, l4 = l3 + (v4 ? 20 : 40);
+            if (v4) {
+                EXPECT_EQ(bytes[l3 + 10] | bytes[l3 + 11], 0) << "IPv4 checksum left at 0 for the NIC";
+                const uint16_t ic = pf::ref_checksum(bytes.data() + l3, 20);
+                bytes[l3 + 10] = static_cast<uint8_t>(ic >> 8);
+                bytes[l3 + 11] = static_cast<uint8_t>(ic);
+            }
+            const uint16_t tc = pf::ref_checksum(bytes.data() + l4, bytes.size() - l4);
+            bytes[l4 + 16] = static_cast<uint8_t>(tc >> 8);
+            bytes[l4 + 17] = static_cast<uint8_t>(tc);
+            const pf::FrameView r(bytes);
+            EXPECT_EQ(r.flags(), 0x12);
+            EXPECT_TRUE(r.ipv4_checksum_ok());
+            EXPECT_TRUE(r.tcp_checksum_ok());
+        }
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
 }  // namespace
+
