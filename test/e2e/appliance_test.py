@@ -111,7 +111,7 @@ def live(sig, name):
             key = list(s1.keys())[0]
             ok = (s["SynRecv"] > 0 and s2["SynRecv"] >= s["SynRecv"] and s["SyncookiesSent"] > 0
                   and s1[key]["SynRecv"] > 0 and lst["web"]["port"] == 80 and lst["web"]["max_half_open"] == 256
-                  and cf["workers"] == 1)
+                  and cf["workers"] == 1 and lst["web"]["half_open"] == 256 and cf["checksums"] == "software")
             report("telemetry_with_stock_dpdk_telemetry_py", ok, f"{s} {lst} {cf}"[:400])
         t0 = time.time()
         p.send_signal(sig)
@@ -224,6 +224,103 @@ def bad_inputs():
     report("bad_input_missing_file_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-200:]}")
 
 
+CLIENT = r"""
+import socket, sys
+fam, addr, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ok = 0
+for i in range(n):
+    s = socket.socket(socket.AF_INET6 if fam == "6" else socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect((addr, 80))
+        if s.recv(100) == b"":  # synwall's FIN right after the handshake
+            ok += 1
+    except OSError as e:
+        print("client", i, e, file=sys.stderr)
+    finally:
+        s.close()
+print(ok)
+"""
+
+
+def linux_clients():
+    """Real Linux TCP clients in a network namespace connect through a net_tap port whose profile
+    asks for checksum offload: the TAP PMD finishes our checksums from the mbuf's offload request
+    (l2/l3 lengths, pseudo-header sum) and the kernel, which verifies them, completes the handshakes
+    and sees our FIN."""
+    ns = f"swe2e{os.getpid()}"
+    iface = "swtap0"
+    prefix = f"e2e-tap-{os.getpid()}"
+    drivers = os.path.join(WORK, "drivers-tap")
+    os.makedirs(drivers, exist_ok=True)
+    with open(os.path.join(drivers, "net_tap.toml"), "w") as f:
+        f.write('driver = "net_tap"\nipv4_checksum = "auto"\ntcp_checksum = "auto"\n')
+    cfg = write("tap.toml", f"""
+[[port]]
+name = "tap"
+device = "net_tap0,iface={iface}"
+profile = "net_tap"
+
+[[listener]]
+name = "v4"
+address = "10.77.0.1"
+port = 80
+cookie_mode = "auto"
+
+[[listener]]
+name = "v6"
+address = "fd77::1"
+port = 80
+cookie_mode = "always"
+
+[application]
+close = "fin"
+""")
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    p = None
+    try:
+        cmd = ["ip", "netns", "exec", ns] + command(cfg, prefix, "--stats-period", "0.5", "--stats-json",
+                                                     os.path.join(WORK, "tap.json"))
+        cmd[cmd.index("--drivers-config") + 1] = drivers
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while time.time() < deadline and p.poll() is None:
+            if p.stdout.readline().startswith("rx "):
+                break
+        ipns = ["ip", "-n", ns]
+        subprocess.run(ipns + ["link", "set", "lo", "up"], check=True)
+        subprocess.run(ipns + ["addr", "add", "10.77.0.2/24", "dev", iface], check=True)
+        subprocess.run(ipns + ["addr", "add", "fd77::2/64", "dev", iface, "nodad"], check=True)
+        subprocess.run(ipns + ["link", "set", iface, "up"], check=True)
+        # synwall answers TCP only: the client's neighbour entries are static.
+        subprocess.run(ipns + ["neigh", "replace", "10.77.0.1", "lladdr", "02:00:00:77:00:01", "dev", iface], check=True)
+        subprocess.run(ipns + ["neigh", "replace", "fd77::1", "lladdr", "02:00:00:77:00:01", "dev", iface], check=True)
+        cf = telemetry(prefix, "/synwall/config")["/synwall/config"]
+        n = 20
+        got = {}
+        for fam, addr in (("4", "10.77.0.1"), ("6", "fd77::1")):
+            r = subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", CLIENT, fam, addr, str(n)],
+                               capture_output=True, text=True, timeout=120)
+            got[fam] = (r.stdout.strip(), r.stderr.strip()[-300:])
+        lst = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=10)
+        c = json.load(open(os.path.join(WORK, "tap.json")))["counters"]
+        ok = (cf.get("checksums") == "nic" and got["4"][0] == str(n) and got["6"][0] == str(n)
+              and c["PassiveOpens"] == 2 * n and c["SyncookiesRecv"] >= n and p.returncode == 0
+              and lst["v4"]["half_open"] == 0)
+        report("linux_clients_complete_handshakes_over_net_tap_with_checksum_offload", ok,
+               f"config {cf} clients {got} counters PassiveOpens={c.get('PassiveOpens')} "
+               f"SyncookiesRecv={c.get('SyncookiesRecv')} exit {p.returncode} {err[-300:]}")
+    except Exception as e:  # setup failures are a failed case, not a crash of the suite
+        report("linux_clients_complete_handshakes_over_net_tap_with_checksum_offload", False, repr(e)[:300])
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 try:
     subprocess.run([PCAPGEN, "--out", os.path.join(WORK, "flood.pcap"), "--count", "2048"], check=True,
                    capture_output=True)
@@ -232,6 +329,7 @@ try:
     live(signal.SIGINT, "sigint")
     bad_inputs()
     dumpcap()
+    linux_clients()
 finally:
     shutil.rmtree(WORK, ignore_errors=True)
     for p in prefixes:
