@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # synwall's main job on an embedded default: no NIC, no hugepages, nothing to configure.
-# Installs what is missing, builds, generates a spoofed SYN flood (synwall-pcapgen) and runs the
-# synwall appliance on it through DPDK's net_pcap virtual device (replayed endlessly), printing
-# live stats every second and a summary at the end.
-#   scripts/run.sh [SECONDS]        default 10; Ctrl-C stops it early (clean exit, summary printed)
+# Installs what is missing, builds, and runs the synwall appliance behind a shared-memory link
+# (DPDK net_memif) to synwall-gen, which floods it with spoofed SYNs while legitimate clients
+# complete handshakes through the flood. Both print live stats every second; at the end synwall's
+# summary and the clients' success ratio and latency percentiles.
+#   scripts/run.sh [SECONDS]        default 10; Ctrl-C stops it early (clean exit, summaries printed)
+#   scripts/run.sh --pcap [SECONDS] the earlier demo: a generated flood pcap replayed through net_pcap
 #   scripts/run.sh --sim [...]      the engine in-process without DPDK (apps/synwall-sim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,20 +18,34 @@ if [ "${1:-}" = "--sim" ]; then
   shift
   exec ./build/apps/synwall-sim "$@"
 fi
+PCAP=0
+if [ "${1:-}" = "--pcap" ]; then PCAP=1; shift; fi
 SECONDS_TO_RUN=${1:-10}
 
 work=$(mktemp -d)
 prefix="synwall-run-$$"
-cleanup() { rm -rf "$work" "/var/run/dpdk/$prefix"; }
+sw_pid=""; gen_pid=""
+cleanup() {
+  for p in $gen_pid $sw_pid; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work" "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-gen"
+}
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+quiet() { grep --line-buffered -v '^TELEMETRY: No legacy'; }
 
-./build/apps/synwall-pcapgen --out "$work/flood.pcap" --count 4096 --src 198.18.0.0/15 --dst 203.0.113.10
+if [ "$PCAP" = 1 ]; then
+  ./build/apps/synwall-pcapgen --out "$work/flood.pcap" --count 4096 --src 198.18.0.0/15 --dst 203.0.113.10
+  device="net_pcap0,rx_pcap=$work/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"; profile=net_pcap
+else
+  device="net_memif0,role=server,socket=$work/memif.sock"; profile=net_memif
+fi
 cat > "$work/synwall.toml" <<TOML
-# The embedded default: one port replaying a SYN flood, one listener answering it.
+# The embedded default: one port, one listener answering the flood and the clients.
 [[port]]
 name = "wire"
-device = "net_pcap0,rx_pcap=$work/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"
-profile = "net_pcap"
+device = "$device"
+profile = "$profile"
 
 [[listener]]
 name = "web"
@@ -42,9 +58,38 @@ max_half_open = 1024
 kind = "absorb"
 TOML
 
-lcores="0"
-[ "$(nproc)" -ge 2 ] && lcores="0,1"
-echo "synwall on net_pcap (no NIC, no hugepages), lcores $lcores, ${SECONDS_TO_RUN}s:"
-./build/apps/synwall --no-huge -m 512 -l "$lcores" --file-prefix="$prefix" --no-pci \
-  --log-level=lib.eal:error -- --config "$work/synwall.toml" --duration "$SECONDS_TO_RUN" \
-  --drivers-config "$ROOT/drivers-config" 2> >(grep -v '^TELEMETRY: No legacy' >&2)
+if [ "$PCAP" = 1 ]; then
+  lcores="0"
+  [ "$(nproc)" -ge 2 ] && lcores="0,1"
+  echo "synwall on net_pcap (no NIC, no hugepages), lcores $lcores, ${SECONDS_TO_RUN}s:"
+  ./build/apps/synwall --no-huge -m 512 -l "$lcores" --file-prefix="$prefix" --no-pci \
+    --log-level=lib.eal:error -- --config "$work/synwall.toml" --duration "$SECONDS_TO_RUN" \
+    --drivers-config "$ROOT/drivers-config" 2> >(grep -v '^TELEMETRY: No legacy' >&2)
+  exit 0
+fi
+
+# synwall on lcore 0, synwall-gen on lcore 1 (both on lcore 0 on a one-core machine).
+gen_core=1
+[ "$(nproc)" -ge 2 ] || gen_core=0
+echo "synwall <- net_memif -> synwall-gen (no NIC, no hugepages), ${SECONDS_TO_RUN}s:"
+echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 1000 legitimate clients from 10.99.0.0/16"
+./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
+  --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" 2>&1 | quiet | sed -u 's/^/synwall     | /' |
+  tee "$work/synwall.log" &
+# The memif socket is abstract (no file): synwall's start-up line says the port is up.
+for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && break; sleep 0.1; done
+sw_pid=$(pgrep -n -f -- "--file-prefix=$prefix " || true)
+./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
+  --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/memif.sock" -- \
+  --port net_memif0 --clients 1000 --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json" 2>&1 |
+  quiet | sed -u 's/^/synwall-gen | /' | tee "$work/gen.log" &
+gen_pid=$!
+# When the generator has stopped sending (its summary is out, it lingers), stop synwall; the
+# generator closes its side after that (memif peers must stop polling before either leaves).
+while kill -0 "$gen_pid" 2>/dev/null; do
+  if grep -q "summary:" "$work/gen.log" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+[ -n "$sw_pid" ] && kill -TERM "$sw_pid" 2>/dev/null || true
+wait
+sw_pid=""; gen_pid=""

@@ -149,6 +149,7 @@ int app_main(void* arg) {
 struct Totals {
     handshake::Counters c;
     dpdk::IoStats io;
+    uint64_t half_open = 0;  // SYN-queue entries now, all workers and listeners
 };
 
 // Read from the main lcore while the others run: IoStats are plain counters of other threads, so
@@ -158,6 +159,7 @@ Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, const std::vector
     for (const auto& l : lanes) {
         t.c.accumulate(l->engine->counters());
         t.io.add(l->loop->stats());
+        for (uint16_t i = 0; i < l->engine->listeners().size(); ++i) t.half_open += l->engine->half_open(i);
     }
     for (const auto& a : apps) t.io.add(a->core->stats());
     return t;
@@ -171,7 +173,7 @@ void print_line(const Totals& t, const Totals& prev, double dt) {
                 rate(t.io.rx, prev.io.rx) / 1e6, rate(t.io.tx, prev.io.tx) / 1e6, rate(t.c[kSynRecv], prev.c[kSynRecv]) / 1e6,
                 rate(t.c[kSyncookiesSent], prev.c[kSyncookiesSent]) / 1e6, rate(t.c[kSynAckSent], prev.c[kSynAckSent]) / 1e6,
                 rate(t.c[kEstablished], prev.c[kEstablished]), rate(t.io.freed_drop, prev.io.freed_drop),
-                static_cast<unsigned long>(t.c[kSynAckSent] - t.c[kEstablished] - t.c[kReqExpired] - t.c[kRstReqRemoved]));
+                static_cast<unsigned long>(t.half_open));
     std::fflush(stdout);
 }
 
@@ -242,17 +244,8 @@ int main(int argc, char** argv) {
         const std::string key = args.config + ": port[" + std::to_string(i) + "]";
         auto profile = config::load_port_profile(drivers_dir, pc.profile, err);
         if (!profile) die(2, key + ".profile: " + err);
-        const std::string devname = pc.device.substr(0, pc.device.find(','));
         uint16_t pid = 0;
-        if (rte_eth_dev_get_port_by_name(devname.c_str(), &pid) != 0) {
-            if (pc.device.rfind("net_", 0) == 0) {
-                const std::string devargs = pc.device.find(',') == std::string::npos ? "" : pc.device.substr(pc.device.find(',') + 1);
-                if (rte_eal_hotplug_add("vdev", devname.c_str(), devargs.c_str()) != 0)
-                    die(2, key + ".device: cannot create '" + pc.device + "'");
-            }
-            if (rte_eth_dev_get_port_by_name(devname.c_str(), &pid) != 0)
-                die(2, key + ".device: no such device '" + pc.device + "'");
-        }
+        if (const std::string e = dpdk::open_device(pc.device, pid); !e.empty()) die(2, key + ".device: " + e);
         dpdk::PortCaps caps;
         if (const std::string e = dpdk::port_caps(pid, caps); !e.empty()) die(2, key + ".device: " + e);
         if (profile->driver != caps.driver)

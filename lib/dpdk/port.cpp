@@ -1,5 +1,6 @@
 #include "dpdk/port.hpp"
 
+#include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
@@ -33,6 +34,18 @@ std::string port_caps(uint16_t port, PortCaps& out) {
     out.rx_checksum = (info.rx_offload_capa & kRxCsum) == kRxCsum;
     out.tx_checksum = (info.tx_offload_capa & kTxCsum) == kTxCsum;
     return {};
+}
+
+std::string open_device(const std::string& spec, uint16_t& port) {
+    const size_t comma = spec.find(',');
+    const std::string name = spec.substr(0, comma);
+    if (rte_eth_dev_get_port_by_name(name.c_str(), &port) == 0) return {};
+    if (name.rfind("net_", 0) == 0) {
+        const std::string args = comma == std::string::npos ? "" : spec.substr(comma + 1);
+        if (rte_eal_hotplug_add("vdev", name.c_str(), args.c_str()) != 0) return "cannot create '" + spec + "'";
+        if (rte_eth_dev_get_port_by_name(name.c_str(), &port) == 0) return {};
+    }
+    return "no such device '" + spec + "'";
 }
 
 std::string start_port(uint16_t port, const PortSetup& s, rte_mempool* pool) {

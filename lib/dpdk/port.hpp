@@ -36,6 +36,10 @@ std::string port_caps(uint16_t port, PortCaps& out);
 // hash(dst, src), so both directions of a flow land on the same queue (worker).
 void symmetric_rss_key(uint8_t* key, size_t len);
 
+// The port of a device spec: an existing ethdev by name ("0000:03:00.0", "net_tap0"), or a vdev
+// created from the spec ("net_memif0,role=server,socket=/run/s.sock"). Returns "" or the reason.
+std::string open_device(const std::string& spec, uint16_t& port);
+
 // Returns "" on success, else "port N: <step>: <reason>".
 std::string start_port(uint16_t port, const PortSetup& setup, rte_mempool* pool);
 // Stops and closes; safe on a port that never started.

@@ -10,7 +10,10 @@ class RateLimiter {
 public:
     RateLimiter(uint32_t rate_per_s, uint32_t burst) : rate_(rate_per_s), burst_(burst), tokens_(burst) {}
 
-    bool allow(uint64_t now_ns) noexcept {
+    bool allow(uint64_t now_ns) noexcept { return take(now_ns, 1) == 1; }
+
+    // Takes up to `want` tokens at once (a burst's worth); returns how many it got.
+    uint32_t take(uint64_t now_ns, uint32_t want) noexcept {
         if (now_ns > last_ns_) {
             const uint64_t dt = now_ns - last_ns_;
             const uint64_t add = dt >= 1'000'000'000u ? burst_ : dt * rate_ / 1'000'000'000u;
@@ -19,9 +22,9 @@ public:
                 last_ns_ = now_ns;
             }
         }
-        if (tokens_ == 0) return false;
-        --tokens_;
-        return true;
+        const uint32_t got = tokens_ < want ? static_cast<uint32_t>(tokens_) : want;
+        tokens_ -= got;
+        return got;
     }
 
 private:

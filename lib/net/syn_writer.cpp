@@ -75,9 +75,9 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept {
     store_be16(th, s.src_port);
     store_be16(th + 2, s.dst_port);
     store_be32(th + 4, s.seq);
-    store_be32(th + 8, 0);
+    store_be32(th + 8, s.ack);
     th[12] = static_cast<uint8_t>((tcp_len / 4) << 4);
-    th[13] = static_cast<uint8_t>(tcp_flag::kSyn | (s.ecn_setup ? tcp_flag::kEce | tcp_flag::kCwr : 0));
+    th[13] = static_cast<uint8_t>(s.flags | (s.ecn_setup ? tcp_flag::kEce | tcp_flag::kCwr : 0));
     store_be16(th + 14, s.window);
     store_be32(th + 16, 0);
     std::memcpy(th + 20, opt, n);
@@ -88,7 +88,7 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept {
 
 uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval) noexcept {
     if (synack.len > room) return 0;
-    std::memcpy(out, synack.data, synack.len);  // turned around in place, as the engine does
+    if (out != synack.data) std::memcpy(out, synack.data, synack.len);  // turned around in place, as the engine does
     const ParsedPacket p = parse({out, synack.len});
     if (!p.ok() || (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != (tcp_flag::kSyn | tcp_flag::kAck)) return 0;
     Packet pk{out, synack.len, room, 0, 0, nullptr};

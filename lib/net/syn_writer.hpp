@@ -21,6 +21,8 @@ struct SynSpec {
     uint16_t src_port = 1024;
     uint16_t dst_port = 80;
     uint32_t seq = 0;
+    uint32_t ack = 0;
+    uint8_t flags = tcp_flag::kSyn;       // other segments too (the generator's ACK, RST, SYN-ACK floods)
     uint16_t window = 64240;
     uint8_t ttl = 64;
     // Options, in Linux's layout: MSS, SACK-permitted, TS, NOP, WS (each optional).
@@ -34,12 +36,14 @@ struct SynSpec {
 
 inline constexpr uint16_t kMaxSynFrame = 14 + 4 + 40 + 40;
 
+// Writes the segment `s` describes (a SYN unless s.flags says otherwise) with both checksums.
 // Returns the frame length (at most kMaxSynFrame), or 0 if `room` is too small.
 uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept;
 
 // The client's third segment answering `synack` (a SYN-ACK frame): addresses and ports turned
 // around, seq = its ack, ack = its seq + 1, its TSval echoed when it has timestamps. Returns the
-// frame length written to `out`, or 0 if `synack` is not a SYN-ACK or `room` is too small.
+// frame length written to `out` (which may be synack.data: rewritten in place), or 0 if `synack` is
+// not a SYN-ACK or `room` is too small.
 uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval = 1) noexcept;
 
 }  // namespace synwall::net

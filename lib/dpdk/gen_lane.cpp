@@ -1,0 +1,157 @@
+#include "dpdk/gen_lane.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dpdk/mbuf_packet.hpp"
+#include "net/parser.hpp"
+#include "net/syn_writer.hpp"
+
+namespace synwall::dpdk {
+
+uint64_t GenStats::flood_total() const noexcept {
+    uint64_t n = 0;
+    for (uint64_t v : flood_sent) n += v;
+    return n;
+}
+
+GenLane::GenLane(const GenLaneConfig& config, rte_mempool* pool, const gen::FloodSpec& flood,
+                 const gen::ClientSpec& clients, uint64_t seed, uint64_t now_ns)
+    : config_(config),
+      pool_(pool),
+      flood_(flood, seed),
+      // The bucket holds one burst: a paced flood leaves in bursts of at most `burst` frames.
+      pace_(static_cast<uint32_t>(std::min<uint64_t>(config.flood_pps ? config.flood_pps : 1, UINT32_MAX)),
+            config.burst) {
+    if (config_.burst == 0) config_.burst = 32;
+    if (clients.clients) clients_ = std::make_unique<gen::ClientPool>(clients, seed ^ 0x5bd1e995u, now_ns);
+    rx_.resize(config_.burst);
+    tx_.reserve(4u * config_.burst);
+    fresh_.resize(config_.burst);
+    pkts_.resize(config_.burst);
+}
+
+GenLane::~GenLane() {
+    for (rte_mbuf* m : tx_) rte_pktmbuf_free(m);
+}
+
+// A SYN-ACK to a spoofed source, answered as a forger who saw it would: correct tuple and
+// sequence numbers, acknowledgment one off the cookie.
+bool GenLane::near_miss(rte_mbuf* m) noexcept {
+    net::Packet p = to_packet(m);
+    const net::ParsedPacket a = net::parse({p.data, p.len});
+    if (!a.ok()) return false;
+    const size_t alen = a.family == net::Family::kIpv4 ? 4 : 16;
+    net::SynSpec s;  // the SYN-ACK turned around
+    s.family = a.family;
+    std::memcpy(s.src_mac.data(), p.data, 6);
+    std::memcpy(s.dst_mac.data(), p.data + 6, 6);
+    std::memcpy(s.src.data(), a.dst_addr, alen);
+    std::memcpy(s.dst.data(), a.src_addr, alen);
+    s.src_port = a.dst_port;
+    s.dst_port = a.src_port;
+    s.seq = a.ack;
+    s.ack = a.seq + 2;  // the right answer is seq + 1
+    s.flags = net::tcp_flag::kAck;
+    s.mss = 0;
+    s.sack = s.timestamps = false;
+    s.wscale = -1;
+    s.window = 502;
+    p.len = net::write_syn(s, p.data, p.room);
+    if (p.len == 0) return false;
+    p.flags = 0;
+    finish_tx(p);
+    return true;
+}
+
+void GenLane::receive(uint64_t now_ns) noexcept {
+    const uint16_t n = rte_eth_rx_burst(config_.port, config_.queue, rx_.data(), config_.burst);
+    stats_.rx += n;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = rx_[i];
+        net::Packet p = to_packet(m);
+        if (clients_) {
+            const auto r = clients_->on_frame(p, now_ns);
+            if (r == gen::ClientPool::Rx::kReply) {
+                tx_.push_back(finish_tx(p));
+                ++stats_.client_sent;
+                continue;
+            }
+            if (r == gen::ClientPool::Rx::kConsumed) {
+                rte_pktmbuf_free(m);
+                continue;
+            }
+        }
+        const net::ParsedPacket in = net::parse({p.data, p.len}, p.flags);
+        const bool synack = in.ok() && in.has(net::tcp_flag::kSyn) && in.has(net::tcp_flag::kAck);
+        if (synack) {
+            ++stats_.flood_synacks;
+            if (config_.flood_replies == gen::FloodReplies::kNearMissAck && near_miss(m)) {
+                tx_.push_back(m);
+                ++stats_.nearmiss_sent;
+                continue;
+            }
+        } else if (in.ok() && in.has(net::tcp_flag::kRst)) {
+            ++stats_.flood_rsts;
+        } else {
+            ++stats_.rx_other;
+        }
+        rte_pktmbuf_free(m);
+    }
+}
+
+// What the queue does not take now is retried on the next poll (a full link slows the flood down
+// instead of burning it); only beyond two bursts of backlog are frames freed and counted.
+uint32_t GenLane::transmit() noexcept {
+    if (tx_.empty()) return 0;
+    const uint16_t sent = rte_eth_tx_burst(config_.port, config_.queue, tx_.data(),
+                                           static_cast<uint16_t>(std::min<size_t>(tx_.size(), UINT16_MAX)));
+    tx_.erase(tx_.begin(), tx_.begin() + sent);
+    const size_t keep = 2u * config_.burst;
+    if (tx_.size() > keep) {
+        for (size_t i = keep; i < tx_.size(); ++i) rte_pktmbuf_free(tx_[i]);
+        stats_.tx_refused += tx_.size() - keep;
+        tx_.resize(keep);
+    }
+    return sent;
+}
+
+uint32_t GenLane::poll(uint64_t now_ns) noexcept {
+    receive(now_ns);
+    // The clients' due segments.
+    if (clients_ && rte_pktmbuf_alloc_bulk(pool_, fresh_.data(), config_.burst) == 0) {
+        for (uint16_t i = 0; i < config_.burst; ++i) {
+            pkts_[i] = to_packet(fresh_[i]);
+            pkts_[i].len = 0;
+        }
+        const uint32_t k = clients_->poll(now_ns, pkts_.data(), config_.burst);
+        for (uint32_t i = 0; i < k; ++i) tx_.push_back(finish_tx(pkts_[i]));
+        stats_.client_sent += k;
+        for (uint32_t i = k; i < config_.burst; ++i) rte_pktmbuf_free(fresh_[i]);
+    } else if (clients_) {
+        ++stats_.no_mbuf;
+    }
+    // The flood.
+    if (config_.flood && tx_.size() < config_.burst) {
+        const uint32_t room = static_cast<uint32_t>(config_.burst - tx_.size());
+        const uint32_t want = config_.flood_pps ? pace_.take(now_ns, room) : room;
+        if (want && rte_pktmbuf_alloc_bulk(pool_, fresh_.data(), want) == 0) {
+            for (uint32_t i = 0; i < want; ++i) {
+                rte_mbuf* m = fresh_[i];
+                gen::FloodKind kind;
+                net::Packet p = to_packet(m);
+                p.len = flood_.write(p.data, p.room, kind);
+                ++stats_.flood_sent[static_cast<size_t>(kind)];
+                tx_.push_back(finish_tx(p));
+            }
+        } else if (want) {
+            ++stats_.no_mbuf;
+        }
+    }
+    return transmit();
+}
+
+}  // namespace synwall::dpdk

@@ -1,0 +1,142 @@
+#include "gen/gen_options.hpp"
+
+#include <cstdlib>
+
+namespace synwall::gen {
+
+std::string gen_usage() {
+    return "usage: synwall-gen [EAL options] -- --port DEV [--dst ADDR] [--dport P]\n"
+           "         [--flood MIX|off] [--rate PPS|max] [--flood-src PREFIX] [--options linux|mss|none|mixed]\n"
+           "         [--flood-replies drop|nearmiss] [--clients N] [--client-src PREFIX] [--client-close rst|fin]\n"
+           "         [--client-rto-ms MS] [--client-retries N] [--duration S] [--stats-period S] [--json FILE]\n"
+           "         [--burst N] [--seed S] [--linger S]\n"
+           "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)";
+}
+
+namespace {
+
+bool number(const std::string& v, double lo, double hi, double& out) {
+    char* end = nullptr;
+    out = std::strtod(v.c_str(), &end);
+    return !v.empty() && *end == '\0' && out >= lo && out <= hi;
+}
+
+}  // namespace
+
+std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args, std::string& error) {
+    GenOptions o;
+    std::string dst, flood_src, client_src, mix = "syn";
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.rfind("--", 0) != 0) {
+            error = a + ": unexpected argument";
+            return std::nullopt;
+        }
+        if (i + 1 >= args.size()) {
+            error = a + ": missing value";
+            return std::nullopt;
+        }
+        const std::string& v = args[++i];
+        double d = 0;
+        auto bad = [&](const std::string& why) {
+            error = a + ": " + why;
+            return std::nullopt;
+        };
+        if (a == "--port") o.port = v;
+        else if (a == "--dst") dst = v;
+        else if (a == "--dport") {
+            if (!number(v, 1, 65535, d)) return bad("'" + v + "' is not a port 1..65535");
+            o.flood.dport = o.clients.dport = static_cast<uint16_t>(d);
+        } else if (a == "--flood") {
+            if (v == "off") o.flood_on = false;
+            else mix = v;
+        } else if (a == "--rate") {
+            if (v == "max") o.flood_pps = 0;
+            else if (number(v, 1, 1e10, d)) o.flood_pps = static_cast<uint64_t>(d);
+            else return bad("'" + v + "' is not a rate in packets per second (or max)");
+        } else if (a == "--flood-src") flood_src = v;
+        else if (a == "--options") {
+            if (!parse_option_set(v, o.flood.options)) return bad("'" + v + "' is not linux, mss, none or mixed");
+        } else if (a == "--flood-replies") {
+            if (v == "drop") o.flood_replies = FloodReplies::kDrop;
+            else if (v == "nearmiss") o.flood_replies = FloodReplies::kNearMissAck;
+            else return bad("'" + v + "' is not drop or nearmiss");
+        } else if (a == "--clients") {
+            if (!number(v, 0, 1'000'000, d)) return bad("'" + v + "' is not a count 0..1000000");
+            o.clients.clients = static_cast<uint32_t>(d);
+        } else if (a == "--client-src") client_src = v;
+        else if (a == "--client-close") {
+            if (v == "rst") o.clients.close = ClientClose::kRst;
+            else if (v == "fin") o.clients.close = ClientClose::kFin;
+            else return bad("'" + v + "' is not rst or fin");
+        } else if (a == "--client-rto-ms") {
+            if (!number(v, 1, 60'000, d)) return bad("'" + v + "' is not 1..60000 ms");
+            o.clients.rto_ns = static_cast<uint64_t>(d * 1e6);
+        } else if (a == "--client-retries") {
+            if (!number(v, 0, 10, d)) return bad("'" + v + "' is not 0..10");
+            o.clients.max_retries = static_cast<uint8_t>(d);
+        } else if (a == "--duration") {
+            if (!number(v, 0, 1e6, d)) return bad("'" + v + "' is not a number of seconds");
+            o.duration_s = d;
+        } else if (a == "--stats-period") {
+            if (!number(v, 0.01, 3600, d)) return bad("'" + v + "' is not 0.01..3600 seconds");
+            o.stats_period_s = d;
+        } else if (a == "--linger") {
+            if (!number(v, 0, 60, d)) return bad("'" + v + "' is not 0..60 seconds");
+            o.linger_s = d;
+        } else if (a == "--json") o.json = v;
+        else if (a == "--burst") {
+            if (!number(v, 1, 512, d)) return bad("'" + v + "' is not 1..512");
+            o.burst = static_cast<uint16_t>(d);
+        } else if (a == "--seed") {
+            if (!number(v, 0, 1.8e19, d)) return bad("'" + v + "' is not a seed");
+            o.seed = static_cast<uint64_t>(d);
+        } else {
+            error = a + ": unknown option";
+            return std::nullopt;
+        }
+    }
+    if (o.port.empty()) {
+        error = "--port: required (a vdev spec such as net_memif0,role=client,socket=/run/synwall.sock)";
+        return std::nullopt;
+    }
+    net::Family fam = net::Family::kIpv4;
+    std::array<uint8_t, 16> daddr{};
+    if (dst.empty()) dst = "203.0.113.10";
+    if (!parse_address(dst, fam, daddr)) {
+        error = "--dst: '" + dst + "' is not an IPv4 or IPv6 address";
+        return std::nullopt;
+    }
+    const bool v4 = fam == net::Family::kIpv4;
+    if (flood_src.empty()) flood_src = v4 ? "198.18.0.0/15" : "2001:db8:ffff::/48";
+    if (client_src.empty()) client_src = v4 ? "10.99.0.0/16" : "fd00:99::/64";
+    if (!parse_range(flood_src, o.flood.src, error)) {
+        error = "--flood-src: " + error;
+        return std::nullopt;
+    }
+    if (!parse_range(client_src, o.clients.src, error)) {
+        error = "--client-src: " + error;
+        return std::nullopt;
+    }
+    if (o.flood.src.family != fam || o.clients.src.family != fam) {
+        error = "--flood-src/--client-src: the family differs from --dst " + dst;
+        return std::nullopt;
+    }
+    if (o.clients.clients > (o.clients.src.size() * o.clients.ports_per_addr)) {
+        error = "--clients: " + std::to_string(o.clients.clients) + " clients do not fit in --client-src " + client_src;
+        return std::nullopt;
+    }
+    if (o.flood_on && !parse_mix(mix, o.flood.weights, error)) {
+        error = "--flood: " + error;
+        return std::nullopt;
+    }
+    if (!o.flood_on && o.clients.clients == 0) {
+        error = "--flood: off and no --clients: nothing to send";
+        return std::nullopt;
+    }
+    o.flood.dst = o.clients.dst = daddr;
+    o.clients.syn.family = fam;
+    return o;
+}
+
+}  // namespace synwall::gen
