@@ -321,6 +321,71 @@ close = "fin"
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+GEN = os.path.join(BUILD, "apps", "synwall-gen")
+
+
+def gen_over_memif():
+    """synwall-gen and synwall as two processes joined by net_memif: a paced spoofed flood plus
+    closed-loop clients; the generator stops sending, synwall is stopped while the generator
+    lingers (memif peers must both stop polling before either leaves), both exit 0."""
+    prefix = f"e2e-memif-{os.getpid()}"
+    sock = f"synwall-e2e-{os.getpid()}.sock"
+    cfg = write("memif.toml", config(device=f"net_memif0,role=server,socket={sock}", profile="net_memif"))
+    sw_json, gen_json = os.path.join(WORK, "sw-memif.json"), os.path.join(WORK, "gen-memif.json")
+    sw = subprocess.Popen(command(cfg, prefix, "--stats-json", sw_json, lcores="0"), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    gen = None
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and sw.poll() is None:
+            if "port(s)" in sw.stdout.readline():
+                break
+        prefixes.append(prefix + "-gen")
+        g = subprocess.Popen([GEN, "--no-huge", "-m", "512", "-l", "1" if LCORES != "0" else "0",
+                              f"--file-prefix={prefix}-gen", "--no-pci", "--log-level=lib.eal:error",
+                              f"--vdev=net_memif0,role=client,socket={sock}", "--", "--port", "net_memif0",
+                              "--rate", "200000", "--flood", "syn=8,ack=1,rst=1", "--clients", "200",
+                              "--duration", "3", "--linger", "3", "--json", gen_json],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        gen = g
+        deadline = time.time() + 30
+        while time.time() < deadline and g.poll() is None:
+            if g.stdout.readline().startswith("summary:"):
+                break
+        sw.send_signal(signal.SIGTERM)
+        sw_out, sw_err = sw.communicate(timeout=10)
+        g_out, g_err = g.communicate(timeout=20)
+        gj, sj = json.load(open(gen_json)), json.load(open(sw_json))
+        c, k = gj["clients"], sj["counters"]
+        ok = (sw.returncode == 0 and g.returncode == 0 and c["completed"] > 1000 and c["success_ratio"] == 1.0
+              and c["failed"] == 0 and gj["received"]["flood_synacks"] > 100000
+              and k["PassiveOpens"] >= c["completed"] - 200 and k["SyncookiesFailed"] > 0
+              and gj["clients"]["latency_us"]["p99"] > 0)
+        report("synwall_gen_over_memif_clients_and_flood", ok,
+               f"gen exit {g.returncode} clients {c} received {gj['received']} synwall exit {sw.returncode} "
+               f"PassiveOpens={k.get('PassiveOpens')} {g_err[-200:]} {sw_err[-200:]}")
+    except Exception as e:
+        report("synwall_gen_over_memif_clients_and_flood", False, repr(e)[:300])
+    finally:
+        for p in (gen, sw):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    # Bad input: one line naming the flag, exit 2.
+    for name, args, expected in [
+        ("no_port", ["--clients", "5"], "--port: required"),
+        ("bad_rate", ["--port", "net_null0", "--rate", "fast"], "--rate: 'fast' is not a rate"),
+        ("unknown_flag", ["--port", "net_null0", "--flod", "syn"], "--flod: unknown option"),
+        ("no_device", ["--port", "0000:99:00.0"], "--port: no such device"),
+    ]:
+        r = subprocess.run([GEN, "--no-huge", "-m", "256", "-l", "0", f"--file-prefix={prefix}-bad", "--no-pci",
+                            "--log-level=lib.eal:error", "--", *args], capture_output=True, text=True, timeout=60)
+        prefixes.append(prefix + "-bad")
+        first = [l for l in r.stderr.splitlines() if l.startswith("synwall-gen:")]
+        report(f"synwall_gen_bad_input_{name}_exits_2", r.returncode == 2 and len(first) == 1 and expected in first[0],
+               f"exit {r.returncode}, stderr {r.stderr.strip()[-300:]}")
+
+
 try:
     subprocess.run([PCAPGEN, "--out", os.path.join(WORK, "flood.pcap"), "--count", "2048"], check=True,
                    capture_output=True)
@@ -330,6 +395,7 @@ try:
     bad_inputs()
     dumpcap()
     linux_clients()
+    gen_over_memif()
 finally:
     shutil.rmtree(WORK, ignore_errors=True)
     for p in prefixes:
