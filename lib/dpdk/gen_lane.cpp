@@ -30,11 +30,13 @@ GenLane::GenLane(const GenLaneConfig& config, rte_mempool* pool, const gen::Floo
     if (clients.clients) clients_ = std::make_unique<gen::ClientPool>(clients, seed ^ 0x5bd1e995u, now_ns);
     rx_.resize(config_.burst);
     tx_.reserve(4u * config_.burst);
+    ctl_.reserve(16u * config_.burst);
     fresh_.resize(config_.burst);
     pkts_.resize(config_.burst);
 }
 
 GenLane::~GenLane() {
+    for (rte_mbuf* m : ctl_) rte_pktmbuf_free(m);
     for (rte_mbuf* m : tx_) rte_pktmbuf_free(m);
 }
 
@@ -76,7 +78,7 @@ void GenLane::receive(uint64_t now_ns) noexcept {
         if (clients_) {
             const auto r = clients_->on_frame(p, now_ns);
             if (r == gen::ClientPool::Rx::kReply) {
-                tx_.push_back(finish_tx(p));
+                ctl_.push_back(finish_tx(p));
                 ++stats_.client_sent;
                 continue;
             }
@@ -90,7 +92,7 @@ void GenLane::receive(uint64_t now_ns) noexcept {
         if (synack) {
             ++stats_.flood_synacks;
             if (config_.flood_replies == gen::FloodReplies::kNearMissAck && near_miss(m)) {
-                tx_.push_back(m);
+                ctl_.push_back(m);
                 ++stats_.nearmiss_sent;
                 continue;
             }
@@ -104,19 +106,25 @@ void GenLane::receive(uint64_t now_ns) noexcept {
 }
 
 // What the queue does not take now is retried on the next poll (a full link slows the flood down
-// instead of burning it); only beyond two bursts of backlog are frames freed and counted.
-uint32_t GenLane::transmit() noexcept {
-    if (tx_.empty()) return 0;
-    const uint16_t sent = rte_eth_tx_burst(config_.port, config_.queue, tx_.data(),
-                                           static_cast<uint16_t>(std::min<size_t>(tx_.size(), UINT16_MAX)));
-    tx_.erase(tx_.begin(), tx_.begin() + sent);
-    const size_t keep = 2u * config_.burst;
-    if (tx_.size() > keep) {
-        for (size_t i = keep; i < tx_.size(); ++i) rte_pktmbuf_free(tx_[i]);
-        stats_.tx_refused += tx_.size() - keep;
-        tx_.resize(keep);
+// instead of burning it). Client frames and replies go first; only beyond their bounds (eight
+// bursts of client frames, two of flood) are frames freed and counted.
+uint32_t GenLane::send(std::vector<rte_mbuf*>& q, size_t keep) noexcept {
+    uint16_t sent = 0;
+    if (!q.empty()) {
+        sent = rte_eth_tx_burst(config_.port, config_.queue, q.data(), static_cast<uint16_t>(std::min<size_t>(q.size(), UINT16_MAX)));
+        q.erase(q.begin(), q.begin() + sent);
+    }
+    if (q.size() > keep) {
+        for (size_t i = keep; i < q.size(); ++i) rte_pktmbuf_free(q[i]);
+        stats_.tx_refused += q.size() - keep;
+        q.resize(keep);
     }
     return sent;
+}
+
+uint32_t GenLane::transmit() noexcept {
+    const uint32_t sent = send(ctl_, 8u * config_.burst);
+    return sent + (ctl_.empty() ? send(tx_, 2u * config_.burst) : 0);
 }
 
 uint32_t GenLane::poll(uint64_t now_ns) noexcept {
@@ -128,7 +136,7 @@ uint32_t GenLane::poll(uint64_t now_ns) noexcept {
             pkts_[i].len = 0;
         }
         const uint32_t k = clients_->poll(now_ns, pkts_.data(), config_.burst);
-        for (uint32_t i = 0; i < k; ++i) tx_.push_back(finish_tx(pkts_[i]));
+        for (uint32_t i = 0; i < k; ++i) ctl_.push_back(finish_tx(pkts_[i]));
         stats_.client_sent += k;
         for (uint32_t i = k; i < config_.burst; ++i) rte_pktmbuf_free(fresh_[i]);
     } else if (clients_) {

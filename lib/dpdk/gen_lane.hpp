@@ -4,8 +4,9 @@
 // spoofed sources are counted and freed (or, on request, turned into near-miss ACKs: the right
 // tuple and sequence, the cookie + 1 as acknowledgment).
 //   poll(now): rx burst -> ClientPool::on_frame | flood replies; clients' due segments; flood
-//              tokens' worth of frames while the tx backlog is under a burst; one tx burst;
-//              what TX refuses waits for the next poll (beyond two bursts: freed and counted).
+//              tokens' worth of frames while the flood backlog is under a burst; transmit
+//              client frames first, then the flood; what TX refuses waits for the next poll
+//              (beyond eight bursts of client frames or two of flood: freed and counted).
 //              The destructor frees the backlog.
 // Threading: single owner; stats() is read by the main lcore with plain loads (approximate live).
 #pragma once
@@ -43,7 +44,7 @@ struct GenStats {
     uint64_t flood_rsts = 0;       // RSTs to flood sources
     uint64_t rx_other = 0;         // anything else not for a client
     uint64_t nearmiss_sent = 0;
-    uint64_t tx_refused = 0;       // freed: the tx queue stayed full for two bursts' worth
+    uint64_t tx_refused = 0;       // freed: the tx queue stayed full (backlog bounds in gen_lane.cpp)
     uint64_t no_mbuf = 0;          // the mempool was empty
     uint64_t flood_total() const noexcept;
 };
@@ -54,6 +55,8 @@ public:
             uint64_t seed, uint64_t now_ns);
     ~GenLane();
     uint32_t poll(uint64_t now_ns) noexcept;  // returns the frames sent
+    // Stops (or restarts) writing flood frames; the backlog still leaves, replies still flow.
+    void set_flood(bool on) noexcept { config_.flood = on; }
     const GenStats& stats() const noexcept { return stats_; }
     const gen::ClientPool* clients() const noexcept { return clients_.get(); }
 
@@ -61,13 +64,16 @@ private:
     void receive(uint64_t now_ns) noexcept;
     bool near_miss(rte_mbuf* m) noexcept;
     uint32_t transmit() noexcept;
+    uint32_t send(std::vector<rte_mbuf*>& q, size_t keep) noexcept;
 
     GenLaneConfig config_;
     rte_mempool* pool_;
     gen::FloodWriter flood_;
     std::unique_ptr<gen::ClientPool> clients_;
     handshake::RateLimiter pace_;
-    std::vector<rte_mbuf*> rx_, tx_, fresh_;
+    std::vector<rte_mbuf*> rx_, fresh_;
+    std::vector<rte_mbuf*> ctl_;  // client segments, their ACKs, near misses: sent first
+    std::vector<rte_mbuf*> tx_;   // flood frames
     std::vector<net::Packet> pkts_;
     GenStats stats_;
 };
