@@ -122,7 +122,9 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         error = "--flood-src/--client-src: the family differs from --dst " + dst;
         return std::nullopt;
     }
-    if (o.clients.clients > (o.clients.src.size() * o.clients.ports_per_addr)) {
+    // Addresses needed, rounded up (size() * ports_per_addr could overflow for a /64).
+    const uint64_t addrs = (uint64_t{o.clients.clients} + o.clients.ports_per_addr - 1) / o.clients.ports_per_addr;
+    if (addrs > o.clients.src.size()) {
         error = "--clients: " + std::to_string(o.clients.clients) + " clients do not fit in --client-src " + client_src;
         return std::nullopt;
     }
