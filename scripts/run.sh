@@ -72,7 +72,7 @@ fi
 gen_core=1
 [ "$(nproc)" -ge 2 ] || gen_core=0
 echo "synwall <- net_memif -> synwall-gen (no NIC, no hugepages), ${SECONDS_TO_RUN}s:"
-echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 1000 legitimate clients from 10.99.0.0/16"
+echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 100 legitimate closed-loop clients from 10.99.0.0/16"
 ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
   --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" 2>&1 | quiet | sed -u 's/^/synwall     | /' |
   tee "$work/synwall.log" &
@@ -81,7 +81,7 @@ for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && bre
 sw_pid=$(pgrep -n -f -- "--file-prefix=$prefix " || true)
 ./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
   --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/memif.sock" -- \
-  --port net_memif0 --clients 1000 --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json" 2>&1 |
+  --port net_memif0 --clients 100 --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json" 2>&1 |
   quiet | sed -u 's/^/synwall-gen | /' | tee "$work/gen.log" &
 gen_pid=$!
 # When the generator has stopped sending (its summary is out, it lingers), stop synwall; the

@@ -48,7 +48,8 @@ bool parse_address(std::string_view text, net::Family& family, std::array<uint8_
 bool parse_range(std::string_view text, AddressRange& out, std::string& error) {
     const size_t slash = text.find('/');
     if (!parse_address(text.substr(0, slash), out.family, out.base)) {
-        error = "'" + std::string(text) + "' is not an IPv4 or IPv6 address or prefix";
+        // (appended, not concatenated: GCC 12's -Wrestrict false positive, bug 105651)
+        error.assign("'").append(text).append("' is not an IPv4 or IPv6 address or prefix");
         return false;
     }
     const int max = out.addr_len() * 8;
