@@ -164,6 +164,18 @@ int main(int argc, char** argv) {
     setup.rss = nlanes > 1;
     if (const std::string e = dpdk::start_port(port, setup, pool); !e.empty()) die("--port: " + e);
 
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    // Nothing is sent before the link is up (a memif peer connects after start): frames sent into
+    // a down link are lost, and the clients' first SYNs would wait out a 1 s retransmit.
+    for (int i = 0; i < 300; ++i) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) break;
+        if (i == 299) std::fprintf(stderr, "synwall-gen: --port: link still down after 30 s; sending anyway\n");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (g_stop.load()) break;
+    }
+
     // Clients split over the lanes; flood rate too.
     const Clock clock;
     std::vector<std::unique_ptr<Lane>> lanes;
@@ -186,8 +198,6 @@ int main(int argc, char** argv) {
         lanes.push_back(std::move(lane));
     }
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
     std::printf("synwall-gen: port %u, %zu lane(s)%s, flood %s%s, %u client(s)\n", port, nlanes,
                 inline_main ? " (on the main lcore)" : "", opt->flood_on ? "on" : "off",
                 opt->flood_on ? (opt->flood_pps ? (" at " + std::to_string(opt->flood_pps) + " pps").c_str() : " at full speed") : "",

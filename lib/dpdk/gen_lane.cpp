@@ -69,7 +69,7 @@ bool GenLane::near_miss(rte_mbuf* m) noexcept {
     return true;
 }
 
-void GenLane::receive(uint64_t now_ns) noexcept {
+uint16_t GenLane::receive(uint64_t now_ns) noexcept {
     const uint16_t n = rte_eth_rx_burst(config_.port, config_.queue, rx_.data(), config_.burst);
     stats_.rx += n;
     for (uint16_t i = 0; i < n; ++i) {
@@ -103,6 +103,7 @@ void GenLane::receive(uint64_t now_ns) noexcept {
         }
         rte_pktmbuf_free(m);
     }
+    return n;
 }
 
 // What the queue does not take now is retried on the next poll (a full link slows the flood down
@@ -128,7 +129,10 @@ uint32_t GenLane::transmit() noexcept {
 }
 
 uint32_t GenLane::poll(uint64_t now_ns) noexcept {
-    receive(now_ns);
+    // Replies first, up to four bursts: a generator that falls behind on receiving loses the
+    // target's answers to its own clients.
+    for (int i = 0; i < 4 && receive(now_ns) == config_.burst; ++i) {
+    }
     // The clients' due segments.
     if (clients_ && rte_pktmbuf_alloc_bulk(pool_, fresh_.data(), config_.burst) == 0) {
         for (uint16_t i = 0; i < config_.burst; ++i) {

@@ -3,7 +3,7 @@
 // back: SYN-ACKs for its clients become their ACKs in the same mbuf; replies to the flood's
 // spoofed sources are counted and freed (or, on request, turned into near-miss ACKs: the right
 // tuple and sequence, the cookie + 1 as acknowledgment).
-//   poll(now): rx burst -> ClientPool::on_frame | flood replies; clients' due segments; flood
+//   poll(now): rx bursts (up to four while full) -> ClientPool::on_frame | flood replies; clients' due segments; flood
 //              tokens' worth of frames while the flood backlog is under a burst; transmit
 //              client frames first, then the flood; what TX refuses waits for the next poll
 //              (beyond eight bursts of client frames or two of flood: freed and counted).
@@ -61,7 +61,7 @@ public:
     const gen::ClientPool* clients() const noexcept { return clients_.get(); }
 
 private:
-    void receive(uint64_t now_ns) noexcept;
+    uint16_t receive(uint64_t now_ns) noexcept;  // one rx burst; returns its size
     bool near_miss(rte_mbuf* m) noexcept;
     uint32_t transmit() noexcept;
     uint32_t send(std::vector<rte_mbuf*>& q, size_t keep) noexcept;

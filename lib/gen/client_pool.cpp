@@ -15,7 +15,11 @@ ClientPool::ClientPool(const ClientSpec& spec, uint64_t seed, uint64_t now_ns)
       expired_(256),
       state_(seed) {
     if (spec_.ports_per_addr == 0) spec_.ports_per_addr = 1;
-    for (uint32_t i = 0; i < spec_.clients; ++i) enqueue(i);
+    if (spec_.ports_per_client == 0) spec_.ports_per_client = 1;
+    for (uint32_t i = 0; i < spec_.clients; ++i) {
+        slots_[i].port_k = static_cast<uint8_t>(spec_.ports_per_client - 1);  // the first connection uses port 0
+        enqueue(i);
+    }
 }
 
 uint64_t ClientPool::next() noexcept {
@@ -32,19 +36,21 @@ void ClientPool::enqueue(uint32_t i) noexcept {
 }
 
 void ClientPool::describe(uint32_t i, net::SynSpec& s) const noexcept {
-    const uint32_t g = spec_.first + i;
+    const uint64_t slot = (uint64_t{spec_.first} + i) * spec_.ports_per_client + slots_[i].port_k;
     s = spec_.syn;
     s.family = spec_.src.family;
-    spec_.src.at(g / spec_.ports_per_addr, s.src.data());
+    spec_.src.at(slot / spec_.ports_per_addr, s.src.data());
     s.dst = spec_.dst;
-    s.src_port = static_cast<uint16_t>(spec_.sport_base + g % spec_.ports_per_addr);
+    s.src_port = static_cast<uint16_t>(spec_.sport_base + slot % spec_.ports_per_addr);
     s.dst_port = spec_.dport;
 }
 
-int64_t ClientPool::client_of(const uint8_t* addr, uint16_t port) const noexcept {
+int64_t ClientPool::client_of(const uint8_t* addr, uint16_t port, uint32_t* k) const noexcept {
     const int64_t a = spec_.src.index_of(addr);
     if (a < 0 || port < spec_.sport_base || port - spec_.sport_base >= spec_.ports_per_addr) return -1;
-    const uint64_t g = static_cast<uint64_t>(a) * spec_.ports_per_addr + (port - spec_.sport_base);
+    const uint64_t slot = static_cast<uint64_t>(a) * spec_.ports_per_addr + (port - spec_.sport_base);
+    const uint64_t g = slot / spec_.ports_per_client;
+    if (k) *k = static_cast<uint32_t>(slot % spec_.ports_per_client);
     if (g < spec_.first || g - spec_.first >= slots_.size()) return -1;
     return static_cast<int64_t>(g - spec_.first);
 }
@@ -78,6 +84,9 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
         seg.tsval = static_cast<uint32_t>(now_ns / 1'000'000);
         switch (s.state) {
         case State::kIdle:
+            s.port_k = static_cast<uint8_t>((s.port_k + 1) % spec_.ports_per_client);  // a new connection, the next port
+            describe(i, seg);
+            seg.tsval = static_cast<uint32_t>(now_ns / 1'000'000);
             s.isn = static_cast<uint32_t>(next());
             s.retries = 0;
             s.first_ns = now_ns;
@@ -118,11 +127,16 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
 ClientPool::Rx ClientPool::on_frame(net::Packet& p, uint64_t now_ns) noexcept {
     const net::ParsedPacket in = net::parse({p.data, p.len}, p.flags);
     if (!in.ok()) return Rx::kNotOurs;
-    const int64_t c = client_of(in.dst_addr, in.dst_port);
+    uint32_t k = 0;
+    const int64_t c = client_of(in.dst_addr, in.dst_port, &k);
     if (c < 0 || in.src_port != spec_.dport ||
         std::memcmp(in.src_addr, spec_.dst.data(), spec_.src.addr_len()) != 0)
         return Rx::kNotOurs;
     Slot& s = slots_[static_cast<size_t>(c)];
+    if (k != s.port_k) {  // the server still talking to one of this client's earlier connections
+        ++stats_.stale;
+        return Rx::kConsumed;
+    }
     if (in.has(flag::kRst)) {
         // RFC 9293 3.10.7.3: in SYN-SENT a RST counts only if it acknowledges our SYN; the server's
         // RST closing the previous connection on this tuple does not.

@@ -4,8 +4,10 @@
 // success and latency (first SYN sent -> SYN-ACK received, retransmit waits included: what
 // connect() would have taken).
 //
-// Client i has address src.at(first + i / ports_per_addr) and port sport_base + (first + i) %
-// ports_per_addr, so a reply maps back to its client with two subtractions, no lookup table.
+// Like a real client, each new connection of a client uses the next of its `ports_per_client`
+// source ports (cycling), so a new SYN never races the previous connection's close on one tuple.
+// Port slot P = (first + i) * ports_per_client + k has address src.at(P / ports_per_addr) and
+// port sport_base + P % ports_per_addr: a reply maps back to its client by arithmetic, no table.
 // Retransmits wait on a TimerWheel; clients with something to send wait in a FIFO. Single owner;
 // time is injected. EAL-free: the tests drive it against the engine on byte spans.
 #pragma once
@@ -32,6 +34,7 @@ struct ClientSpec {
     uint32_t clients = 0;
     uint16_t sport_base = 10000;
     uint16_t ports_per_addr = 50000;
+    uint8_t ports_per_client = 1;     // source ports a client cycles through, one per connection
     net::SynSpec syn;                 // options, MACs, TTL of the SYNs (addresses/ports/seq set per client)
     uint64_t rto_ns = 1'000'000'000;  // first SYN retransmit; doubles after each
     uint8_t max_retries = 5;          // then the attempt counts as failed and the client starts over
@@ -46,6 +49,7 @@ struct ClientStats {
     uint64_t completed = 0;           // answered with the ACK
     uint64_t failed = 0;              // gave up after max_retries
     uint64_t bad_synacks = 0;         // ours by address/port but wrong ack number, or unexpected
+    uint64_t stale = 0;               // for one of a client's earlier ports (an earlier connection)
     uint64_t resets = 0;              // RSTs received for a client waiting for its SYN-ACK
     uint64_t closes = 0;              // RST/FIN segments sent
 };
@@ -69,14 +73,15 @@ public:
     // Handshake latencies (first SYN sent -> SYN-ACK received), one per completed handshake.
     const LatencyHistogram& latencies() const noexcept { return latencies_; }
     uint32_t size() const noexcept { return static_cast<uint32_t>(slots_.size()); }
-    // The client a reply to (addr, port) belongs to, or -1.
-    int64_t client_of(const uint8_t* addr, uint16_t port) const noexcept;
+    // The client a reply to (addr, port) belongs to, or -1; `k` (optional): which of its ports.
+    int64_t client_of(const uint8_t* addr, uint16_t port, uint32_t* k = nullptr) const noexcept;
 
 private:
     enum class State : uint8_t { kIdle, kSynSent, kCloseDue };
     struct Slot {
         State state = State::kIdle;
         uint8_t retries = 0;
+        uint8_t port_k = 0;           // which of its ports the current connection uses
         bool queued = false;
         uint32_t isn = 0;
         uint32_t server_isn = 0;

@@ -8,8 +8,8 @@ std::string gen_usage() {
     return "usage: synwall-gen [EAL options] -- --port DEV [--dst ADDR] [--dport P]\n"
            "         [--flood MIX|off] [--rate PPS|max] [--flood-src PREFIX] [--options linux|mss|none|mixed]\n"
            "         [--flood-replies drop|nearmiss] [--clients N] [--client-src PREFIX] [--client-close rst|fin]\n"
-           "         [--client-rto-ms MS] [--client-retries N] [--duration S] [--stats-period S] [--json FILE]\n"
-           "         [--burst N] [--seed S] [--linger S]\n"
+           "         [--client-ports N] [--client-rto-ms MS] [--client-retries N] [--duration S] [--stats-period S]\n"
+           "         [--json FILE] [--burst N] [--seed S] [--linger S]\n"
            "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)";
 }
 
@@ -25,6 +25,7 @@ bool number(const std::string& v, double lo, double hi, double& out) {
 
 std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args, std::string& error) {
     GenOptions o;
+    o.clients.ports_per_client = 8;
     std::string dst, flood_src, client_src, mix = "syn";
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -65,6 +66,10 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
             if (!number(v, 0, 1'000'000, d)) return bad("'" + v + "' is not a count 0..1000000");
             o.clients.clients = static_cast<uint32_t>(d);
         } else if (a == "--client-src") client_src = v;
+        else if (a == "--client-ports") {
+            if (!number(v, 1, 64, d)) return bad("'" + v + "' is not 1..64");
+            o.clients.ports_per_client = static_cast<uint8_t>(d);
+        }
         else if (a == "--client-close") {
             if (v == "rst") o.clients.close = ClientClose::kRst;
             else if (v == "fin") o.clients.close = ClientClose::kFin;
@@ -123,7 +128,8 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         return std::nullopt;
     }
     // Addresses needed, rounded up (size() * ports_per_addr could overflow for a /64).
-    const uint64_t addrs = (uint64_t{o.clients.clients} + o.clients.ports_per_addr - 1) / o.clients.ports_per_addr;
+    const uint64_t slots = uint64_t{o.clients.clients} * o.clients.ports_per_client;
+    const uint64_t addrs = (slots + o.clients.ports_per_addr - 1) / o.clients.ports_per_addr;
     if (addrs > o.clients.src.size()) {
         error = "--clients: " + std::to_string(o.clients.clients) + " clients do not fit in --client-src " + client_src;
         return std::nullopt;

@@ -1282,9 +1282,15 @@ TEST(GenOptions, ErrorsNameTheFlag) {
         EXPECT_FALSE(parse(c.args, err));
         EXPECT_EQ(err.rfind(c.flag + ":", 0), 0u) << err;
     }
-    // The limit is exact: 4 addresses x 50000 ports.
+    // The limit is exact: 4 addresses x 50000 ports, 8 ports per client by default.
     std::string err;
-    EXPECT_TRUE(parse({"--port", "p", "--clients", "200000", "--client-src", "10.0.0.0/30"}, err)) << err;
+    EXPECT_TRUE(parse({"--port", "p", "--clients", "25000", "--client-src", "10.0.0.0/30"}, err)) << err;
+    EXPECT_FALSE(parse({"--port", "p", "--clients", "25001", "--client-src", "10.0.0.0/30"}, err));
+    EXPECT_EQ(err.rfind("--clients:", 0), 0u) << err;
+    EXPECT_TRUE(parse({"--port", "p", "--clients", "200000", "--client-ports", "1", "--client-src", "10.0.0.0/30"}, err))
+        << err;
+    EXPECT_FALSE(parse({"--port", "p", "--client-ports", "0"}, err));
+    EXPECT_EQ(err.rfind("--client-ports:", 0), 0u) << err;
     // The family mismatch names the family problem.
     EXPECT_FALSE(parse({"--port", "p", "--dst", "2001:db8::1", "--flood-src", "198.18.0.0/15"}, err));
     EXPECT_NE(err.find("family"), std::string::npos) << err;
@@ -1298,4 +1304,69 @@ TEST(GenOptions, UsageMentionsEveryFlag) {
                           "--clients", "--client-src", "--client-close", "--client-rto-ms", "--client-retries",
                           "--duration", "--stats-period", "--json", "--burst", "--seed", "--linger"})
         EXPECT_NE(u.find(f), std::string::npos) << f;
+}
+
+// Each new connection of a client takes the next of its ports; replies to an earlier port are
+// stale (consumed, counted), never mistaken for the current connection's.
+TEST(ClientPool, ConnectionsCycleThroughTheClientsPorts) {
+    gen::ClientSpec spec;
+    std::string err;
+    ASSERT_TRUE(gen::parse_range("10.99.0.0/16", spec.src, err));
+    spec.dst = synwall::testing::v4("203.0.113.10");
+    spec.clients = 3;
+    spec.ports_per_client = 4;
+    spec.sport_base = 10000;
+    gen::ClientPool pool(spec, 1, 0);
+    std::vector<std::array<uint8_t, 256>> mem(8);
+    auto bufs = [&] {
+        std::vector<net::Packet> b(mem.size());
+        for (size_t i = 0; i < mem.size(); ++i) b[i] = net::Packet{mem[i].data(), 0, 256, 0, 0, nullptr};
+        return b;
+    };
+    std::vector<uint16_t> ports_of_client1;
+    uint64_t now = 0;
+    std::vector<uint8_t> first_synack_client1;
+    for (int round = 0; round < 6; ++round, now += 1000) {
+        auto b = bufs();
+        const uint32_t n = pool.poll(now, b.data(), static_cast<uint32_t>(b.size()));
+        for (uint32_t i = 0; i < n; ++i) {
+            const synwall::testing::FrameView f({b[i].data, b[i].data + b[i].len});
+            if (f.flags() != 0x02) continue;  // closes
+            const int64_t c = pool.client_of(f.src_addr().data(), f.sport());
+            ASSERT_GE(c, 0);
+            EXPECT_EQ(f.sport(), 10000 + c * 4 + round % 4) << "client " << c << " round " << round;
+            if (c == 1) ports_of_client1.push_back(f.sport());
+            // The server's SYN-ACK, built by turning the SYN around.
+            synwall::testing::SegmentSpec r;
+            r.src = spec.dst;
+            r.dst = synwall::testing::v4("10.99.0.0");
+            std::memcpy(r.dst.data(), f.src_addr().data(), 4);
+            r.sport = 80;
+            r.dport = f.sport();
+            r.flags = 0x12;
+            r.seq = 777;
+            r.ack = f.seq() + 1;
+            auto synack = synwall::testing::build_frame(r);
+            if (c == 1 && round == 0) first_synack_client1 = synack;
+            std::vector<uint8_t> room(256);
+            std::memcpy(room.data(), synack.data(), synack.size());
+            net::Packet p{room.data(), static_cast<uint16_t>(synack.size()), 256, 0, 0, nullptr};
+            EXPECT_EQ(pool.on_frame(p, now + 10), gen::ClientPool::Rx::kReply);
+        }
+    }
+    EXPECT_EQ(pool.stats().completed, 18u);
+    ASSERT_EQ(ports_of_client1.size(), 6u);
+    EXPECT_EQ(ports_of_client1[0], 10004);
+    EXPECT_EQ(ports_of_client1[4], 10004) << "after 4 connections the first port again";
+    // A late SYN-ACK for client 1's round-0 port, while its current connection is on another port.
+    {
+        auto b = bufs();
+        pool.poll(now, b.data(), static_cast<uint32_t>(b.size()));  // closes, then new SYNs (port 10006)
+        std::vector<uint8_t> room(256);
+        std::memcpy(room.data(), first_synack_client1.data(), first_synack_client1.size());
+        net::Packet p{room.data(), static_cast<uint16_t>(first_synack_client1.size()), 256, 0, 0, nullptr};
+        EXPECT_EQ(pool.on_frame(p, now + 20), gen::ClientPool::Rx::kConsumed);
+        EXPECT_EQ(pool.stats().stale, 1u);
+        EXPECT_EQ(pool.stats().bad_synacks, 0u);
+    }
 }

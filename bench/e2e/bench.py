@@ -1,0 +1,382 @@
+#!/usr/bin/python3
+"""synwall's side-by-side benchmarks (issue 4), run by scripts/bench.sh.
+
+Every comparison runs its peers one after the other in the same run, on the same virtual devices
+and lcore budget (one busy core each for the system under test and for the traffic source), and
+is reported as absolute figures plus a ratio, with the exact commands. Results go to
+bench/results/latest.json (name, value, unit, peer, ratio) and to the generated section of
+docs/benchmarking.md, plots to docs/img/.
+
+  bench.py BUILD_DIR [--quick] [--only NAME[,NAME]]
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build")
+QUICK = "--quick" in sys.argv
+ONLY = None
+if "--only" in sys.argv:
+    ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(","))
+SYNWALL = os.path.join(BUILD, "apps", "synwall")
+GEN = os.path.join(BUILD, "apps", "synwall-gen")
+PCAPGEN = os.path.join(BUILD, "apps", "synwall-pcapgen")
+DRIVERS = os.path.join(ROOT, "drivers-config")
+SECS = 3 if QUICK else 10
+WORK = tempfile.mkdtemp(prefix="synwall-bench-")
+EAL = ["--no-huge", "-m", "1024", "--no-pci", "--log-level=lib.eal:error"]
+
+results = []     # {"name", "value", "unit", "peer", "ratio", "command"}
+sections = []    # markdown blocks, in order
+prefixes = []
+started = time.time()
+
+
+def progress(msg):
+    print(f"[{time.time() - started:6.1f}s] {msg}", flush=True)
+
+
+def result(name, value, unit, peer=None, ratio=None, command=None):
+    results.append({"name": name, "value": round(value, 4), "unit": unit, "peer": peer,
+                    "ratio": None if ratio is None else round(ratio, 4), "command": command})
+
+
+def prefix(tag):
+    p = f"bench-{tag}-{os.getpid()}"
+    prefixes.append(p)
+    return p
+
+
+def show(cmd):
+    """The command as a reader can rerun it: paths relative to the checkout, temporaries as $WORK."""
+    return " ".join(shlex.quote(c) for c in cmd).replace(WORK, "$WORK").replace(ROOT + "/", "")
+
+
+def synwall_toml(device, profile, listener="", engine=""):
+    return f"""
+[engine]
+{engine}
+
+[[port]]
+name = "wire"
+device = "{device}"
+profile = "{profile}"
+
+[[listener]]
+name = "web"
+address = "203.0.113.10"
+port = 80
+{listener}
+"""
+
+
+def write(name, text):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wait_line(proc, needle, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()
+        if needle in line:
+            return True
+    return False
+
+
+class MemifPair:
+    """A system under test on lcore 0 as memif server, synwall-gen on lcore 1 as memif client.
+    The generator stops sending, lingers; the server is stopped inside that window (DPDK 22.11's
+    memif PMD can crash the side still polling when its peer leaves)."""
+
+    def __init__(self, tag):
+        self.sock = f"synwall-bench-{tag}-{os.getpid()}"
+        self.tag = tag
+
+    def server_synwall(self, listener="cookie_mode = \"always\"", engine=""):
+        cfg = write(f"{self.tag}.toml", synwall_toml(f"net_memif0,role=server,socket={self.sock}", "net_memif",
+                                                     listener, engine))
+        self.json = os.path.join(WORK, f"{self.tag}-synwall.json")
+        return [SYNWALL, *EAL, "-l", "0", f"--file-prefix={prefix(self.tag)}", "--", "--config", cfg,
+                "--drivers-config", DRIVERS, "--stats-json", self.json, "--stats-period", "1"], "port(s)"
+
+    def server_testpmd(self, mode):
+        self.json = None
+        return ["dpdk-testpmd", *EAL, "-l", "0,1", "--main-lcore", "1", f"--file-prefix={prefix(self.tag)}",
+                f"--vdev=net_memif0,role=server,socket={self.sock}", "--", f"--forward-mode={mode}",
+                "--auto-start", "--stats-period=1", "--total-num-mbufs=32768"], "Port statistics"
+
+    def run(self, server, gen_args, seconds):
+        cmd, ready = server
+        srv = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        gen_json = os.path.join(WORK, f"{self.tag}-gen.json")
+        gcmd = [GEN, *EAL, "-l", "1", f"--file-prefix={prefix(self.tag + '-gen')}",
+                f"--vdev=net_memif0,role=client,socket={self.sock}", "--", "--port", "net_memif0",
+                "--duration", str(seconds), "--linger", "3", "--json", gen_json, *gen_args]
+        try:
+            if ready == "port(s)" and not wait_line(srv, ready, 30):
+                raise RuntimeError("server did not start: " + show(cmd))
+            if ready != "port(s)":
+                time.sleep(2)
+            gen = subprocess.Popen(gcmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            wait_line(gen, "summary:", seconds + 60)
+            srv.send_signal(signal.SIGINT)
+            srv_out = srv.communicate(timeout=20)[0]
+            gen.communicate(timeout=30)
+            g = json.load(open(gen_json))
+            s = json.load(open(self.json)) if self.json else None
+            return g, s, srv_out, show(cmd), show(gcmd)
+        finally:
+            for p in (srv,):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+
+
+def rx_pps(g):
+    return g["received"]["frames"] / g["seconds"]
+
+
+# 1 + 2: the I/O floor and synwall on the same generator.
+def io_floor():
+    progress("I/O floor: synwall-gen -> memif -> {synwall | testpmd 5tswap} -> memif -> synwall-gen")
+    rows = []
+    sw_rates, tp_rates = [], []
+    rounds = 1 if QUICK else 3
+    for r in range(rounds):
+        pair = MemifPair(f"floor-sw{r}")
+        g, s, _, sw_cmd, gen_cmd = pair.run(pair.server_synwall(), [], SECS)
+        sw_rates.append(g["synack_pps"] / 1e6)
+        pair = MemifPair(f"floor-tp{r}")
+        gt, _, _, tp_cmd, _ = pair.run(pair.server_testpmd("5tswap"), [], SECS)
+        tp_rates.append(rx_pps(gt) / 1e6)
+        progress(f"  round {r + 1}: synwall {sw_rates[-1]:.3f} Mpps SYN-ACKs, testpmd 5tswap {tp_rates[-1]:.3f} Mpps")
+    sw, tp = sorted(sw_rates)[len(sw_rates) // 2], sorted(tp_rates)[len(tp_rates) // 2]
+    result("io_floor.synwall_synack_rate", sw, "Mpps", "testpmd-5tswap", sw / tp, sw_cmd)
+    result("io_floor.testpmd_5tswap_rate", tp, "Mpps", None, None, tp_cmd)
+    sections.append(f"""### I/O floor: synwall vs `dpdk-testpmd --forward-mode=5tswap` (target ≥ 0.9)
+
+synwall-gen floods spoofed SYNs at full speed through `net_memif` (`--no-huge`); the peer on
+lcore 0 answers in place (synwall: cookie SYN-ACKs; testpmd: the frame with addresses and ports
+swapped) and the generator counts what comes back. Medians of {rounds} round(s) of {SECS} s.
+
+| peer | Mpps back at the generator | per round |
+|---|---|---|
+| synwall (SYN cookies) | {sw:.3f} | {', '.join(f'{x:.3f}' for x in sw_rates)} |
+| testpmd 5tswap | {tp:.3f} | {', '.join(f'{x:.3f}' for x in tp_rates)} |
+| **ratio** | **{sw / tp:.2f}** | |
+
+    {sw_cmd}
+    {tp_cmd}
+    {gen_cmd}
+""")
+    return sw
+
+
+# 1: testpmd as the traffic source.
+def testpmd_source():
+    progress("testpmd as the source: pcap replay (net_pcap, infinite_rx) -> memif -> synwall")
+    pcap = os.path.join(WORK, "flood.pcap")
+    subprocess.run([PCAPGEN, "--out", pcap, "--count", "4096"], check=True, capture_output=True)
+    sock = f"synwall-bench-tps-{os.getpid()}"
+    cfg = write("tps.toml", synwall_toml(f"net_memif0,role=server,socket={sock}", "net_memif", 'cookie_mode = "always"'))
+    sj = os.path.join(WORK, "tps.json")
+    scmd = [SYNWALL, *EAL, "-l", "0", f"--file-prefix={prefix('tps')}", "--", "--config", cfg, "--drivers-config",
+            DRIVERS, "--stats-json", sj]
+    tcmd = ["dpdk-testpmd", *EAL, "-l", "0,1", "--main-lcore", "0", f"--file-prefix={prefix('tps-tp')}",
+            f"--vdev=net_pcap0,rx_pcap={pcap},tx_pcap=/dev/null,infinite_rx=1",
+            f"--vdev=net_memif0,role=client,socket={sock}", "--", "--forward-mode=io", "--auto-start",
+            "--stats-period=1", "--total-num-mbufs=32768", "--no-flush-rx"]
+    sw = subprocess.Popen(scmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tp = None
+    try:
+        wait_line(sw, "port(s)", 30)
+        tp = subprocess.Popen(tcmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = []
+        deadline = time.time() + SECS + 3
+        while time.time() < deadline and tp.poll() is None:
+            out.append(tp.stdout.readline())
+        # Stop forwarding on both sides before either leaves.
+        tp.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        sw.send_signal(signal.SIGINT)
+        sw.communicate(timeout=20)
+        out.append(tp.communicate(timeout=20)[0])
+    finally:
+        for p in (tp, sw):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    text = "".join(out)
+    # Per-period "Rx-pps" of port 1 (memif: the SYN-ACKs coming back).
+    rates = []
+    for block in re.findall(r"NIC statistics for port 1.*?Tx-pps:\s+\d+", text, re.S):
+        m = re.search(r"Rx-pps:\s+(\d+)", block)
+        if m:
+            rates.append(int(m.group(1)) / 1e6)
+    steady = sorted(rates[2:] or rates)
+    med = steady[len(steady) // 2] if steady else 0.0
+    k = json.load(open(sj))["counters"]
+    result("testpmd_source.synack_rate", med, "Mpps", "testpmd-io-pcap", None, show(tcmd))
+    sections.append(f"""### testpmd as the traffic source
+
+The standard way to benchmark synwall with testpmd: testpmd (io forwarding, one forwarding lcore)
+replays a SYN-flood pcap from `net_pcap` (`infinite_rx=1`) into a `net_memif` link to synwall and
+forwards what comes back to the pcap port's `tx_pcap=/dev/null`. Its port 1 `Rx-pps` is synwall's
+SYN-ACK rate: **{med:.3f} Mpps** (median of the steady seconds; synwall's counters for the run:
+{k.get('SynRecv', 0)} SYNs, {k.get('SyncookiesSent', 0)} cookies).
+
+    {show(scmd)}
+    {show(tcmd)}
+""")
+
+
+# 4: legitimate clients under flood.
+def clients_under_flood(max_flood_mpps):
+    progress("legitimate clients under flood: 0, 25, 50, 100 % of the generator's full rate")
+    rows = []
+    for share in (0, 25, 50, 100):
+        pair = MemifPair(f"legit{share}")
+        args = ["--clients", "64"]
+        if share == 0:
+            args += ["--flood", "off"]
+        elif share < 100:
+            args += ["--rate", str(int(max_flood_mpps * 1e6 * share / 100))]
+        g, s, _, scmd, gcmd = pair.run(pair.server_synwall('cookie_mode = "auto"\nmax_half_open = 1024'), args, SECS)
+        c = g["clients"]
+        rows.append((share, g["flood_pps"] / 1e6, c["success_ratio"], c["latency_us"]["p50"], c["latency_us"]["p99"],
+                     c["handshakes_per_s"], c["failed"], c["syn_retransmits"]))
+        progress(f"  flood {share:3d} %: {g['flood_pps'] / 1e6:.3f} Mpps, success {100 * c['success_ratio']:.3f} %, "
+                 f"p50 {c['latency_us']['p50']:.1f} us, p99 {c['latency_us']['p99']:.1f} us")
+        result(f"clients_under_flood.{share}.success_ratio", c["success_ratio"], "ratio")
+        result(f"clients_under_flood.{share}.p99_latency", c["latency_us"]["p99"], "us", "unloaded",
+               c["latency_us"]["p99"] / rows[0][4] if rows[0][4] else None, gcmd)
+    table = "\n".join(f"| {r[0]} % | {r[1]:.3f} | {100 * r[2]:.3f} % | {r[3]:.1f} | {r[4]:.1f} | {r[4] / rows[0][4]:.2f} | "
+                      f"{r[5]:.0f} | {r[6]} | {r[7]} |" for r in rows)
+    sections.append(f"""### Legitimate clients under flood (targets: ≥ 99.9 % success at 100 %, p99 ≤ 2× unloaded)
+
+64 closed-loop clients (SYN, ACK, RST; 1 s SYN retransmits) next to the spoofed SYN flood, both
+from synwall-gen over `net_memif`; synwall with `cookie_mode = "auto"`, `max_half_open = 1024`.
+Flood share of the generator's full rate ({max_flood_mpps:.3f} Mpps, from the I/O-floor run).
+
+| flood | flood Mpps | success | p50 µs | p99 µs | p99 / unloaded | handshakes/s | failed | SYN retransmits |
+|---|---|---|---|---|---|---|---|---|
+{table}
+""")
+    return rows
+
+
+# 6: memory against capacity.
+def memory():
+    progress("memory: resident set against half-open and established capacity")
+    rows = []
+    caps = [(1 << 16, 1 << 16), (1 << 20, 1 << 16), (1 << 22, 1 << 16), (1 << 16, 1 << 22)]
+    if QUICK:
+        caps = caps[:3]
+    base = None
+    for ho, est in caps:
+        cfg = write(f"mem-{ho}-{est}.toml", synwall_toml("net_null0", "net_null", 'cookie_mode = "auto"',
+                                                         f"half_open_capacity = {ho}\nestablished_capacity = {est}"))
+        cmd = [SYNWALL, *EAL, "-m", "256", "-l", "0", f"--file-prefix={prefix('mem')}", "--", "--config", cfg,
+               "--drivers-config", DRIVERS, "--stats-period", "1"]
+        cmd = [c for c in cmd]
+        # -m appears twice: keep the last (EAL takes the last value).
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_line(p, "port(s)", 60)
+            time.sleep(0.5)
+            rss = 0
+            with open(f"/proc/{p.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss = int(line.split()[1]) * 1024
+            p.send_signal(signal.SIGINT)
+            p.communicate(timeout=20)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        rows.append((ho, est, rss))
+        progress(f"  half-open {ho}, established {est}: RSS {rss / 2**20:.1f} MiB")
+    base = rows[0][2]
+    table = []
+    for ho, est, rss in rows:
+        extra_ho = ho - rows[0][0]
+        extra_est = est - rows[0][1]
+        per = ""
+        if extra_ho and not extra_est:
+            per = f"{(rss - base) / extra_ho:.1f} B per half-open entry"
+            result(f"memory.bytes_per_half_open_entry.{ho}", (rss - base) / extra_ho, "B")
+        elif extra_est and not extra_ho:
+            per = f"{(rss - base) / extra_est:.1f} B per established entry"
+            result(f"memory.bytes_per_established_entry.{est}", (rss - base) / extra_est, "B")
+        table.append(f"| {ho:,} | {est:,} | {rss / 2**20:.1f} | {per} |")
+        result(f"memory.rss.{ho}.{est}", rss / 2**20, "MiB")
+    sections.append("""### Memory against capacity
+
+Resident memory of the whole synwall process (one worker, `net_null` port, `--no-huge -m 256`),
+tables pre-faulted at start-up; bytes per entry from the difference to the smallest configuration.
+
+| half-open capacity | established capacity | RSS MiB | marginal cost |
+|---|---|---|---|
+""" + "\n".join(table) + "\n")
+
+
+def report():
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{os.cpu_count()} cores, {cpu}, kernel {platform.release()}",
+            "mode": "quick" if QUICK else "full", "seconds_per_run": SECS}
+    with open(os.path.join(ROOT, "bench", "results", "latest.json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    md = os.path.join(ROOT, "docs", "benchmarking.md")
+    text = open(md).read()
+    begin, end = "<!-- bench.sh:begin -->", "<!-- bench.sh:end -->"
+    block = (f"{begin}\n## Side-by-side comparisons (`scripts/bench.sh{' --quick' if QUICK else ''}`)\n\n"
+             f"Generated {meta['date']} on {meta['machine']}; {SECS} s per run. Machine-readable: "
+             f"`bench/results/latest.json`.\n\n" + "\n".join(sections) + f"\n{end}")
+    if begin in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    open(md, "w").write(text)
+    progress(f"wrote bench/results/latest.json and docs/benchmarking.md ({len(results)} figures)")
+
+
+def want(name):
+    return ONLY is None or name in ONLY
+
+
+try:
+    max_flood = None
+    if want("io_floor"):
+        max_flood = io_floor()
+    if want("testpmd_source"):
+        testpmd_source()
+    if want("clients"):
+        clients_under_flood(max_flood or 2.0)
+    if want("memory"):
+        memory()
+    report()
+finally:
+    shutil.rmtree(WORK, ignore_errors=True)
+    for p in prefixes:
+        shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
