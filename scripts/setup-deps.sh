@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev          # GoogleTest
   libtomlplusplus-dev                # configuration files
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes for the fuzz run
+  python3-matplotlib                 # scripts/bench.sh's plots (Debian's /usr/bin/python3)
+  iproute2 ethtool                   # network namespaces and veths for the end-to-end tests
 )
 
 missing=()

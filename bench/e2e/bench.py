@@ -274,6 +274,8 @@ Flood share of the generator's full rate ({max_flood_mpps:.3f} Mpps, from the I/
 | flood | flood Mpps | success | p50 µs | p99 µs | p99 / unloaded | handshakes/s | failed | SYN retransmits |
 |---|---|---|---|---|---|---|---|---|
 {table}
+
+![Handshake latency under flood](img/clients_under_flood.png)
 """)
     return rows
 
@@ -334,6 +336,130 @@ tables pre-faulted at start-up; bytes per entry from the difference to the small
 """ + "\n".join(table) + "\n")
 
 
+# 5: scale: half-open table fill, number of listeners.
+def scale():
+    progress("scale: SYN-ACK rate against half-open table fill (queue mode, up to 10M requests)")
+    cap = 1 << 24
+    secs = 5 if QUICK else 8
+    pair = MemifPair("fill")
+    srv = pair.server_synwall('cookie_mode = "never"\nmax_half_open = 16000000\nsynack_retries = 0',
+                              f"half_open_capacity = {cap}\nsynack_rto_ms = 60000")
+    srv[0][srv[0].index("--stats-period") + 1] = "0.25"
+    g, sj, out, scmd, gcmd = pair.run(srv, [], secs)
+    series = []  # (half-open after the period, SYN-ACK(q) M/s during it)
+    for line in out.splitlines():
+        m = re.search(r"SYN-ACK\(q\)\s+([\d.]+) M/s.*half-open (\d+)", line)
+        if m and float(m.group(1)) > 0:
+            series.append((int(m.group(2)), float(m.group(1))))
+    if len(series) < 3:
+        progress("  not enough samples")
+        return
+    steady = series[1:-1]  # the first and last periods are partial
+    empty = [r for f, r in steady if f < 2_000_000] or [steady[0][1]]
+    full = [r for f, r in steady if f >= 8_000_000]
+    e = sorted(empty)[len(empty) // 2]
+    top = max(f for f, _ in steady)
+    result("scale.fill.synack_rate_empty", e, "Mpps", None, None, scmd)
+    row_full = ""
+    if full:
+        f10 = sorted(full)[len(full) // 2]
+        result("scale.fill.synack_rate_at_8M_plus", f10, "Mpps", "empty table", f10 / e, scmd)
+        row_full = f"| ≥ 8M | {f10:.3f} | {f10 / e:.2f} |\n"
+    progress(f"  empty {e:.3f} Mpps; reached {top:,} half-open" + (f", at ≥ 8M {f10:.3f} Mpps" if full else ""))
+    global fill_series
+    fill_series = steady
+
+    progress("scale: SYN-ACK rate against the number of listeners (all on port 80, the target last)")
+    counts = [1, 100, 10000] if QUICK else [1, 10, 100, 1000, 10000]
+    rows = []
+    for n in counts:
+        blocks = []
+        for i in range(n - 1):
+            blocks.append(f'[[listener]]\naddress = "10.{200 + i // 65536}.{(i // 256) % 256}.{i % 256}"\nport = 80\nbacklog = 16\n'
+                          f'max_half_open = 16\ncookie_mode = "always"\n')
+        pair = MemifPair(f"lst{n}")
+        srv = pair.server_synwall('cookie_mode = "always"\nbacklog = 16', "")
+        cfg = srv[0][srv[0].index("--config") + 1]
+        text = open(cfg).read()
+        text = text.replace("[[listener]]\nname = \"web\"", "".join(blocks) + "[[listener]]\nname = \"web\"")
+        open(cfg, "w").write(text)
+        gl, _, _, lcmd, _ = pair.run(srv, [], SECS)
+        rows.append((n, gl["synack_pps"] / 1e6))
+        progress(f"  {n:5d} listeners: {rows[-1][1]:.3f} Mpps SYN-ACKs")
+        result(f"scale.listeners.{n}.synack_rate", rows[-1][1], "Mpps", "1 listener", rows[-1][1] / rows[0][1])
+    global listener_rows
+    listener_rows = rows
+    sections.append(f"""### Scale (target: within 10 % of the empty-table rate at 10M half-open requests)
+
+**Half-open table fill.** synwall in queue mode (`cookie_mode = "never"`, `half_open_capacity =
+{cap:,}`, SYN-ACK timeout 60 s with no retransmits so that requests stay) under synwall-gen's
+full-speed flood of distinct spoofed tuples; rate of stateful SYN-ACKs per 0.25 s period against
+the table's fill. Reached {top:,} requests in {secs} s.
+
+| fill | SYN-ACK Mpps | vs empty |
+|---|---|---|
+| < 2M | {e:.3f} | 1.00 |
+{row_full}
+![SYN-ACK rate against half-open fill](img/scale_fill.png)
+
+**Listeners.** N listeners on port 80 with distinct addresses (the flood's target last: the
+worst case of the per-port scan, most specific prefix first), cookie mode, full-speed flood.
+
+| listeners | SYN-ACK Mpps | vs 1 |
+|---|---|---|
+""" + "\n".join(f"| {n:,} | {r:.3f} | {r / rows[0][1]:.2f} |" for n, r in rows) + f"""
+
+**Workers.** This machine has two cores: one runs synwall's worker, the other the generator, so
+the worker count is 1 here. On a bigger box give synwall `-l 0-N` (`[lcores] workers = [...]`, a
+profile with `rss = true` and as many queues) and synwall-gen as many lanes (`-l`), one memif queue
+pair each (`net_memif0,...` gets queues from the lane count).
+
+    {scmd}
+    {gcmd}
+""")
+
+
+fill_series = []
+listener_rows = []
+clients_rows = []
+
+
+def plots():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        progress("no matplotlib (apt-get install python3-matplotlib): plots skipped")
+        return
+    img = os.path.join(ROOT, "docs", "img")
+    os.makedirs(img, exist_ok=True)
+    if fill_series:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot([f / 1e6 for f, _ in fill_series], [r for _, r in fill_series], "o-")
+        ax.set_xlabel("half-open requests (millions)")
+        ax.set_ylabel("SYN-ACKs (Mpps)")
+        ax.set_ylim(bottom=0)
+        ax.set_title("synwall queue mode: rate against table fill")
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "scale_fill.png"), dpi=100)
+        plt.close(fig)
+    if clients_rows:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        x = [r[0] for r in clients_rows]
+        ax.plot(x, [r[3] for r in clients_rows], "o-", label="p50")
+        ax.plot(x, [r[4] for r in clients_rows], "s-", label="p99")
+        ax.set_yscale("log")
+        ax.set_xlabel("flood (% of the generator's full rate)")
+        ax.set_ylabel("handshake latency (µs)")
+        ax.legend()
+        ax.set_title("legitimate clients under flood")
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "clients_under_flood.png"), dpi=100)
+        plt.close(fig)
+    progress("plots in docs/img/")
+
+
 def report():
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     cpu = "unknown"
@@ -372,9 +498,12 @@ try:
     if want("testpmd_source"):
         testpmd_source()
     if want("clients"):
-        clients_under_flood(max_flood or 2.0)
+        clients_rows.extend(clients_under_flood(max_flood or 2.0))
+    if want("scale"):
+        scale()
     if want("memory"):
         memory()
+    plots()
     report()
 finally:
     shutil.rmtree(WORK, ignore_errors=True)

@@ -24,7 +24,7 @@ rte_ring* create_flow_ring(const char* name, unsigned capacity, int socket) {
 
 AppCore::AppCore(std::vector<AppLink> links, app::Application& app, std::vector<PortBinding> tx_ports, uint16_t burst,
                  uint64_t tx_flush_ns)
-    : links_(std::move(links)), pending_(links_.size()), app_(app), tx_(std::move(tx_ports), burst, tx_flush_ns),
+    : links_(std::move(links)), pending_(links_.size()), popped_(links_.size(), 0), app_(app), tx_(std::move(tx_ports), burst, tx_flush_ns),
       burst_(burst), flows_(burst) {}
 
 AppCore::~AppCore() {
@@ -83,7 +83,11 @@ uint32_t AppCore::poll(uint64_t now_ns) noexcept {
         const unsigned n = link.flows == nullptr
                                ? 0
                                : rte_ring_sc_dequeue_burst_elem(link.flows, flows_.data(), sizeof(FlowHandoff), burst_, nullptr);
-        handled += accept_from(link, pending_[i], n ? UINT32_MAX : burst_, now_ns);
+        if (link.worker->connections_queued() != popped_[i]) {  // else every accept queue is empty
+            const uint32_t got = accept_from(link, pending_[i], n ? UINT32_MAX : burst_, now_ns);
+            popped_[i] += got;
+            handled += got;
+        }
         for (unsigned k = 0; k < n; ++k) deliver(flows_[k], pending_[i], now_ns);
         stats_.flow_delivered += n;
         push_closes(link, pending_[i]);

@@ -45,6 +45,7 @@ private:
 
     std::vector<AppLink> links_;
     std::vector<std::vector<uint32_t>> pending_;  // closes not yet accepted by each link's ring
+    std::vector<uint64_t> popped_;                // connections taken from each link's worker
     app::Application& app_;
     TxBatcher tx_;
     uint16_t burst_;

@@ -188,6 +188,7 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
 }
 
 void WorkerLoop::run_inline_app(uint64_t now_ns) noexcept {
+    if (engine_.connections_queued() == stats_.accepted) return;  // every accept queue is empty
     handshake::Connection c;
     for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
         while (engine_.accept(l, c)) {

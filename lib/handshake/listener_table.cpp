@@ -1,6 +1,7 @@
 #include "handshake/listener_table.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace synwall::handshake {
@@ -15,21 +16,46 @@ bool prefix_match(const ListenerConfig& l, const uint8_t* a) noexcept {
     return (a[full] & mask) == (l.addr[full] & mask);
 }
 
+bool is_host(const ListenerConfig& l) noexcept { return l.prefix_len == (l.family == net::Family::kIpv4 ? 32 : 128); }
+
 }  // namespace
 
+size_t ListenerTable::HostKeyHash::operator()(const HostKey& k) const noexcept {
+    uint64_t w[2];
+    std::memcpy(w, k.addr.data(), 16);
+    uint64_t h = __builtin_ia32_crc32di(uint64_t{k.port} << 8 | k.family, w[0]);
+    return __builtin_ia32_crc32di(h, w[1]);
+}
+
 ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
-    : listeners_(std::move(listeners)), port_start_(65537, 0) {
+    : listeners_(std::move(listeners)), port_has_hosts_(65536, 0), port_start_(65537, 0) {
     if (listeners_.size() >= kNone) throw std::invalid_argument("too many listeners");
-    for (const auto& l : listeners_) ++port_start_[l.port + 1];
+    std::vector<uint32_t> per_port(65536, 0);
+    for (const auto& l : listeners_) ++per_port[l.port];
+    // Busy ports: single-address listeners into the hash map (the first of duplicates wins, as in
+    // the scan); everything else into the per-port scan ranges.
+    std::vector<bool> scanned(listeners_.size(), true);
+    for (uint16_t i = 0; i < listeners_.size(); ++i) {
+        const ListenerConfig& l = listeners_[i];
+        if (per_port[l.port] <= kScanMax || !is_host(l)) continue;
+        HostKey k;
+        std::memcpy(k.addr.data(), l.addr.data(), l.family == net::Family::kIpv4 ? 4 : 16);
+        k.port = l.port;
+        k.family = static_cast<uint8_t>(l.family);
+        hosts_.emplace(k, i);
+        port_has_hosts_[l.port] = 1;
+        scanned[i] = false;
+    }
+    for (uint16_t i = 0; i < listeners_.size(); ++i)
+        if (scanned[i]) ++port_start_[listeners_[i].port + 1];
     for (size_t p = 1; p < port_start_.size(); ++p) port_start_[p] += port_start_[p - 1];
-    by_port_.resize(listeners_.size());
+    by_port_.resize(port_start_.back());
     std::vector<uint32_t> fill(port_start_.begin(), port_start_.end() - 1);
-    for (uint16_t i = 0; i < listeners_.size(); ++i) by_port_[fill[listeners_[i].port]++] = i;
-    // Most specific prefix first within each port (ports without listeners have empty ranges).
-    for (size_t i = 0; i < listeners_.size(); ++i) {
-        const uint16_t port = listeners_[i].port;
+    for (uint16_t i = 0; i < listeners_.size(); ++i)
+        if (scanned[i]) by_port_[fill[listeners_[i].port]++] = i;
+    // Most specific prefix first within each port.
+    for (uint32_t port = 0; port < 65536; ++port) {
         auto first = by_port_.begin() + port_start_[port], last = by_port_.begin() + port_start_[port + 1];
-        if (by_port_[port_start_[port]] != i) continue;  // sort each port's range once
         if (last - first > 1)
             std::stable_sort(first, last, [&](uint16_t a, uint16_t b) {
                 return listeners_[a].prefix_len > listeners_[b].prefix_len;
@@ -39,6 +65,13 @@ ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
 
 uint16_t ListenerTable::lookup(net::Family f, const uint8_t* dst, uint16_t port) const noexcept {
     if (port_start_.empty()) return kNone;
+    if (port_has_hosts_[port]) {
+        HostKey k;
+        std::memcpy(k.addr.data(), dst, f == net::Family::kIpv4 ? 4 : 16);
+        k.port = port;
+        k.family = static_cast<uint8_t>(f);
+        if (const auto it = hosts_.find(k); it != hosts_.end()) return it->second;
+    }
     for (uint32_t i = port_start_[port], e = port_start_[port + 1]; i < e; ++i) {
         const ListenerConfig& l = listeners_[by_port_[i]];
         if (l.family == f && prefix_match(l, dst)) return by_port_[i];

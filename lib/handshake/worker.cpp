@@ -510,6 +510,7 @@ void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection
     c.payload_offset = static_cast<uint16_t>(p.l4_offset + p.tcp_header_len);
     c.payload_len = p.payload_len;
     q.push(c);  // cannot fail: single producer, checked above
+    __atomic_store_n(&queued_total_, queued_total_ + 1, __ATOMIC_RELEASE);
     counters_.add(kEstablished);
     if (p.payload_len) counters_.add(kEstablishedWithData);
     ++out.n_established;

@@ -82,6 +82,9 @@ public:
     // Pops an established connection: the accept queue's consumer side (any one thread).
     bool accept(uint16_t listener, Connection& out) noexcept { return accept_[listener]->pop(out); }
     AcceptQueue& accept_queue(uint16_t listener) noexcept { return *accept_[listener]; }
+    // Connections ever pushed to the accept queues (release/acquire: a consumer that has popped as
+    // many knows every queue is empty without visiting them all — thousands of listeners).
+    uint64_t connections_queued() const noexcept { return __atomic_load_n(&queued_total_, __ATOMIC_ACQUIRE); }
 
     // The application closed the flow: forget it (later packets are no longer delivered).
     // Worker thread only: an application on another core sends the request over a ring.
@@ -153,6 +156,7 @@ private:
     Counters counters_;
     cookie::PrfBatch prf_;
     uint16_t ip_id_ = 0;
+    uint64_t queued_total_ = 0;
     uint64_t touched_ = 0;  // crc bits of keys whose table state changed during this chunk
     std::unique_ptr<PacketState[]> state_;
     std::unique_ptr<uint32_t[]> expired_;

@@ -936,4 +936,55 @@ TEST(Listeners, MostSpecificPrefixWins) {
     EXPECT_EQ(t.lookup(net::Family::kIpv6, a.data(), 80), ListenerTable::kNone);
 }
 
+// A port with thousands of single-address listeners (more than kScanMax): they are found by hash,
+// prefixes on the same port still apply to every other address, most specific first, both
+// families, the first of duplicates wins, other ports unaffected.
+TEST(Listeners, ManyAddressesOnOnePortAreFoundAndPrefixesStillApply) {
+    std::vector<ListenerConfig> ls;
+    ListenerConfig net16 = listener(Fam::v4, 443, CookieMode::kNever);
+    net16.name = "net16";
+    net16.prefix_len = 16;
+    net16.addr = pf::v4("10.200.0.0");
+    ls.push_back(net16);  // index 0
+    for (int i = 0; i < 5000; ++i) {
+        ListenerConfig h = listener(Fam::v4, 443, CookieMode::kNever);
+        h.prefix_len = 32;
+        h.addr = pf::v4("10.200." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+        ls.push_back(h);  // index 1 + i
+    }
+    ListenerConfig dup = ls[1 + 77];
+    ls.push_back(dup);  // index 5001: shadowed by 78
+    for (int i = 0; i < 20; ++i) {
+        ListenerConfig h6 = listener(Fam::v6, 443, CookieMode::kNever);
+        h6.prefix_len = 128;
+        h6.addr = pf::v6("2001:db8::" + std::to_string(i + 1));
+        ls.push_back(h6);  // index 5002 + i
+    }
+    ListenerConfig other = listener(Fam::v4, 80, CookieMode::kNever);
+    other.prefix_len = 32;
+    other.addr = pf::v4("10.200.0.5");
+    ls.push_back(other);  // index 5022
+    const ListenerTable t(ls);
+    for (int i = 0; i < 5000; i += 7) {
+        const auto a = pf::v4("10.200." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+        EXPECT_EQ(t.lookup(net::Family::kIpv4, a.data(), 443), i == 77 ? 78 : 1 + i) << i;
+    }
+    const auto in16 = pf::v4("10.200.250.1"), outside = pf::v4("10.201.0.1"), five = pf::v4("10.200.0.5");
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, in16.data(), 443), 0) << "the /16 covers unlisted addresses";
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, outside.data(), 443), ListenerTable::kNone);
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, five.data(), 80), 5022) << "another port is not the busy one";
+    EXPECT_EQ(t.lookup(net::Family::kIpv4, five.data(), 444), ListenerTable::kNone);
+    for (int i = 0; i < 20; ++i) {
+        const auto a6 = pf::v6("2001:db8::" + std::to_string(i + 1));
+        EXPECT_EQ(t.lookup(net::Family::kIpv6, a6.data(), 443), 5002 + i);
+    }
+    const auto a6 = pf::v6("2001:db8::99");
+    EXPECT_EQ(t.lookup(net::Family::kIpv6, a6.data(), 443), ListenerTable::kNone);
+    // The IPv4 bytes of a listed address, asked as IPv6: no match.
+    auto v4as6 = pf::v6("::");
+    std::memcpy(v4as6.data(), five.data(), 4);
+    EXPECT_EQ(t.lookup(net::Family::kIpv6, v4as6.data(), 443), ListenerTable::kNone);
+}
+
 }  // namespace
+
