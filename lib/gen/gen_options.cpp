@@ -1,5 +1,6 @@
 #include "gen/gen_options.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace synwall::gen {
@@ -9,11 +10,20 @@ std::string gen_usage() {
            "         [--flood MIX|off] [--rate PPS|max] [--flood-src PREFIX] [--options linux|mss|none|mixed]\n"
            "         [--flood-replies drop|nearmiss] [--clients N] [--client-src PREFIX] [--client-close rst|fin]\n"
            "         [--client-ports N] [--client-rto-ms MS] [--client-retries N] [--duration S] [--stats-period S]\n"
-           "         [--json FILE] [--burst N] [--seed S] [--linger S]\n"
+           "         [--json FILE] [--burst N] [--seed S] [--linger S] [--src-mac MAC] [--dst-mac MAC]\n"
            "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)";
 }
 
 namespace {
+
+bool mac(const std::string& v, std::array<uint8_t, 6>& out) {
+    unsigned b[6];
+    char tail;
+    if (std::sscanf(v.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+        return false;
+    for (int i = 0; i < 6; ++i) out[static_cast<size_t>(i)] = static_cast<uint8_t>(b[i]);
+    return true;
+}
 
 bool number(const std::string& v, double lo, double hi, double& out) {
     char* end = nullptr;
@@ -89,6 +99,11 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         } else if (a == "--linger") {
             if (!number(v, 0, 60, d)) return bad("'" + v + "' is not 0..60 seconds");
             o.linger_s = d;
+        } else if (a == "--dst-mac" || a == "--src-mac") {
+            std::array<uint8_t, 6> m{};
+            if (!mac(v, m)) return bad("'" + v + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+            (a == "--dst-mac" ? o.flood.dst_mac : o.flood.src_mac) = m;
+            (a == "--dst-mac" ? o.clients.syn.dst_mac : o.clients.syn.src_mac) = m;
         } else if (a == "--json") o.json = v;
         else if (a == "--burst") {
             if (!number(v, 1, 512, d)) return bad("'" + v + "' is not 1..512");
