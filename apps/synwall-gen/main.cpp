@@ -69,27 +69,9 @@ struct Totals {
 Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, bool with_latency) {
     Totals t;
     for (const auto& l : lanes) {
-        const dpdk::GenStats& s = l->gen->stats();
-        for (size_t k = 0; k < gen::kFloodKinds; ++k) t.io.flood_sent[k] += s.flood_sent[k];
-        t.io.client_sent += s.client_sent;
-        t.io.rx += s.rx;
-        t.io.flood_synacks += s.flood_synacks;
-        t.io.flood_rsts += s.flood_rsts;
-        t.io.rx_other += s.rx_other;
-        t.io.nearmiss_sent += s.nearmiss_sent;
-        t.io.tx_refused += s.tx_refused;
-        t.io.no_mbuf += s.no_mbuf;
+        t.io.add(l->gen->stats());
         if (const gen::ClientPool* p = l->gen->clients()) {
-            const gen::ClientStats& c = p->stats();
-            t.c.attempts += c.attempts;
-            t.c.syns += c.syns;
-            t.c.syn_retransmits += c.syn_retransmits;
-            t.c.synacks += c.synacks;
-            t.c.completed += c.completed;
-            t.c.failed += c.failed;
-            t.c.bad_synacks += c.bad_synacks;
-            t.c.resets += c.resets;
-            t.c.closes += c.closes;
+            t.c.add(p->stats());
             if (with_latency) t.lat.merge(p->latencies());
         }
     }
@@ -121,7 +103,7 @@ std::string summary_json(const Totals& t, double seconds, size_t lanes) {
     j += "  \"tx_refused\": " + u(t.io.tx_refused) + ",\n  \"no_mbuf\": " + u(t.io.no_mbuf) + ",\n";
     j += "  \"clients\": {\"attempts\": " + u(t.c.attempts) + ", \"completed\": " + u(t.c.completed) +
          ", \"failed\": " + u(t.c.failed) + ", \"syn_retransmits\": " + u(t.c.syn_retransmits) +
-         ", \"resets\": " + u(t.c.resets) + ", \"bad_synacks\": " + u(t.c.bad_synacks) + ", \"success_ratio\": " +
+         ", \"resets\": " + u(t.c.resets) + ", \"bad_synacks\": " + u(t.c.bad_synacks) + ", \"stale\": " + u(t.c.stale) + ", \"success_ratio\": " +
          d(success_ratio(t.c)) + ", \"handshakes_per_s\": " + d(static_cast<double>(t.c.completed) / seconds) +
          ",\n    \"latency_us\": {\"p50\": " + d(static_cast<double>(t.lat.quantile(0.5)) / 1e3) +
          ", \"p99\": " + d(static_cast<double>(t.lat.quantile(0.99)) / 1e3) + ", \"p999\": " +

@@ -18,6 +18,18 @@ uint64_t GenStats::flood_total() const noexcept {
     return n;
 }
 
+void GenStats::add(const GenStats& o) noexcept {
+    for (size_t k = 0; k < gen::kFloodKinds; ++k) flood_sent[k] += o.flood_sent[k];
+    client_sent += o.client_sent;
+    rx += o.rx;
+    flood_synacks += o.flood_synacks;
+    flood_rsts += o.flood_rsts;
+    rx_other += o.rx_other;
+    nearmiss_sent += o.nearmiss_sent;
+    tx_refused += o.tx_refused;
+    no_mbuf += o.no_mbuf;
+}
+
 GenLane::GenLane(const GenLaneConfig& config, rte_mempool* pool, const gen::FloodSpec& flood,
                  const gen::ClientSpec& clients, uint64_t seed, uint64_t now_ns)
     : config_(config),

@@ -47,6 +47,7 @@ struct GenStats {
     uint64_t tx_refused = 0;       // freed: the tx queue stayed full (backlog bounds in gen_lane.cpp)
     uint64_t no_mbuf = 0;          // the mempool was empty
     uint64_t flood_total() const noexcept;
+    void add(const GenStats& o) noexcept;
 };
 
 class GenLane {

@@ -52,6 +52,19 @@ struct ClientStats {
     uint64_t stale = 0;               // for one of a client's earlier ports (an earlier connection)
     uint64_t resets = 0;              // RSTs received for a client waiting for its SYN-ACK
     uint64_t closes = 0;              // RST/FIN segments sent
+
+    void add(const ClientStats& o) noexcept {
+        attempts += o.attempts;
+        syns += o.syns;
+        syn_retransmits += o.syn_retransmits;
+        synacks += o.synacks;
+        completed += o.completed;
+        failed += o.failed;
+        bad_synacks += o.bad_synacks;
+        stale += o.stale;
+        resets += o.resets;
+        closes += o.closes;
+    }
 };
 
 class ClientPool {
