@@ -1,18 +1,20 @@
-// synwall-pcapgen: writes a SYN-flood pcap (spoofed sources from a prefix, Linux-like options).
+// synwall-pcapgen: writes flood pcaps for net_pcap replay and testpmd (spoofed sources from a
+// prefix; SYN, ACK, RST and SYN-ACK floods mixed by weight; Linux-like, MSS-only, no or mixed
+// options; IPv4 or IPv6). Large files are generated in parallel (oneTBB) in fixed chunks, each
+// from its own seed, so the output is the same whatever the thread count.
 //
 //   synwall-pcapgen --out FILE [--count N] [--family 4|6] [--src PREFIX] [--dst ADDR] [--dport P]
-//                   [--options linux|mss|none] [--seed S]
+//                   [--mix syn=70,ack=20,rst=10,synack=0] [--options linux|mss|none|mixed] [--seed S]
 // Defaults: 65536 IPv4 SYNs from 198.18.0.0/15 (RFC 2544 benchmarking range) to 203.0.113.10:80.
-#include <arpa/inet.h>
+#include <tbb/parallel_for.h>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <string>
+#include <vector>
 
-#include "net/byte_order.hpp"
-#include "net/syn_writer.hpp"
+#include "gen/flood_writer.hpp"
 
 using namespace synwall;
 
@@ -21,21 +23,24 @@ namespace {
 int usage(const std::string& why) {
     std::fprintf(stderr,
                  "synwall-pcapgen: %s\nusage: synwall-pcapgen --out FILE [--count N] [--family 4|6] [--src PREFIX] "
-                 "[--dst ADDR] [--dport P] [--options linux|mss|none] [--seed S]\n",
+                 "[--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0] [--options linux|mss|none|mixed] "
+                 "[--seed S]\n",
                  why.c_str());
     return 2;
 }
 
-void put32(std::ofstream& f, uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); }
-void put16(std::ofstream& f, uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); }
+void put32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
+void put16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
+
+constexpr uint64_t kChunk = 65536;  // frames per parallel task (and per seed)
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string out, src, dst, options = "linux";
+    std::string out, src, dst, options = "linux", mix = "syn";
     uint64_t count = 65536, seed = 1;
     int family = 4;
-    unsigned dport = 80;
+    unsigned long dport = 80;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 >= argc) return usage("missing value for " + a);
@@ -46,7 +51,8 @@ int main(int argc, char** argv) {
             else if (a == "--family") family = std::stoi(v);
             else if (a == "--src") src = v;
             else if (a == "--dst") dst = v;
-            else if (a == "--dport") dport = static_cast<unsigned>(std::stoul(v));
+            else if (a == "--dport") dport = std::stoul(v);
+            else if (a == "--mix") mix = v;
             else if (a == "--options") options = v;
             else if (a == "--seed") seed = std::stoull(v);
             else return usage("unknown option " + a);
@@ -57,57 +63,53 @@ int main(int argc, char** argv) {
     if (out.empty()) return usage("--out is required");
     if (family != 4 && family != 6) return usage("--family must be 4 or 6");
     if (count == 0 || dport == 0 || dport > 65535) return usage("--count and --dport must be positive (dport <= 65535)");
-    if (options != "linux" && options != "mss" && options != "none") return usage("--options must be linux, mss or none");
-    const int af = family == 4 ? AF_INET : AF_INET6;
+    gen::FloodSpec spec;
+    if (!gen::parse_option_set(options, spec.options)) return usage("--options must be linux, mss, none or mixed");
+    std::string err;
+    if (!gen::parse_mix(mix, spec.weights, err)) return usage("--mix: " + err);
     if (src.empty()) src = family == 4 ? "198.18.0.0/15" : "2001:db8:ffff::/48";
     if (dst.empty()) dst = family == 4 ? "203.0.113.10" : "2001:db8:2::10";
-    const auto slash = src.find('/');
-    const std::string src_addr = src.substr(0, slash);
-    const int plen = slash == std::string::npos ? (family == 4 ? 32 : 128) : std::atoi(src.c_str() + slash + 1);
-    net::SynSpec s;
-    s.family = family == 4 ? net::Family::kIpv4 : net::Family::kIpv6;
-    if (inet_pton(af, src_addr.c_str(), s.src.data()) != 1 || plen < 0 || plen > (family == 4 ? 32 : 128))
-        return usage("bad --src " + src);
-    if (inet_pton(af, dst.c_str(), s.dst.data()) != 1) return usage("bad --dst " + dst);
-    s.dst_port = static_cast<uint16_t>(dport);
-    if (options != "linux") {
-        s.sack = s.timestamps = false;
-        s.wscale = -1;
-        if (options == "none") s.mss = 0;
-    }
-    const std::array<uint8_t, 16> base = s.src;
-    const int alen = family == 4 ? 4 : 16;
+    if (!gen::parse_range(src, spec.src, err)) return usage("--src: " + err);
+    net::Family dfam;
+    if (!gen::parse_address(dst, dfam, spec.dst)) return usage("bad --dst " + dst);
+    if (spec.src.family != dfam || (family == 4) != (dfam == net::Family::kIpv4))
+        return usage("--src, --dst and --family must be of one family");
+    spec.dport = static_cast<uint16_t>(dport);
 
+    // Each chunk of kChunk frames is rendered (pcap record headers included) by its own task.
+    const uint64_t chunks = (count + kChunk - 1) / kChunk;
+    std::vector<std::string> parts(chunks);
+    tbb::parallel_for(uint64_t{0}, chunks, [&](uint64_t c) {
+        gen::FloodWriter w(spec, seed * 0x9e3779b97f4a7c15ull + c);
+        std::string& b = parts[c];
+        const uint64_t first = c * kChunk, last = std::min(count, first + kChunk);
+        b.reserve((last - first) * (16 + net::kMaxSynFrame));
+        uint8_t frame[net::kMaxSynFrame];
+        for (uint64_t i = first; i < last; ++i) {
+            gen::FloodKind kind;
+            const uint16_t len = w.write(frame, sizeof frame, kind);
+            put32(b, static_cast<uint32_t>(i / 1'000'000));
+            put32(b, static_cast<uint32_t>(i % 1'000'000));
+            put32(b, len);
+            put32(b, len);
+            b.append(reinterpret_cast<const char*>(frame), len);
+        }
+    });
     std::ofstream f(out, std::ios::binary);
     if (!f) return usage("cannot write " + out);
-    put32(f, 0xa1b2c3d4);  // pcap, microsecond timestamps
-    put16(f, 2);
-    put16(f, 4);
-    put32(f, 0);
-    put32(f, 0);
-    put32(f, 65535);
-    put32(f, 1);  // Ethernet
-    std::mt19937_64 rng(seed);
-    uint8_t frame[net::kMaxSynFrame];
-    for (uint64_t i = 0; i < count; ++i) {
-        const uint64_t r = rng();
-        // Host bits of the source prefix, the port and the ISN all random.
-        s.src = base;
-        uint64_t host = rng();
-        for (int b = alen * 8 - 1; b >= plen; --b, host >>= 1)
-            if (host & 1) s.src[b / 8] = static_cast<uint8_t>(s.src[b / 8] | (0x80 >> (b % 8)));
-        s.src_port = static_cast<uint16_t>(1024 + r % 64512);
-        s.seq = static_cast<uint32_t>(r >> 16);
-        s.tsval = static_cast<uint32_t>(r >> 32);
-        const uint16_t len = net::write_syn(s, frame, sizeof frame);
-        put32(f, static_cast<uint32_t>(i / 1'000'000));
-        put32(f, static_cast<uint32_t>(i % 1'000'000));
-        put32(f, len);
-        put32(f, len);
-        f.write(reinterpret_cast<const char*>(frame), len);
-    }
+    std::string header;
+    put32(header, 0xa1b2c3d4);  // pcap, microsecond timestamps
+    put16(header, 2);
+    put16(header, 4);
+    put32(header, 0);
+    put32(header, 0);
+    put32(header, 65535);
+    put32(header, 1);  // Ethernet
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    for (const std::string& p : parts) f.write(p.data(), static_cast<std::streamsize>(p.size()));
     if (!f.flush()) return usage("write failed: " + out);
-    std::printf("synwall-pcapgen: wrote %lu IPv%d SYNs from %s to %s:%u (%s options) to %s\n",
-                static_cast<unsigned long>(count), family, src.c_str(), dst.c_str(), dport, options.c_str(), out.c_str());
+    std::printf("synwall-pcapgen: wrote %lu IPv%d frames (%s) from %s to %s:%lu (%s options) to %s\n",
+                static_cast<unsigned long>(count), family, mix.c_str(), src.c_str(), dst.c_str(), dport,
+                options.c_str(), out.c_str());
     return 0;
 }

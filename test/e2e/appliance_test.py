@@ -324,6 +324,42 @@ close = "fin"
 GEN = os.path.join(BUILD, "apps", "synwall-gen")
 
 
+def pcapgen_mix():
+    """synwall-pcapgen: a mixed flood in the asked proportions, every checksum valid, and the same
+    bytes whether oneTBB renders it on one CPU or on all of them."""
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while s >> 16:
+            s = (s & 0xFFFF) + (s >> 16)
+        return s
+
+    a, b = os.path.join(WORK, "mix-a.pcap"), os.path.join(WORK, "mix-b.pcap")
+    args = ["--count", "200000", "--mix", "syn=6,ack=3,rst=1", "--options", "mixed", "--seed", "7"]
+    subprocess.run([PCAPGEN, "--out", a, *args], check=True, capture_output=True)
+    subprocess.run(["taskset", "-c", "0", PCAPGEN, "--out", b, *args], check=True, capture_output=True)
+    d = open(a, "rb").read()
+    same = d == open(b, "rb").read()
+    off, n, kinds, bad = 24, 0, {}, 0
+    while off < len(d):
+        incl = struct.unpack("<I", d[off + 8:off + 12])[0]
+        f = d[off + 16:off + 16 + incl]
+        off += 16 + incl
+        n += 1
+        ip, tcp = f[14:34], f[34:]
+        kinds[tcp[13]] = kinds.get(tcp[13], 0) + 1
+        if csum(ip) != 0xFFFF or csum(ip[12:20] + b"\0\x06" + struct.pack("!H", len(tcp)) + tcp) != 0xFFFF:
+            bad += 1
+    share = {k: v / n for k, v in kinds.items()}
+    ok = (same and n == 200000 and bad == 0 and set(kinds) == {0x02, 0x10, 0x04}
+          and abs(share[0x02] - 0.6) < 0.01 and abs(share[0x10] - 0.3) < 0.01 and abs(share[0x04] - 0.1) < 0.01)
+    report("pcapgen_mixed_flood_is_valid_proportioned_and_deterministic", ok,
+           f"same={same} n={n} bad={bad} shares={share}")
+
+
 def gen_over_memif():
     """synwall-gen and synwall as two processes joined by net_memif: a paced spoofed flood plus
     closed-loop clients; the generator stops sending, synwall is stopped while the generator
@@ -396,6 +432,7 @@ try:
     dumpcap()
     linux_clients()
     gen_over_memif()
+    pcapgen_mix()
 finally:
     shutil.rmtree(WORK, ignore_errors=True)
     for p in prefixes:
