@@ -4,7 +4,6 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "dpdk/mbuf_packet.hpp"
 #include "net/parser.hpp"
@@ -52,66 +51,30 @@ GenLane::~GenLane() {
     for (rte_mbuf* m : tx_) rte_pktmbuf_free(m);
 }
 
-// A SYN-ACK to a spoofed source, answered as a forger who saw it would: correct tuple and
-// sequence numbers, acknowledgment one off the cookie.
-bool GenLane::near_miss(rte_mbuf* m) noexcept {
-    net::Packet p = to_packet(m);
-    const net::ParsedPacket a = net::parse({p.data, p.len});
-    if (!a.ok()) return false;
-    const size_t alen = a.family == net::Family::kIpv4 ? 4 : 16;
-    net::SynSpec s;  // the SYN-ACK turned around
-    s.family = a.family;
-    std::memcpy(s.src_mac.data(), p.data, 6);
-    std::memcpy(s.dst_mac.data(), p.data + 6, 6);
-    std::memcpy(s.src.data(), a.dst_addr, alen);
-    std::memcpy(s.dst.data(), a.src_addr, alen);
-    s.src_port = a.dst_port;
-    s.dst_port = a.src_port;
-    s.seq = a.ack;
-    s.ack = a.seq + 2;  // the right answer is seq + 1
-    s.flags = net::tcp_flag::kAck;
-    s.mss = 0;
-    s.sack = s.timestamps = false;
-    s.wscale = -1;
-    s.window = 502;
-    p.len = net::write_syn(s, p.data, p.room);
-    if (p.len == 0) return false;
-    p.flags = 0;
-    finish_tx(p);
-    return true;
-}
-
 uint16_t GenLane::receive(uint64_t now_ns) noexcept {
     const uint16_t n = rte_eth_rx_burst(config_.port, config_.queue, rx_.data(), config_.burst);
     stats_.rx += n;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = rx_[i];
         net::Packet p = to_packet(m);
-        if (clients_) {
-            const auto r = clients_->on_frame(p, now_ns);
-            if (r == gen::ClientPool::Rx::kReply) {
-                ctl_.push_back(finish_tx(p));
-                ++stats_.client_sent;
-                continue;
-            }
-            if (r == gen::ClientPool::Rx::kConsumed) {
-                rte_pktmbuf_free(m);
-                continue;
-            }
-        }
         const net::ParsedPacket in = net::parse({p.data, p.len}, p.flags);
-        const bool synack = in.ok() && in.has(net::tcp_flag::kSyn) && in.has(net::tcp_flag::kAck);
-        if (synack) {
+        const auto r = clients_ ? clients_->on_frame(p, in, now_ns) : gen::ClientPool::Rx::kNotOurs;
+        if (r == gen::ClientPool::Rx::kReply) {
+            ctl_.push_back(finish_tx(p));
+            ++stats_.client_sent;
+            continue;
+        }
+        if (r == gen::ClientPool::Rx::kNotOurs && in.ok() && in.has(net::tcp_flag::kSyn) && in.has(net::tcp_flag::kAck)) {
             ++stats_.flood_synacks;
-            if (config_.flood_replies == gen::FloodReplies::kNearMissAck && near_miss(m)) {
-                ctl_.push_back(m);
+            // Answered as a forger who saw it would: the right tuple and sequence numbers, the
+            // acknowledgment one off the cookie.
+            if (config_.flood_replies == gen::FloodReplies::kNearMissAck && net::answer_synack(p, in, 1, 2)) {
+                ctl_.push_back(finish_tx(p));
                 ++stats_.nearmiss_sent;
                 continue;
             }
-        } else if (in.ok() && in.has(net::tcp_flag::kRst)) {
-            ++stats_.flood_rsts;
-        } else {
-            ++stats_.rx_other;
+        } else if (r == gen::ClientPool::Rx::kNotOurs) {
+            ++(in.ok() && in.has(net::tcp_flag::kRst) ? stats_.flood_rsts : stats_.rx_other);
         }
         rte_pktmbuf_free(m);
     }

@@ -63,7 +63,6 @@ public:
 
 private:
     uint16_t receive(uint64_t now_ns) noexcept;  // one rx burst; returns its size
-    bool near_miss(rte_mbuf* m) noexcept;
     uint32_t transmit() noexcept;
     uint32_t send(std::vector<rte_mbuf*>& q, size_t keep) noexcept;
 

@@ -125,7 +125,10 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
 }
 
 ClientPool::Rx ClientPool::on_frame(net::Packet& p, uint64_t now_ns) noexcept {
-    const net::ParsedPacket in = net::parse({p.data, p.len}, p.flags);
+    return on_frame(p, net::parse({p.data, p.len}, p.flags), now_ns);
+}
+
+ClientPool::Rx ClientPool::on_frame(net::Packet& p, const net::ParsedPacket& in, uint64_t now_ns) noexcept {
     if (!in.ok()) return Rx::kNotOurs;
     uint32_t k = 0;
     const int64_t c = client_of(in.dst_addr, in.dst_port, &k);
@@ -166,10 +169,7 @@ ClientPool::Rx ClientPool::on_frame(net::Packet& p, uint64_t now_ns) noexcept {
         enqueue(static_cast<uint32_t>(c));
     }
     // The ACK (again, for a SYN-ACK retransmitted before our ACK arrived), in the same buffer.
-    const uint16_t len = net::write_client_ack(p, p.data, p.room, static_cast<uint32_t>(now_ns / 1'000'000));
-    if (len == 0) return Rx::kConsumed;
-    p.len = len;
-    return Rx::kReply;
+    return net::answer_synack(p, in, static_cast<uint32_t>(now_ns / 1'000'000)) ? Rx::kReply : Rx::kConsumed;
 }
 
 }  // namespace synwall::gen

@@ -81,6 +81,8 @@ public:
         kConsumed,  // ours, nothing to send back: free it
     };
     Rx on_frame(net::Packet& p, uint64_t now_ns) noexcept;
+    // The same for a frame the caller parsed already (`in`: parse of p, its flags honoured).
+    Rx on_frame(net::Packet& p, const net::ParsedPacket& in, uint64_t now_ns) noexcept;
 
     const ClientStats& stats() const noexcept { return stats_; }
     // Handshake latencies (first SYN sent -> SYN-ACK received), one per completed handshake.

@@ -20,6 +20,14 @@ bool is_host(const ListenerConfig& l) noexcept { return l.prefix_len == (l.famil
 
 }  // namespace
 
+ListenerTable::HostKey ListenerTable::HostKey::of(net::Family f, const uint8_t* a, uint16_t port) noexcept {
+    HostKey k;
+    std::memcpy(k.addr.data(), a, f == net::Family::kIpv4 ? 4 : 16);
+    k.port = port;
+    k.family = static_cast<uint8_t>(f);
+    return k;
+}
+
 size_t ListenerTable::HostKeyHash::operator()(const HostKey& k) const noexcept {
     uint64_t w[2];
     std::memcpy(w, k.addr.data(), 16);
@@ -38,11 +46,7 @@ ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
     for (uint16_t i = 0; i < listeners_.size(); ++i) {
         const ListenerConfig& l = listeners_[i];
         if (per_port[l.port] <= kScanMax || !is_host(l)) continue;
-        HostKey k;
-        std::memcpy(k.addr.data(), l.addr.data(), l.family == net::Family::kIpv4 ? 4 : 16);
-        k.port = l.port;
-        k.family = static_cast<uint8_t>(l.family);
-        hosts_.emplace(k, i);
+        hosts_.emplace(HostKey::of(l.family, l.addr.data(), l.port), i);
         port_has_hosts_[l.port] = 1;
         scanned[i] = false;
     }
@@ -66,11 +70,7 @@ ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
 uint16_t ListenerTable::lookup(net::Family f, const uint8_t* dst, uint16_t port) const noexcept {
     if (port_start_.empty()) return kNone;
     if (port_has_hosts_[port]) {
-        HostKey k;
-        std::memcpy(k.addr.data(), dst, f == net::Family::kIpv4 ? 4 : 16);
-        k.port = port;
-        k.family = static_cast<uint8_t>(f);
-        if (const auto it = hosts_.find(k); it != hosts_.end()) return it->second;
+        if (const auto it = hosts_.find(HostKey::of(f, dst, port)); it != hosts_.end()) return it->second;
     }
     for (uint32_t i = port_start_[port], e = port_start_[port + 1]; i < e; ++i) {
         const ListenerConfig& l = listeners_[by_port_[i]];

@@ -9,7 +9,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <unordered_map>
 #include <vector>
 
@@ -40,6 +39,7 @@ private:
         bool operator==(const HostKey& o) const noexcept {
             return port == o.port && family == o.family && addr == o.addr;
         }
+        static HostKey of(net::Family f, const uint8_t* addr, uint16_t port) noexcept;
     };
     struct HostKeyHash {
         size_t operator()(const HostKey& k) const noexcept;

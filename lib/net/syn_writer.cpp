@@ -86,21 +86,24 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept {
     return total;
 }
 
-uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval) noexcept {
-    if (synack.len > room) return 0;
-    if (out != synack.data) std::memcpy(out, synack.data, synack.len);  // turned around in place, as the engine does
-    const ParsedPacket p = parse({out, synack.len});
-    if (!p.ok() || (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != (tcp_flag::kSyn | tcp_flag::kAck)) return 0;
-    Packet pk{out, synack.len, room, 0, 0, nullptr};
+bool answer_synack(Packet& pkt, const ParsedPacket& p, uint32_t tsval, uint32_t ack_delta) noexcept {
+    if (!p.ok() || (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != (tcp_flag::kSyn | tcp_flag::kAck)) return false;
     ReplySegment seg;
     seg.flags = tcp_flag::kAck;
     seg.seq = p.ack;
-    seg.ack = p.seq + 1;
+    seg.ack = p.seq + ack_delta;
     seg.window = 502;
     seg.options.timestamps = p.options.has_timestamps;
     seg.options.tsval = tsval;
     seg.options.tsecr = p.options.tsval;
-    return build_reply(pk, p, seg, {}) ? pk.len : 0;
+    return build_reply(pkt, p, seg, {});
+}
+
+uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval) noexcept {
+    if (synack.len > room) return 0;
+    if (out != synack.data) std::memcpy(out, synack.data, synack.len);  // turned around in place, as the engine does
+    Packet pk{out, synack.len, room, 0, 0, nullptr};
+    return answer_synack(pk, parse({out, synack.len}), tsval) ? pk.len : 0;
 }
 
 }  // namespace synwall::net

@@ -46,4 +46,9 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept;
 // not a SYN-ACK or `room` is too small.
 uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval = 1) noexcept;
 
+// The same in place, for a SYN-ACK already parsed as `synack`: `pkt` becomes the client's ACK with
+// ack = its seq + ack_delta (1: the right answer; 2: a near miss, for floods of forged ACKs).
+// False, `pkt` untouched, if it is not a SYN-ACK or the ACK does not fit.
+bool answer_synack(Packet& pkt, const ParsedPacket& synack, uint32_t tsval = 1, uint32_t ack_delta = 1) noexcept;
+
 }  // namespace synwall::net

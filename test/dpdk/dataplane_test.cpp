@@ -604,22 +604,36 @@ gen::ClientSpec client_spec(uint32_t n) {
     return c;
 }
 
+// synwall's side of a back-to-back pair: one engine with one IPv4 listener, absorb inline.
+struct SynwallSide {
+    std::unique_ptr<Worker> engine;
+    app::Absorb absorb{app::CloseWith::kRst};
+    std::unique_ptr<dpdk::WorkerLoop> loop;
+    SynwallSide(uint16_t port, CookieMode mode) {
+        cookie::SecretConfig sc;
+        sc.master.fill(9);
+        sc.prf = cookie::best_prf();
+        engine = std::make_unique<Worker>(EngineConfig{}, std::make_shared<ListenerTable>(std::vector{listener(pf::Fam::v4, mode)}),
+                                          sc, kT0);
+        dpdk::WorkerLoopConfig wc;
+        wc.ports = {{port, 0, 0}};
+        wc.inline_app = &absorb;
+        wc.tx_flush_ns = 0;
+        loop = std::make_unique<dpdk::WorkerLoop>(*engine, g_pool, wc);
+    }
+    void poll(uint64_t now) {
+        loop->poll(now);
+        loop->flush();
+    }
+};
+
 }  // namespace
 
 TEST(GenLane, ClosedLoopClientsCompleteHandshakesWithSynwall) {
     {
         BackToBack wire("b2b_clients");
-        cookie::SecretConfig sc;
-        sc.master.fill(9);
-        sc.prf = cookie::best_prf();
-        Worker engine(EngineConfig{}, std::make_shared<ListenerTable>(std::vector{listener(pf::Fam::v4, CookieMode::kNever)}),
-                      sc, kT0);
-        app::Absorb absorb(app::CloseWith::kRst);
-        dpdk::WorkerLoopConfig wc;
-        wc.ports = {{wire.sw_port, 0, 0}};
-        wc.inline_app = &absorb;
-        wc.tx_flush_ns = 0;
-        dpdk::WorkerLoop sw(engine, g_pool, wc);
+        SynwallSide sw(wire.sw_port, CookieMode::kNever);
+        const Worker& engine = *sw.engine;
         dpdk::GenLaneConfig gc;
         gc.port = wire.gen_port;
         gc.flood = false;
@@ -629,7 +643,6 @@ TEST(GenLane, ClosedLoopClientsCompleteHandshakesWithSynwall) {
         for (int i = 0; i < 400; ++i, t += 10'000) {  // 4 ms of simulated time
             g.poll(t);
             sw.poll(kT0 + t);
-            sw.flush();
         }
         const gen::ClientStats& c = g.clients()->stats();
         EXPECT_GE(c.completed, 3u * kClients) << "closed loop: every client went round several times";
@@ -641,7 +654,7 @@ TEST(GenLane, ClosedLoopClientsCompleteHandshakesWithSynwall) {
         // synwall accepted what the clients completed (the last ACKs may still be in the ring).
         EXPECT_GE(engine.counters()[kEstablished], c.completed - kClients);
         EXPECT_LE(engine.counters()[kEstablished], c.completed);
-        EXPECT_EQ(absorb.accepted(), engine.counters()[kEstablished]);
+        EXPECT_EQ(sw.absorb.accepted(), engine.counters()[kEstablished]);
         EXPECT_EQ(g.stats().tx_refused, 0u);
     }
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
@@ -650,16 +663,8 @@ TEST(GenLane, ClosedLoopClientsCompleteHandshakesWithSynwall) {
 TEST(GenLane, MixedFloodIsAnsweredAsSynwallShould) {
     {
         BackToBack wire("b2b_flood");
-        cookie::SecretConfig sc;
-        sc.master.fill(9);
-        sc.prf = cookie::best_prf();
-        Worker engine(EngineConfig{}, std::make_shared<ListenerTable>(std::vector{listener(pf::Fam::v4, CookieMode::kAlways)}),
-                      sc, kT0);
-        app::Absorb absorb(app::CloseWith::kRst);
-        dpdk::WorkerLoopConfig wc;
-        wc.ports = {{wire.sw_port, 0, 0}};
-        wc.inline_app = &absorb;
-        dpdk::WorkerLoop sw(engine, g_pool, wc);
+        SynwallSide sw(wire.sw_port, CookieMode::kAlways);
+        const Worker& engine = *sw.engine;
         dpdk::GenLaneConfig gc;
         gc.port = wire.gen_port;
         gc.flood_replies = gen::FloodReplies::kNearMissAck;
@@ -669,7 +674,6 @@ TEST(GenLane, MixedFloodIsAnsweredAsSynwallShould) {
             if (i == 200) g.set_flood(false);  // then everything in flight drains
             g.poll(t);
             sw.poll(kT0 + t);
-            sw.flush();
         }
         const dpdk::GenStats& s = g.stats();
         ASSERT_EQ(s.tx_refused, 0u);
