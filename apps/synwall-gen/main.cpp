@@ -83,7 +83,7 @@ double success_ratio(const gen::ClientStats& c) {
     return ended ? static_cast<double>(c.completed) / static_cast<double>(ended) : 0.0;
 }
 
-std::string summary_json(const Totals& t, double seconds, size_t lanes) {
+std::string summary_json(const Totals& t, double seconds, size_t lanes, size_t first_data_bytes) {
     auto u = [](uint64_t v) { return std::to_string(v); };
     auto d = [](double v) {
         char b[64];
@@ -101,7 +101,7 @@ std::string summary_json(const Totals& t, double seconds, size_t lanes) {
          u(t.c.synacks) + "},\n";
     j += "  \"synack_pps\": " + d(static_cast<double>(t.io.flood_synacks + t.c.synacks) / seconds) + ",\n";
     j += "  \"tx_refused\": " + u(t.io.tx_refused) + ",\n  \"no_mbuf\": " + u(t.io.no_mbuf) + ",\n";
-    j += "  \"clients\": {\"attempts\": " + u(t.c.attempts) + ", \"completed\": " + u(t.c.completed) +
+    j += "  \"clients\": {\"first_data_bytes\": " + u(first_data_bytes) + ", \"attempts\": " + u(t.c.attempts) + ", \"completed\": " + u(t.c.completed) +
          ", \"failed\": " + u(t.c.failed) + ", \"syn_retransmits\": " + u(t.c.syn_retransmits) +
          ", \"resets\": " + u(t.c.resets) + ", \"bad_synacks\": " + u(t.c.bad_synacks) + ", \"stale\": " + u(t.c.stale) + ", \"success_ratio\": " +
          d(success_ratio(t.c)) + ", \"handshakes_per_s\": " + d(static_cast<double>(t.c.completed) / seconds) +
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(t.c.failed), 100.0 * success_ratio(t.c),
                 static_cast<double>(t.lat.quantile(0.5)) / 1e3, static_cast<double>(t.lat.quantile(0.99)) / 1e3,
                 static_cast<double>(t.lat.quantile(0.999)) / 1e3);
-    if (!opt->json.empty()) std::ofstream(opt->json) << summary_json(t, seconds, lanes.size());
+    if (!opt->json.empty()) std::ofstream(opt->json) << summary_json(t, seconds, lanes.size(), opt->clients.first_data.size());
     std::fflush(stdout);
     // A memif peer that is still polling when we disconnect can crash in DPDK 22.11's memif PMD:
     // give it time to stop first (scripts end synwall inside this window).

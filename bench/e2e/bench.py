@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,6 +56,11 @@ def prefix(tag):
     p = f"bench-{tag}-{os.getpid()}"
     prefixes.append(p)
     return p
+
+
+def indent(text):
+    """A block of text as a Markdown code block (four spaces)."""
+    return textwrap.indent(text, "    ")
 
 
 def show(cmd):
@@ -485,16 +491,38 @@ def kernel(dpdk_rate):
         sh("ip", "-n", ns, "route", "add", "198.18.0.0/15", "via", "203.0.113.1")
         listen = ("import socket, sys, time\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
                   "s.bind(('203.0.113.10', 80))\ns.listen(int(sys.argv[1]))\ntime.sleep(3600)\n")
+        # nftables synproxy (the netfilter SYN proxy in front of the same listener): SYNs skip
+        # conntrack (notrack), synproxy answers them with its own cookies and drops them.
+        synproxy_rules = """table ip bench_synproxy {
+  chain pre { type filter hook prerouting priority raw; policy accept;
+    tcp dport 80 tcp flags syn notrack }
+  chain in { type filter hook input priority filter; policy accept;
+    tcp dport 80 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+    ct state invalid drop }
+}
+"""
+        rules_file = write("synproxy.nft", synproxy_rules)
         kernel_rates = {}
-        for mode, backlog, label in ((2, 128, "Linux, tcp_syncookies=2"), (1, 16, "Linux, tcp_syncookies=1, backlog 16")):
+        cpu_note = "softirq + system time of CPU 1 (all of the kernel's receive, cookie, transmit)"
+        for peer, mode, backlog, label in ((2, 2, 128, "Linux, tcp_syncookies=2"),
+                                           (1, 1, 16, "Linux, tcp_syncookies=1, backlog 16"),
+                                           ("synproxy", 1, 128, "nftables synproxy (in front of the same listener)")):
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv4.tcp_syncookies={mode}")
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv4.tcp_max_syn_backlog={backlog}")
+            if peer == "synproxy":
+                if shutil.which("nft") is None:
+                    progress("  no nft (apt-get install nftables): synproxy skipped")
+                    continue
+                sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0")
+                sh("ip", "netns", "exec", ns, "nft", "-f", rules_file)
             listener = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", listen, str(backlog)])
             time.sleep(0.5)
-            kernel_rates[mode] = measure(label, "softirq + system time of CPU 1 (all of the kernel's receive, cookie, transmit)")
+            kernel_rates[peer] = measure(label, cpu_note)
             listener.kill()
             listener.wait()
             listener = None
+            if peer == "synproxy":
+                sh("ip", "netns", "exec", ns, "nft", "flush", "ruleset")
         # synwall on the same veth end; the kernel there keeps quiet (no address). Its polling lcore
         # owns CPU 1: the veth/AF_PACKET receive work is steered to CPU 0 (softirq work sharing a
         # CPU with a busy-polling thread starves), where it is not counted.
@@ -521,6 +549,9 @@ def kernel(dpdk_rate):
                      "one polling lcore, saturated (the I/O-floor run)"))
         result("kernel.linux_syncookies2.per_cpu_second", k2 / 1e6, "M SYN-ACKs per CPU-s")
         result("kernel.linux_syncookies1_backlog16.per_cpu_second", kernel_rates[1] / 1e6, "M SYN-ACKs per CPU-s")
+        if "synproxy" in kernel_rates:
+            result("kernel.nft_synproxy.per_cpu_second", kernel_rates["synproxy"] / 1e6, "M SYN-ACKs per CPU-s",
+                   "linux-syncookies2", kernel_rates["synproxy"] / k2)
         result("kernel.synwall_af_packet.per_cpu_second", af / 1e6, "M SYN-ACKs per CPU-s", "linux-syncookies2", af / k2)
         result("kernel.synwall_dpdk.per_cpu_second", dpdk_rate, "M SYN-ACKs per CPU-s", "linux-syncookies2",
                dpdk_rate * 1e6 / k2)
@@ -543,8 +574,10 @@ Which I/O path limits what: the generator on AF_PACKET offers only ~{rows[0][1]:
 load the kernel's one receive CPU but not synwall, whose lcore polls at 100 % whatever the load — on
 the veth, synwall's figure per CPU-second is the generator's rate, not synwall's capacity. The DPDK
 path (memif, no kernel) is where synwall's own cost shows: one lcore answering at the rate in the
-I/O-floor table. nftables `synproxy` as a third peer is not measured yet.
+I/O-floor table. nftables synproxy (the third peer) answers SYNs from netfilter's input hook with
+its own cookies, before they reach TCP; its ruleset:
 
+{indent(synproxy_rules)}
     {show(gen_cmd)}
 """)
     except (subprocess.CalledProcessError, FileNotFoundError, OSError, ValueError, KeyError) as e:

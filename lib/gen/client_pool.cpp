@@ -100,7 +100,7 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
             s.timer = timers_.start(now_ns, spec_.rto_ns << s.retries, i);
             break;
         case State::kCloseDue:
-            seg.seq = s.isn + 1;
+            seg.seq = s.isn + 1 + static_cast<uint32_t>(spec_.first_data.size());  // after the data sent with the ACK
             seg.mss = 0;
             seg.sack = seg.timestamps = false;
             seg.wscale = -1;
@@ -169,7 +169,8 @@ ClientPool::Rx ClientPool::on_frame(net::Packet& p, const net::ParsedPacket& in,
         enqueue(static_cast<uint32_t>(c));
     }
     // The ACK (again, for a SYN-ACK retransmitted before our ACK arrived), in the same buffer.
-    return net::answer_synack(p, in, static_cast<uint32_t>(now_ns / 1'000'000)) ? Rx::kReply : Rx::kConsumed;
+    return net::answer_synack(p, in, static_cast<uint32_t>(now_ns / 1'000'000), 1, spec_.first_data) ? Rx::kReply
+                                                                                                      : Rx::kConsumed;
 }
 
 }  // namespace synwall::gen

@@ -1,6 +1,7 @@
 // synwall-gen's legitimate clients: N closed-loop TCP clients that each, over and over, send a SYN
 // (retransmitted after 1 s, then 2 s, 4 s ... like Linux's connect(), up to `max_retries`), answer
-// the SYN-ACK with the ACK, close with a RST or a FIN, and start again. Per handshake they record
+// the SYN-ACK with the ACK (carrying the first data, if any), close with a RST or a FIN, and start
+// again. Per handshake they record
 // success and latency (first SYN sent -> SYN-ACK received, retransmit waits included: what
 // connect() would have taken).
 //
@@ -39,6 +40,7 @@ struct ClientSpec {
     uint64_t rto_ns = 1'000'000'000;  // first SYN retransmit; doubles after each
     uint8_t max_retries = 5;          // then the attempt counts as failed and the client starts over
     ClientClose close = ClientClose::kRst;
+    std::vector<uint8_t> first_data;  // sent with the ACK (a request's first bytes); empty: a bare ACK
 };
 
 struct ClientStats {

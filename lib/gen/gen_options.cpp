@@ -9,8 +9,9 @@ std::string gen_usage() {
     return "usage: synwall-gen [EAL options] -- --port DEV [--dst ADDR] [--dport P]\n"
            "         [--flood MIX|off] [--rate PPS|max] [--flood-src PREFIX] [--options linux|mss|none|mixed]\n"
            "         [--flood-replies drop|nearmiss] [--clients N] [--client-src PREFIX] [--client-close rst|fin]\n"
-           "         [--client-ports N] [--client-rto-ms MS] [--client-retries N] [--duration S] [--stats-period S]\n"
-           "         [--json FILE] [--burst N] [--seed S] [--linger S] [--src-mac MAC] [--dst-mac MAC]\n"
+           "         [--client-ports N] [--client-rto-ms MS] [--client-retries N] [--client-data BYTES|http]\n"
+           "         [--duration S] [--stats-period S]"
+           " [--json FILE] [--burst N] [--seed S] [--linger S] [--src-mac MAC] [--dst-mac MAC]\n"
            "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)";
 }
 
@@ -87,6 +88,15 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         } else if (a == "--client-rto-ms") {
             if (!number(v, 1, 60'000, d)) return bad("'" + v + "' is not 1..60000 ms");
             o.clients.rto_ns = static_cast<uint64_t>(d * 1e6);
+        } else if (a == "--client-data") {
+            if (v == "http") {
+                const std::string req = "GET / HTTP/1.1\r\nHost: synwall\r\nUser-Agent: synwall-gen\r\n\r\n";
+                o.clients.first_data.assign(req.begin(), req.end());
+            } else if (number(v, 0, kMaxClientData, d) && d == static_cast<uint32_t>(d)) {
+                o.clients.first_data.assign(static_cast<size_t>(d), 'x');
+            } else {
+                return bad("'" + v + "' is neither 'http' nor a byte count 0.." + std::to_string(kMaxClientData));
+            }
         } else if (a == "--client-retries") {
             if (!number(v, 0, 10, d)) return bad("'" + v + "' is not 0..10");
             o.clients.max_retries = static_cast<uint8_t>(d);

@@ -16,6 +16,9 @@ namespace synwall::gen {
 // correct tuple and seq, the cookie + 1 as ack: the closest forgery there is).
 enum class FloodReplies : uint8_t { kDrop, kNearMissAck };
 
+// --client-data's limit: the ACK with its data stays one standard-MTU frame.
+inline constexpr uint32_t kMaxClientData = 1200;
+
 struct GenOptions {
     std::string port;                 // a vdev spec ("net_memif0,role=client,socket=/tmp/s") or a device name
     FloodSpec flood;

@@ -57,9 +57,10 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
                  const ReplyIpFields& ipf) noexcept {
     const bool v4 = in.family == Family::kIpv4;
     const uint16_t ip_len = v4 ? 20 : 40;
-    const uint16_t tcp_len = static_cast<uint16_t>(20 + reply_options_len(seg.options));
-    const uint32_t frame_len = in.l3_offset + ip_len + tcp_len;
+    const uint16_t hdr_len = static_cast<uint16_t>(20 + reply_options_len(seg.options));
+    const uint32_t frame_len = in.l3_offset + ip_len + hdr_len + seg.payload.size();
     if (frame_len > pkt.room) return false;
+    const auto tcp_len = static_cast<uint16_t>(hdr_len + seg.payload.size());
 
     // Everything we still need from the original lives in `in` except the addresses, which the
     // new IP header overwrites: copy them first.
@@ -103,12 +104,13 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     store_be16(th + 2, in.src_port);
     store_be32(th + 4, seg.seq);
     store_be32(th + 8, seg.ack);
-    th[12] = static_cast<uint8_t>((tcp_len / 4) << 4);
+    th[12] = static_cast<uint8_t>((hdr_len / 4) << 4);
     th[13] = seg.flags;
     store_be16(th + 14, seg.window);
     store_be16(th + 16, 0);
     store_be16(th + 18, 0);
     write_options(th + 20, seg.options);
+    if (!seg.payload.empty()) std::memmove(th + hdr_len, seg.payload.data(), seg.payload.size());
 
     const uint64_t pseudo = v4 ? pseudo_header_v4(ip + 12, ip + 16, tcp_len)
                                : pseudo_header_v6(ip + 8, ip + 24, tcp_len);

@@ -86,7 +86,8 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept {
     return total;
 }
 
-bool answer_synack(Packet& pkt, const ParsedPacket& p, uint32_t tsval, uint32_t ack_delta) noexcept {
+bool answer_synack(Packet& pkt, const ParsedPacket& p, uint32_t tsval, uint32_t ack_delta,
+                   std::span<const uint8_t> data) noexcept {
     if (!p.ok() || (p.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) != (tcp_flag::kSyn | tcp_flag::kAck)) return false;
     ReplySegment seg;
     seg.flags = tcp_flag::kAck;
@@ -96,6 +97,7 @@ bool answer_synack(Packet& pkt, const ParsedPacket& p, uint32_t tsval, uint32_t 
     seg.options.timestamps = p.options.has_timestamps;
     seg.options.tsval = tsval;
     seg.options.tsecr = p.options.tsval;
+    seg.payload = data;
     return build_reply(pkt, p, seg, {});
 }
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "net/packet.hpp"
 #include "net/parser.hpp"
@@ -47,8 +48,10 @@ uint16_t write_syn(const SynSpec& s, uint8_t* out, uint16_t room) noexcept;
 uint16_t write_client_ack(const Packet& synack, uint8_t* out, uint16_t room, uint32_t tsval = 1) noexcept;
 
 // The same in place, for a SYN-ACK already parsed as `synack`: `pkt` becomes the client's ACK with
-// ack = its seq + ack_delta (1: the right answer; 2: a near miss, for floods of forged ACKs).
+// ack = its seq + ack_delta (1: the right answer; 2: a near miss, for floods of forged ACKs),
+// carrying `data` (a client's first bytes, sent with the ACK) when it is not empty.
 // False, `pkt` untouched, if it is not a SYN-ACK or the ACK does not fit.
-bool answer_synack(Packet& pkt, const ParsedPacket& synack, uint32_t tsval = 1, uint32_t ack_delta = 1) noexcept;
+bool answer_synack(Packet& pkt, const ParsedPacket& synack, uint32_t tsval = 1, uint32_t ack_delta = 1,
+                   std::span<const uint8_t> data = {}) noexcept;
 
 }  // namespace synwall::net

@@ -884,6 +884,64 @@ INSTANTIATE_TEST_SUITE_P(
                (i.param.close == ClientClose::kRst ? "Rst" : "Fin");
     });
 
+// The first data rides on the ACK: the engine establishes with it (in both modes), hands the bytes
+// to the application unchanged, and the close comes after them in sequence space.
+TEST(ClientPoolEngine, FirstDataRidesOnTheAckAndReachesTheApplication) {
+    const std::string request = "GET / HTTP/1.1\r\nHost: synwall\r\n\r\n";
+    for (const auto mode : {handshake::CookieMode::kAlways, handshake::CookieMode::kNever}) {
+        SCOPED_TRACE(mode == handshake::CookieMode::kAlways ? "cookies" : "queue");
+        ClientSpec spec = client_spec(false, 8);
+        spec.first_data.assign(request.begin(), request.end());
+        Server server(net::Family::kIpv4, spec.dst, spec.dport, mode);
+        ClientPool pool(spec, 7, kT0);
+        Buffers bufs(16);
+        ASSERT_EQ(pool.poll(kT0 + kMs, bufs.data(), bufs.size()), 8u);
+        std::vector<net::Packet> syns(bufs.pk.begin(), bufs.pk.begin() + 8);
+        std::map<uint16_t, uint32_t> isn_by_port;
+        for (const auto& sy : syns) {
+            const FrameView v = view(sy);
+            EXPECT_EQ(v.payload().size(), 0u) << "no data on the SYN";
+            isn_by_port[v.sport()] = v.seq();
+        }
+        std::vector<net::Packet> synacks = server.feed(syns, kT0 + 2 * kMs);
+        ASSERT_EQ(synacks.size(), 8u);
+        std::vector<net::Packet> acks;
+        for (auto& sa : synacks) {
+            net::Packet p = sa;
+            ASSERT_EQ(pool.on_frame(p, kT0 + 3 * kMs), ClientPool::Rx::kReply);
+            const FrameView a = view(p);
+            EXPECT_EQ(a.flags(), ACK);
+            EXPECT_EQ(a.seq(), isn_by_port[a.sport()] + 1);
+            const std::vector<uint8_t> data = a.payload();
+            EXPECT_EQ(std::string(data.begin(), data.end()), request);
+            EXPECT_EQ(a.tcp_length(), a.tcp_header_len() + request.size());
+            EXPECT_TRUE(a.ipv4_checksum_ok());
+            EXPECT_TRUE(a.tcp_checksum_ok());
+            acks.push_back(p);
+        }
+        server.feed(acks, kT0 + 4 * kMs);
+        EXPECT_EQ(server.counter(handshake::kEstablished), 8u);
+        EXPECT_EQ(server.counter(handshake::kEstablishedWithData), 8u);
+        handshake::Connection conn;
+        uint32_t accepted = 0;
+        while (server.worker->accept(0, conn)) {
+            ++accepted;
+            ASSERT_EQ(conn.payload_len, request.size());
+            EXPECT_EQ(std::string(reinterpret_cast<const char*>(conn.packet.data) + conn.payload_offset, conn.payload_len),
+                      request);
+        }
+        EXPECT_EQ(accepted, 8u);
+        // The RSTs that close come after the data: seq = ISN + 1 + its length, exactly RCV.NXT.
+        Buffers next(32);
+        ASSERT_EQ(pool.poll(kT0 + 5 * kMs, next.data(), next.size()), 16u);
+        for (uint32_t k = 0; k < 8; ++k) {
+            const FrameView v = view(next.pk[k]);
+            EXPECT_EQ(v.flags(), RST);
+            EXPECT_EQ(v.seq(), isn_by_port[v.sport()] + 1 + request.size());
+        }
+    }
+}
+
 // =============================================================================================
 // 6. ClientPool: retransmits, failures, foreign frames, client_of
 
@@ -1238,6 +1296,24 @@ TEST(GenOptions, Ipv6ClientsFitTheDefaultRange) {
     EXPECT_TRUE(n) << err;
 }
 
+TEST(GenOptions, ClientData) {
+    std::string err;
+    auto n = parse_gen_options({"--port", "p", "--client-data", "100"}, err);
+    ASSERT_TRUE(n) << err;
+    EXPECT_EQ(n->clients.first_data, std::vector<uint8_t>(100, 'x'));
+    n = parse_gen_options({"--port", "p", "--client-data", "http"}, err);
+    ASSERT_TRUE(n) << err;
+    const std::string req(n->clients.first_data.begin(), n->clients.first_data.end());
+    EXPECT_EQ(req.rfind("GET / HTTP/1.1\r\n", 0), 0u);
+    EXPECT_EQ(req.substr(req.size() - 4), "\r\n\r\n");
+    n = parse_gen_options({"--port", "p", "--client-data", "1200"}, err);
+    ASSERT_TRUE(n) << err;
+    EXPECT_EQ(n->clients.first_data.size(), 1200u);
+    n = parse_gen_options({"--port", "p"}, err);
+    ASSERT_TRUE(n) << err;
+    EXPECT_TRUE(n->clients.first_data.empty()) << "a bare ACK by default";
+}
+
 TEST(GenOptions, ErrorsNameTheFlag) {
     struct Case {
         std::vector<std::string> args;
@@ -1257,6 +1333,10 @@ TEST(GenOptions, ErrorsNameTheFlag) {
         {{"--port", "p", "--flood", "off"}, "--flood"},
         {{"--port", "p", "--clients", "200001", "--client-src", "10.0.0.0/30"}, "--clients"},
         {{"--port", "p", "--clients", "many"}, "--clients"},
+        {{"--port", "p", "--client-data", "1201"}, "--client-data"},
+        {{"--port", "p", "--client-data", "-1"}, "--client-data"},
+        {{"--port", "p", "--client-data", "1.5"}, "--client-data"},
+        {{"--port", "p", "--client-data", "https"}, "--client-data"},
         {{"--port"}, "--port"},
         {{"--port", "p", "--dst"}, "--dst"},
         {{"--port", "p", "--dst", "host.example"}, "--dst"},

@@ -85,6 +85,10 @@ struct FrameView {
     bool ipv4_checksum_ok() const;
     bool tcp_checksum_ok() const;
     size_t tcp_length() const;  // header + payload per the IP length
+    std::vector<uint8_t> payload() const {  // the bytes after the TCP header, per the IP length
+        const auto* first = bytes.data() + l4 + tcp_header_len();
+        return {first, bytes.data() + l4 + tcp_length()};
+    }
     // Parsed options (independent walker).
     OptionSpec options() const;
     bool has_option(uint8_t kind) const;
