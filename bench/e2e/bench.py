@@ -172,6 +172,7 @@ def io_floor():
         offered.append(gt["flood_pps"] / 1e6)
         progress(f"  round {r + 1}: synwall {sw_rates[-1]:.3f} Mpps SYN-ACKs, testpmd 5tswap {tp_rates[-1]:.3f} Mpps")
     sw, tp = sorted(sw_rates)[len(sw_rates) // 2], sorted(tp_rates)[len(tp_rates) // 2]
+    io_rows.extend([("synwall\n(SYN cookies)", sw, sw_rates), ("testpmd\n5tswap", tp, tp_rates)])
     result("io_floor.synwall_synack_rate", sw, "Mpps", "testpmd-5tswap", sw / tp, sw_cmd)
     result("io_floor.testpmd_5tswap_rate", tp, "Mpps", None, None, tp_cmd)
     sections.append(f"""### I/O floor: synwall vs `dpdk-testpmd --forward-mode=5tswap` (target ≥ 0.9)
@@ -185,6 +186,8 @@ swapped) and the generator counts what comes back. Medians of {rounds} round(s) 
 | synwall (SYN cookies) | {sw:.3f} | {', '.join(f'{x:.3f}' for x in sw_rates)} |
 | testpmd 5tswap | {tp:.3f} | {', '.join(f'{x:.3f}' for x in tp_rates)} |
 | **ratio** | **{sw / tp:.2f}** | |
+
+![I/O floor](img/io_floor.png)
 
 The generator offered {min(offered):.3f}–{max(offered):.3f} Mpps in these runs (one lcore writing
 every frame with full checksums, and receiving every answer): when both peers answer close to that,
@@ -349,6 +352,40 @@ tables pre-faulted at start-up; bytes per entry from the difference to the small
 """ + "\n".join(table) + "\n")
 
 
+# 5 (workers): synwall alone on pcap replay, one queue (one replayed file) per worker.
+def worker_scaling():
+    """SYN-ACK rate against the worker count, 1 .. the machine's cores. No generator: each worker
+    polls its own net_pcap rx queue replaying its own SYN-flood file (infinite_rx), so the workers
+    get the CPUs. The main lcore (stats only, asleep) shares CPU 0 with worker 1."""
+    progress("scale: SYN-ACK rate against the worker count (pcap replay, one queue per worker)")
+    rows = []
+    cmd = None
+    for w in range(1, (os.cpu_count() or 1) + 1):
+        pcaps = []
+        for q in range(w):
+            pcaps.append(os.path.join(WORK, f"workers-{q}.pcap"))
+            if not os.path.exists(pcaps[-1]):
+                subprocess.run([PCAPGEN, "--out", pcaps[-1], "--count", "4096", "--seed", str(q + 1)], check=True,
+                               capture_output=True)
+        dev = "net_pcap0," + ",".join(f"rx_pcap={p}" for p in pcaps) + "," + ",".join(["tx_pcap=/dev/null"] * w) + \
+              ",infinite_rx=1"
+        cfg = write(f"workers{w}.toml", synwall_toml(dev, "net_pcap", 'cookie_mode = "always"'))
+        lcores = ",".join(["0@0"] + [f"{i}@{i - 1}" for i in range(1, w + 1)])
+        cmd = [SYNWALL, *EAL, "--lcores", lcores, f"--file-prefix={prefix(f'workers{w}')}", "--", "--config", cfg,
+               "--drivers-config", DRIVERS, "--duration", str(SECS)]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=SECS + 60).stdout
+        rates = [float(m.group(1)) for m in re.finditer(r"^rx\s+([\d.]+) Mpps", out, re.M)]
+        steady = sorted(rates[1:] or rates)
+        rate = steady[len(steady) // 2] if steady else 0.0
+        rows.append((w, rate))
+        progress(f"  {w} worker(s): {rate:.3f} Mpps SYN-ACKs")
+        result(f"scale.workers.{w}.synack_rate", rate, "Mpps", "1 worker", rate / rows[0][1] if rows[0][1] else None,
+               show(cmd))
+    global worker_rows
+    worker_rows = rows
+    return rows, cmd
+
+
 # 5: scale: half-open table fill, number of listeners.
 def scale():
     progress("scale: SYN-ACK rate against half-open table fill (queue mode, up to 10M requests)")
@@ -402,6 +439,7 @@ def scale():
         result(f"scale.listeners.{n}.synack_rate", rows[-1][1], "Mpps", "1 listener", rows[-1][1] / rows[0][1])
     global listener_rows
     listener_rows = rows
+    wrows, wcmd = worker_scaling()
     sections.append(f"""### Scale (target: within 10 % of the empty-table rate at 10M half-open requests)
 
 **Half-open table fill.** synwall in queue mode (`cookie_mode = "never"`, `half_open_capacity =
@@ -423,13 +461,25 @@ worst case of the per-port scan, most specific prefix first), cookie mode, full-
 |---|---|---|
 """ + "\n".join(f"| {n:,} | {r:.3f} | {r / rows[0][1]:.2f} |" for n, r in rows) + f"""
 
-**Workers.** This machine has two cores: one runs synwall's worker, the other the generator, so
-the worker count is 1 here. On a bigger box give synwall `-l 0-N` (`[lcores] workers = [...]`, a
-profile with `rss = true` and as many queues) and synwall-gen as many lanes (`-l`), one memif queue
-pair each (`net_memif0,...` gets queues from the lane count).
-
     {scmd}
     {gcmd}
+
+**Workers.** synwall alone, answering a replayed SYN flood: one `net_pcap` rx queue per worker,
+each replaying its own file (`infinite_rx=1`), cookie mode; workers 1 to the machine's
+{os.cpu_count()} cores (the main lcore, which only prints stats, shares CPU 0 with worker 1). No generator
+competes for the cores, so this is synwall's own scaling.
+
+| workers | SYN-ACK Mpps | vs 1 worker |
+|---|---|---|
+""" + "\n".join(f"| {w} | {r:.3f} | {r / wrows[0][1]:.2f} |" for w, r in wrows) + f"""
+
+![SYN-ACK rate against workers](img/scale_workers.png)
+
+    {show(wcmd)}
+
+On a bigger box the same loop runs to its core count. With a NIC, give synwall `[lcores] workers
+= [...]` (or `-l 0-N`) and a profile with `rss = true` and as many queues; from synwall-gen over
+memif, as many generator lanes (`-l`), one memif queue pair each.
 """)
 
 
@@ -494,11 +544,15 @@ def kernel(dpdk_rate):
         # nftables synproxy (the netfilter SYN proxy in front of the same listener): SYNs skip
         # conntrack (notrack), synproxy answers them with its own cookies and drops them.
         synproxy_rules = """table ip bench_synproxy {
-  chain pre { type filter hook prerouting priority raw; policy accept;
-    tcp dport 80 tcp flags syn notrack }
-  chain in { type filter hook input priority filter; policy accept;
+  chain pre {
+    type filter hook prerouting priority raw; policy accept;
+    tcp dport 80 tcp flags syn notrack
+  }
+  chain in {
+    type filter hook input priority filter; policy accept;
     tcp dport 80 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
-    ct state invalid drop }
+    ct state invalid drop
+  }
 }
 """
         rules_file = write("synproxy.nft", synproxy_rules)
@@ -555,6 +609,7 @@ def kernel(dpdk_rate):
         result("kernel.synwall_af_packet.per_cpu_second", af / 1e6, "M SYN-ACKs per CPU-s", "linux-syncookies2", af / k2)
         result("kernel.synwall_dpdk.per_cpu_second", dpdk_rate, "M SYN-ACKs per CPU-s", "linux-syncookies2",
                dpdk_rate * 1e6 / k2)
+        kernel_rows.extend((r[0], r[4]) for r in rows)
         table = "\n".join(f"| {r[0]} | {r[1]:.3f} | {r[2]:.3f} | {100 * r[3]:.0f} % | {r[4]:.3f} | {r[4] * 1e6 / k2:.1f}× | {r[5]} |"
                           for r in rows)
         sections.append(f"""### The Linux kernel (target: synwall's DPDK path ≥ 30× the kernel's SYN cookies per CPU-second)
@@ -569,6 +624,8 @@ checksums).
 | peer | offered Mpps | SYN-ACKs Mpps | CPU 1 busy | M SYN-ACKs per CPU-second | vs kernel (=2) | CPU counted |
 |---|---|---|---|---|---|---|
 {table}
+
+![SYN-ACKs per CPU-second](img/kernel.png)
 
 Which I/O path limits what: the generator on AF_PACKET offers only ~{rows[0][1]:.2f} Mpps, enough to
 load the kernel's one receive CPU but not synwall, whose lcore polls at 100 % whatever the load — on
@@ -592,6 +649,9 @@ its own cookies, before they reach TCP; its ruleset:
 
 fill_series = []
 listener_rows = []
+worker_rows = []
+io_rows = []        # (peer, median Mpps)
+kernel_rows = []    # (peer, M SYN-ACKs per CPU-second)
 clients_rows = []
 
 
@@ -627,6 +687,46 @@ def plots():
         ax.set_title("legitimate clients under flood")
         fig.tight_layout()
         fig.savefig(os.path.join(img, "clients_under_flood.png"), dpi=100)
+        plt.close(fig)
+    if worker_rows:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot([w for w, _ in worker_rows], [r for _, r in worker_rows], "o-", label="synwall")
+        ax.plot([w for w, _ in worker_rows], [worker_rows[0][1] * w for w, _ in worker_rows], ":", label="linear")
+        ax.set_xticks([w for w, _ in worker_rows])
+        ax.set_xlabel("workers (one rx queue each)")
+        ax.set_ylabel("SYN-ACKs (Mpps)")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+        ax.set_title("synwall: rate against worker count (pcap replay)")
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "scale_workers.png"), dpi=100)
+        plt.close(fig)
+    if io_rows:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        names = [n for n, _, _ in io_rows]
+        ax.bar(names, [m for _, m, _ in io_rows], color=["tab:blue", "tab:gray"])
+        for i, (_, _, per_round) in enumerate(io_rows):
+            ax.plot([i] * len(per_round), per_round, "k.", label="rounds" if i == 0 else None)
+        ax.set_ylabel("Mpps back at the generator")
+        ax.legend()
+        ax.set_title("I/O floor over memif: synwall vs testpmd 5tswap")
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "io_floor.png"), dpi=100)
+        plt.close(fig)
+    if kernel_rows:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        names = [n.replace(" (", "\n(") for n, _ in kernel_rows]
+        ax.barh(names, [v for _, v in kernel_rows], color=["tab:gray"] * (len(kernel_rows) - 1) + ["tab:blue"])
+        ax.set_xscale("log")
+        ax.set_xlim(right=max(v for _, v in kernel_rows) * 3)
+        for i, (_, v) in enumerate(kernel_rows):
+            ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("M SYN-ACKs per CPU-second (log)")
+        ax.set_title("SYN-flood cost: Linux, nftables synproxy, synwall")
+        ax.tick_params(axis="y", labelsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, "kernel.png"), dpi=100)
         plt.close(fig)
     progress("plots in docs/img/")
 
