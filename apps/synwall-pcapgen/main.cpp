@@ -1,20 +1,27 @@
 // synwall-pcapgen: writes flood pcaps for net_pcap replay and testpmd (spoofed sources from a
 // prefix; SYN, ACK, RST and SYN-ACK floods mixed by weight; Linux-like, MSS-only, no or mixed
-// options; IPv4 or IPv6). Large files are generated in parallel (oneTBB) in fixed chunks, each
-// from its own seed, so the output is the same whatever the thread count.
+// options; IPv4 or IPv6), and the malformed-traffic corpus (--kind malformed: every frame broken
+// in one way, gen/malformed_writer.hpp). Large files are generated in parallel (oneTBB) in fixed
+// chunks, each from its own seed, so the output is the same whatever the thread count.
+// --manifest writes what the file holds as JSON: frames per kind and, for the malformed corpus,
+// per synwall counter that must count them (what a replay test compares with synwall's counters).
 //
-//   synwall-pcapgen --out FILE [--count N] [--family 4|6] [--src PREFIX] [--dst ADDR] [--dport P]
-//                   [--mix syn=70,ack=20,rst=10,synack=0] [--options linux|mss|none|mixed] [--seed S]
+//   synwall-pcapgen --out FILE [--kind flood|malformed] [--count N] [--family 4|6] [--src PREFIX]
+//                   [--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0]
+//                   [--options linux|mss|none|mixed] [--seed S] [--manifest FILE]
 // Defaults: 65536 IPv4 SYNs from 198.18.0.0/15 (RFC 2544 benchmarking range) to 203.0.113.10:80.
 #include <tbb/parallel_for.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "gen/flood_writer.hpp"
+#include "gen/malformed_writer.hpp"
 
 using namespace synwall;
 
@@ -22,9 +29,9 @@ namespace {
 
 int usage(const std::string& why) {
     std::fprintf(stderr,
-                 "synwall-pcapgen: %s\nusage: synwall-pcapgen --out FILE [--count N] [--family 4|6] [--src PREFIX] "
-                 "[--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0] [--options linux|mss|none|mixed] "
-                 "[--seed S]\n",
+                 "synwall-pcapgen: %s\nusage: synwall-pcapgen --out FILE [--kind flood|malformed] [--count N] "
+                 "[--family 4|6] [--src PREFIX] [--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0] "
+                 "[--options linux|mss|none|mixed] [--seed S] [--manifest FILE]\n",
                  why.c_str());
     return 2;
 }
@@ -37,7 +44,7 @@ constexpr uint64_t kChunk = 65536;  // frames per parallel task (and per seed)
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string out, src, dst, options = "linux", mix = "syn";
+    std::string out, src, dst, options = "linux", mix = "syn", kind = "flood", manifest;
     uint64_t count = 65536, seed = 1;
     int family = 4;
     unsigned long dport = 80;
@@ -55,6 +62,8 @@ int main(int argc, char** argv) {
             else if (a == "--mix") mix = v;
             else if (a == "--options") options = v;
             else if (a == "--seed") seed = std::stoull(v);
+            else if (a == "--kind") kind = v;
+            else if (a == "--manifest") manifest = v;
             else return usage("unknown option " + a);
         } catch (const std::exception&) {
             return usage("bad value for " + a + ": " + v);
@@ -62,6 +71,8 @@ int main(int argc, char** argv) {
     }
     if (out.empty()) return usage("--out is required");
     if (family != 4 && family != 6) return usage("--family must be 4 or 6");
+    if (kind != "flood" && kind != "malformed") return usage("--kind must be flood or malformed");
+    const bool malformed = kind == "malformed";
     if (count == 0 || dport == 0 || dport > 65535) return usage("--count and --dport must be positive (dport <= 65535)");
     gen::FloodSpec spec;
     if (!gen::parse_option_set(options, spec.options)) return usage("--options must be linux, mss, none or mixed");
@@ -76,18 +87,30 @@ int main(int argc, char** argv) {
         return usage("--src, --dst and --family must be of one family");
     spec.dport = static_cast<uint16_t>(dport);
 
-    // Each chunk of kChunk frames is rendered (pcap record headers included) by its own task.
+    // Each chunk of kChunk frames is rendered (pcap record headers included) by its own task, and
+    // counts its frames by kind.
     const uint64_t chunks = (count + kChunk - 1) / kChunk;
     std::vector<std::string> parts(chunks);
+    std::vector<std::array<uint64_t, gen::kMalformations>> kinds(chunks);
     tbb::parallel_for(uint64_t{0}, chunks, [&](uint64_t c) {
-        gen::FloodWriter w(spec, seed * 0x9e3779b97f4a7c15ull + c);
+        const uint64_t chunk_seed = seed * 0x9e3779b97f4a7c15ull + c;
+        gen::FloodWriter flood(spec, chunk_seed);
+        gen::MalformedWriter broken(spec, chunk_seed);
         std::string& b = parts[c];
         const uint64_t first = c * kChunk, last = std::min(count, first + kChunk);
-        b.reserve((last - first) * (16 + net::kMaxSynFrame));
-        uint8_t frame[net::kMaxSynFrame];
+        b.reserve((last - first) * (16 + gen::kMaxMalformedFrame));
+        uint8_t frame[gen::kMaxMalformedFrame];
         for (uint64_t i = first; i < last; ++i) {
-            gen::FloodKind kind;
-            const uint16_t len = w.write(frame, sizeof frame, kind);
+            uint16_t len;
+            if (malformed) {
+                gen::Malformation m;
+                len = broken.write(frame, sizeof frame, m);
+                ++kinds[c][static_cast<size_t>(m)];
+            } else {
+                gen::FloodKind k;
+                len = flood.write(frame, sizeof frame, k);
+                ++kinds[c][static_cast<size_t>(k)];
+            }
             put32(b, static_cast<uint32_t>(i / 1'000'000));
             put32(b, static_cast<uint32_t>(i % 1'000'000));
             put32(b, len);
@@ -108,8 +131,33 @@ int main(int argc, char** argv) {
     f.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const std::string& p : parts) f.write(p.data(), static_cast<std::streamsize>(p.size()));
     if (!f.flush()) return usage("write failed: " + out);
+    if (!manifest.empty()) {
+        std::array<uint64_t, gen::kMalformations> total{};
+        for (const auto& k : kinds)
+            for (size_t i = 0; i < total.size(); ++i) total[i] += k[i];
+        std::map<std::string, uint64_t> by_kind, by_counter;
+        for (size_t i = 0; i < (malformed ? gen::kMalformations : gen::kFloodKinds); ++i) {
+            if (total[i] == 0) continue;
+            if (malformed) {
+                const auto m = static_cast<gen::Malformation>(i);
+                by_kind[std::string(gen::to_string(m))] += total[i];
+                by_counter[std::string(net::to_string(gen::expected_status(m)))] += total[i];
+            } else {
+                by_kind[std::string(gen::to_string(static_cast<gen::FloodKind>(i)))] += total[i];
+            }
+        }
+        auto object = [](const std::map<std::string, uint64_t>& m) {
+            std::string j = "{";
+            for (const auto& [k, v] : m) j += (j.size() > 1 ? ", \"" : "\"") + k + "\": " + std::to_string(v);
+            return j + "}";
+        };
+        std::ofstream mf(manifest);
+        mf << "{\n  \"kind\": \"" << kind << "\",\n  \"family\": " << family << ",\n  \"frames\": " << count
+           << ",\n  \"by_kind\": " << object(by_kind) << ",\n  \"by_counter\": " << object(by_counter) << "\n}\n";
+        if (!mf.flush()) return usage("write failed: " + manifest);
+    }
     std::printf("synwall-pcapgen: wrote %lu IPv%d frames (%s) from %s to %s:%lu (%s options) to %s\n",
-                static_cast<unsigned long>(count), family, mix.c_str(), src.c_str(), dst.c_str(), dport,
+                static_cast<unsigned long>(count), family, malformed ? "malformed" : mix.c_str(), src.c_str(), dst.c_str(), dport,
                 options.c_str(), out.c_str());
     return 0;
 }

@@ -1,11 +1,14 @@
 // Writes the fuzzer's seed corpus: valid handshakes (v4/v6, VLAN/QinQ, option mixes, every cookie
 // mode) and malformed frames (each parser error), in the harness's input format (fuzz_input.hpp).
 //   make_fuzz_corpus DIR
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "../unit/packet_factory.hpp"
+#include "gen/address_range.hpp"
+#include "gen/malformed_writer.hpp"
 #include "fuzz_input.hpp"
 
 using namespace synwall;
@@ -75,46 +78,34 @@ int main(int argc, char** argv) {
         }
         write(dir, "overflow-m" + std::to_string(mode), in);
     }
-    // Malformed frames, each alone, with checksum verification on and off.
+    // Malformed frames, each alone, with checksum verification on and off: the corpus of
+    // synwall-pcapgen --kind malformed (gen::MalformedWriter), two variants of every kind and
+    // family, plus two edge cases it does not make.
     std::vector<std::pair<std::string, std::vector<uint8_t>>> bad;
+    for (const bool v6 : {false, true}) {
+        gen::FloodSpec spec;
+        std::string err;
+        gen::parse_range(v6 ? "2001:db8:1::/64" : "198.51.100.0/24", spec.src, err);
+        const auto dst = v6 ? pf::v6("2001:db8:2::10") : pf::v4("203.0.113.10");
+        std::copy(dst.begin(), dst.end(), spec.dst.begin());
+        gen::MalformedWriter w(spec, 2024);
+        for (size_t k = 0; k < gen::kMalformations; ++k)
+            for (int variant = 0; variant < 2; ++variant) {
+                uint8_t frame[gen::kMaxMalformedFrame];
+                const auto m = static_cast<gen::Malformation>(k);
+                const uint16_t len = w.write(m, frame, sizeof frame);
+                if (len == 0) continue;  // not of this family
+                bad.push_back({std::string(gen::to_string(m)) + (v6 ? "-v6-" : "-v4-") + std::to_string(variant),
+                               {frame, frame + len}});
+            }
+    }
     auto base = syn(pf::Fam::v4, rich);
-    auto f = pf::build_frame(base);
-    bad.push_back({"truncated-l2", {f.begin(), f.begin() + 10}});
-    bad.push_back({"truncated-ip", {f.begin(), f.begin() + 24}});
-    bad.push_back({"truncated-tcp", {f.begin(), f.begin() + 40}});
-    auto g = f;
-    g[14] = 0x44;  // IHL 4
-    bad.push_back({"bad-ihl", g});
-    g = f;
-    g[14 + 20 + 12] = 0x30;  // data offset 3
-    bad.push_back({"bad-doff", g});
-    g = f;
-    g[14 + 20 + 12] = 0xf0;  // data offset 15
-    bad.push_back({"doff-overrun", g});
     auto o = base;
-    o.tcp_options = {2, 0, 1, 1};  // option length 0
-    bad.push_back({"opt-len0", pf::build_frame(o)});
-    o.tcp_options = {8, 40, 0, 0};  // overruns
-    bad.push_back({"opt-overrun", pf::build_frame(o)});
-    o.tcp_options = {1, 1, 1, 3};  // kind without length byte
+    o.tcp_options = {1, 1, 1, 3};  // a kind in the last byte, without its length byte
     bad.push_back({"opt-nolen", pf::build_frame(o)});
-    auto c = base;
-    c.corrupt_tcp_checksum = true;
-    bad.push_back({"bad-tcp-csum", pf::build_frame(c)});
-    c = base;
-    c.corrupt_ip_checksum = true;
-    bad.push_back({"bad-ip-csum", pf::build_frame(c)});
-    c = base;
-    c.ipv4_frag = 0x2000;
-    bad.push_back({"fragment", pf::build_frame(c)});
     auto v6 = syn(pf::Fam::v6, rich);
-    v6.ipv6_ext = {{0, 0}, {43, 1}, {60, 0}};
+    v6.ipv6_ext = {{0, 0}, {43, 1}, {60, 0}};  // a valid chain of extension headers
     bad.push_back({"v6-ext", pf::build_frame(v6)});
-    v6.ipv6_ext = {{44, 0}};
-    bad.push_back({"v6-frag", pf::build_frame(v6)});
-    v6.ipv6_ext.clear();
-    v6.vlans = {1, 2, 3};
-    bad.push_back({"three-vlans", pf::build_frame(v6)});
     for (uint8_t cfg : {uint8_t{0}, uint8_t{synwall::fuzz::kCfgNoChecksums | 2}})
         for (auto& [name, frame] : bad) {
             std::vector<uint8_t> in{cfg};

@@ -22,6 +22,7 @@
 #include "gen/flood_writer.hpp"
 #include "gen/gen_options.hpp"
 #include "gen/latency_histogram.hpp"
+#include "gen/malformed_writer.hpp"
 #include "handshake/worker.hpp"
 #include "net/parser.hpp"
 #include "packet_factory.hpp"
@@ -553,6 +554,129 @@ TEST(FloodWriter, RefusesASmallBufferAndSwapsAReversedPortRange) {
         ASSERT_LE(v.sport(), 5010);
     }
 }
+
+// =============================================================================================
+// 3b. MalformedWriter: each kind gets its parse status, and only its defect
+
+class MalformedWriterFamily : public ::testing::TestWithParam<bool> {};
+
+TEST_P(MalformedWriterFamily, EveryKindGetsItsParseStatusAndNoOtherDefect) {
+    const bool v6 = GetParam();
+    const net::Family fam = v6 ? net::Family::kIpv6 : net::Family::kIpv4;
+    MalformedWriter w(flood_spec(v6), 11);
+    const net::ParseConfig no_checksums{.verify_ipv4_checksum = false, .verify_tcp_checksum = false};
+    size_t kinds_of_family = 0;
+    for (size_t k = 0; k < kMalformations; ++k) {
+        const auto kind = static_cast<Malformation>(k);
+        SCOPED_TRACE(std::string(to_string(kind)));
+        std::array<uint8_t, kMaxMalformedFrame> buf{};
+        if (!applies_to(kind, fam)) {
+            EXPECT_EQ(w.write(kind, buf.data(), static_cast<uint16_t>(buf.size())), 0u);
+            continue;
+        }
+        ++kinds_of_family;
+        EXPECT_EQ(w.write(kind, buf.data(), static_cast<uint16_t>(buf.size() - 1)), 0u) << "room too small";
+        for (int i = 0; i < 300; ++i) {
+            const uint16_t len = w.write(kind, buf.data(), static_cast<uint16_t>(buf.size()));
+            ASSERT_GT(len, 0u);
+            ASSERT_LE(len, kMaxMalformedFrame);
+            const net::ParsedPacket p = net::parse({buf.data(), len});
+            ASSERT_EQ(p.status, expected_status(kind)) << net::to_string(p.status) << " frame " << i;
+            // Checksums are right unless they are the defect: without verification those frames parse.
+            const net::ParsedPacket q = net::parse({buf.data(), len}, 0, no_checksums);
+            if (kind == Malformation::kBadTcpChecksum || kind == Malformation::kBadIpv4Checksum) {
+                ASSERT_EQ(q.status, net::ParseStatus::kOk);
+                EXPECT_EQ(q.tcp_flags, SYN);
+            } else {
+                ASSERT_EQ(q.status, p.status);
+            }
+            if (kind == Malformation::kBadAddress || kind == Malformation::kBadTcpDataOffset ||
+                kind == Malformation::kBadTcpOption) {
+                // Changed fields under the TCP checksum: recomputed, so the defect is the only one.
+                FrameView v({buf.data(), buf.data() + len});
+                EXPECT_TRUE(v.ipv4_checksum_ok());
+                EXPECT_TRUE(v.tcp_checksum_ok());
+            }
+        }
+    }
+    EXPECT_EQ(kinds_of_family, v6 ? 15u : 17u);
+}
+
+TEST_P(MalformedWriterFamily, KindsDrawnEvenlyAndDeterministically) {
+    const bool v6 = GetParam();
+    const net::Family fam = v6 ? net::Family::kIpv6 : net::Family::kIpv4;
+    MalformedWriter a(flood_spec(v6), 5), b(flood_spec(v6), 5), c(flood_spec(v6), 6);
+    std::map<Malformation, int> seen;
+    bool differs = false;
+    const int n = 17000;
+    for (int i = 0; i < n; ++i) {
+        std::array<uint8_t, kMaxMalformedFrame> fa{}, fb{}, fc{};
+        Malformation ka, kb, kc;
+        const uint16_t la = a.write(fa.data(), static_cast<uint16_t>(fa.size()), ka);
+        const uint16_t lb = b.write(fb.data(), static_cast<uint16_t>(fb.size()), kb);
+        const uint16_t lc = c.write(fc.data(), static_cast<uint16_t>(fc.size()), kc);
+        ASSERT_EQ(ka, kb);
+        ASSERT_EQ(la, lb);
+        ASSERT_EQ(0, std::memcmp(fa.data(), fb.data(), la)) << "same seed, same frames";
+        differs |= ka != kc || la != lc || std::memcmp(fa.data(), fc.data(), std::min(la, lc)) != 0;
+        ASSERT_TRUE(applies_to(ka, fam));
+        ASSERT_EQ(net::parse({fa.data(), la}).status, expected_status(ka));
+        ++seen[ka];
+    }
+    EXPECT_TRUE(differs) << "another seed, other frames";
+    const double mean = static_cast<double>(n) / static_cast<double>(seen.size());
+    EXPECT_EQ(seen.size(), v6 ? 15u : 17u);
+    for (const auto& [k, count] : seen) EXPECT_NEAR(count, mean, mean * 0.15) << to_string(k);
+}
+
+// Every malformed frame reaches the engine's counters under its reason; none is answered.
+TEST_P(MalformedWriterFamily, TheEngineCountsEachAndAnswersNone) {
+    const bool v6 = GetParam();
+    const FloodSpec spec = flood_spec(v6);
+    MalformedWriter w(spec, 3);
+    handshake::ListenerConfig l;
+    l.name = "web";
+    l.family = v6 ? net::Family::kIpv6 : net::Family::kIpv4;
+    l.addr = spec.dst;
+    l.prefix_len = v6 ? 128 : 32;
+    l.port = spec.dport;
+    l.cookie_mode = handshake::CookieMode::kAlways;
+    cookie::SecretConfig sc;
+    sc.master.fill(0x5a);
+    sc.prf = cookie::best_prf();
+    handshake::Worker worker(handshake::EngineConfig{}, std::make_shared<handshake::ListenerTable>(std::vector{l}), sc,
+                             kT0);
+    std::map<net::ParseStatus, uint64_t> expected;
+    std::vector<std::array<uint8_t, kMaxMalformedFrame>> mem(32);
+    handshake::BurstOutput out;
+    uint64_t drops = 0, passes = 0;
+    for (int burst = 0; burst < 100; ++burst) {
+        std::vector<net::Packet> pkts(32);
+        for (size_t i = 0; i < pkts.size(); ++i) {
+            Malformation k;
+            pkts[i] = net::Packet{mem[i].data(), 0, kMaxMalformedFrame, 0, 0, nullptr};
+            pkts[i].len = w.write(mem[i].data(), kMaxMalformedFrame, k);
+            ++expected[expected_status(k)];
+        }
+        out.clear();
+        ASSERT_EQ(worker.process_burst({pkts.data(), pkts.size()}, kT0 + static_cast<uint64_t>(burst) * kMs, out), 32u);
+        EXPECT_EQ(out.n_tx, 0u) << "nothing answered";
+        EXPECT_EQ(out.n_drop + out.n_pass, 32u) << "every frame handed back";
+        drops += out.n_drop;
+        passes += out.n_pass;
+    }
+    uint64_t expected_pass = 0;
+    for (const auto& [status, count] : expected) {
+        EXPECT_EQ(worker.counters()[handshake::parse_counter(status)], count) << net::to_string(status);
+        if (net::is_pass(status)) expected_pass += count;
+    }
+    EXPECT_EQ(passes, expected_pass);
+    EXPECT_EQ(drops + passes, 3200u);
+    EXPECT_EQ(worker.counters()[handshake::kSyncookiesSent], 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, MalformedWriterFamily, ::testing::Bool(),
+                         [](const auto& i) { return i.param ? "Ipv6" : "Ipv4"; });
 
 // =============================================================================================
 // 4. LatencyHistogram
