@@ -111,8 +111,8 @@ class MemifPair:
         self.sock = f"synwall-bench-{tag}-{os.getpid()}"
         self.tag = tag
 
-    def server_synwall(self, listener="cookie_mode = \"always\"", engine=""):
-        cfg = write(f"{self.tag}.toml", synwall_toml(f"net_memif0,role=server,socket={self.sock}", "net_memif",
+    def server_synwall(self, listener="cookie_mode = \"always\"", engine="", devargs=""):
+        cfg = write(f"{self.tag}.toml", synwall_toml(f"net_memif0,role=server,socket={self.sock}{devargs}", "net_memif",
                                                      listener, engine))
         self.json = os.path.join(WORK, f"{self.tag}-synwall.json")
         return [SYNWALL, *EAL, "-l", "0", f"--file-prefix={prefix(self.tag)}", "--", "--config", cfg,
@@ -270,7 +270,8 @@ def clients_under_flood(max_flood_mpps):
             args += ["--flood", "off"]
         elif share < 100:
             args += ["--rate", str(int(max_flood_mpps * 1e6 * share / 100))]
-        g, s, _, scmd, gcmd = pair.run(pair.server_synwall('cookie_mode = "auto"\nmax_half_open = 1024'), args, SECS)
+        g, s, _, scmd, gcmd = pair.run(pair.server_synwall('cookie_mode = "auto"\nmax_half_open = 1024',
+                                                           devargs=os.environ.get("SYNWALL_BENCH_MEMIF_ARGS", "")), args, SECS)
         c = g["clients"]
         rows.append((share, g["flood_pps"] / 1e6, c["success_ratio"], c["latency_us"]["p50"], c["latency_us"]["p99"],
                      c["handshakes_per_s"], c["failed"], c["syn_retransmits"]))
@@ -356,7 +357,7 @@ tables pre-faulted at start-up; bytes per entry from the difference to the small
 def worker_scaling():
     """SYN-ACK rate against the worker count, 1 .. the machine's cores. No generator: each worker
     polls its own net_pcap rx queue replaying its own SYN-flood file (infinite_rx), so the workers
-    get the CPUs. The main lcore (stats only, asleep) shares CPU 0 with worker 1."""
+    get the CPUs: worker lcores on the last w CPUs, the main lcore (stats only, asleep) on CPU 0."""
     progress("scale: SYN-ACK rate against the worker count (pcap replay, one queue per worker)")
     rows = []
     cmd = None
@@ -370,7 +371,8 @@ def worker_scaling():
         dev = "net_pcap0," + ",".join(f"rx_pcap={p}" for p in pcaps) + "," + ",".join(["tx_pcap=/dev/null"] * w) + \
               ",infinite_rx=1"
         cfg = write(f"workers{w}.toml", synwall_toml(dev, "net_pcap", 'cookie_mode = "always"'))
-        lcores = ",".join(["0@0"] + [f"{i}@{i - 1}" for i in range(1, w + 1)])
+        ncpu = os.cpu_count() or 1
+        lcores = ",".join(["0@0"] + [f"{i}@{ncpu - w + i - 1}" for i in range(1, w + 1)])  # workers on the last w CPUs
         cmd = [SYNWALL, *EAL, "--lcores", lcores, f"--file-prefix={prefix(f'workers{w}')}", "--", "--config", cfg,
                "--drivers-config", DRIVERS, "--duration", str(SECS)]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=SECS + 60).stdout
@@ -466,7 +468,7 @@ worst case of the per-port scan, most specific prefix first), cookie mode, full-
 
 **Workers.** synwall alone, answering a replayed SYN flood: one `net_pcap` rx queue per worker,
 each replaying its own file (`infinite_rx=1`), cookie mode; workers 1 to the machine's
-{os.cpu_count()} cores (the main lcore, which only prints stats, shares CPU 0 with worker 1). No generator
+{os.cpu_count()} cores, on the last CPUs (the main lcore, which only prints stats, sits on CPU 0). No generator
 competes for the cores, so this is synwall's own scaling.
 
 | workers | SYN-ACK Mpps | vs 1 worker |
