@@ -9,6 +9,7 @@ docs/benchmarking.md, plots to docs/img/.
 
   bench.py BUILD_DIR [--quick] [--only NAME[,NAME]]
 """
+import contextlib
 import datetime
 import json
 import os
@@ -667,69 +668,58 @@ def plots():
         return
     img = os.path.join(ROOT, "docs", "img")
     os.makedirs(img, exist_ok=True)
+
+    @contextlib.contextmanager
+    def figure(name, title, xlabel, ylabel, size=(6, 3.5)):
+        """One PNG in docs/img: the caller draws on the axes, this labels and saves them."""
+        fig, ax = plt.subplots(figsize=size)
+        yield ax
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(img, name), dpi=100)
+        plt.close(fig)
+
     if fill_series:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot([f / 1e6 for f, _ in fill_series], [r for _, r in fill_series], "o-")
-        ax.set_xlabel("half-open requests (millions)")
-        ax.set_ylabel("SYN-ACKs (Mpps)")
-        ax.set_ylim(bottom=0)
-        ax.set_title("synwall queue mode: rate against table fill")
-        fig.tight_layout()
-        fig.savefig(os.path.join(img, "scale_fill.png"), dpi=100)
-        plt.close(fig)
+        with figure("scale_fill.png", "synwall queue mode: rate against table fill", "half-open requests (millions)",
+                    "SYN-ACKs (Mpps)") as ax:
+            ax.plot([f / 1e6 for f, _ in fill_series], [r for _, r in fill_series], "o-")
+            ax.set_ylim(bottom=0)
     if clients_rows:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        x = [r[0] for r in clients_rows]
-        ax.plot(x, [r[3] for r in clients_rows], "o-", label="p50")
-        ax.plot(x, [r[4] for r in clients_rows], "s-", label="p99")
-        ax.set_yscale("log")
-        ax.set_xlabel("flood (% of the generator's full rate)")
-        ax.set_ylabel("handshake latency (µs)")
-        ax.legend()
-        ax.set_title("legitimate clients under flood")
-        fig.tight_layout()
-        fig.savefig(os.path.join(img, "clients_under_flood.png"), dpi=100)
-        plt.close(fig)
+        with figure("clients_under_flood.png", "legitimate clients under flood", "flood (% of the generator's full rate)",
+                    "handshake latency (µs)") as ax:
+            x = [r[0] for r in clients_rows]
+            ax.plot(x, [r[3] for r in clients_rows], "o-", label="p50")
+            ax.plot(x, [r[4] for r in clients_rows], "s-", label="p99")
+            ax.set_yscale("log")
     if worker_rows:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot([w for w, _ in worker_rows], [r for _, r in worker_rows], "o-", label="synwall")
-        ax.plot([w for w, _ in worker_rows], [worker_rows[0][1] * w for w, _ in worker_rows], ":", label="linear")
-        ax.set_xticks([w for w, _ in worker_rows])
-        ax.set_xlabel("workers (one rx queue each)")
-        ax.set_ylabel("SYN-ACKs (Mpps)")
-        ax.set_ylim(bottom=0)
-        ax.legend()
-        ax.set_title("synwall: rate against worker count (pcap replay)")
-        fig.tight_layout()
-        fig.savefig(os.path.join(img, "scale_workers.png"), dpi=100)
-        plt.close(fig)
+        with figure("scale_workers.png", "synwall: rate against worker count (pcap replay)",
+                    "workers (one rx queue each)", "SYN-ACKs (Mpps)") as ax:
+            w = [n for n, _ in worker_rows]
+            ax.plot(w, [r for _, r in worker_rows], "o-", label="synwall")
+            ax.plot(w, [worker_rows[0][1] * n for n in w], ":", label="linear")
+            ax.set_xticks(w)
+            ax.set_ylim(bottom=0)
     if io_rows:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        names = [n for n, _, _ in io_rows]
-        ax.bar(names, [m for _, m, _ in io_rows], color=["tab:blue", "tab:gray"])
-        for i, (_, _, per_round) in enumerate(io_rows):
-            ax.plot([i] * len(per_round), per_round, "k.", label="rounds" if i == 0 else None)
-        ax.set_ylabel("Mpps back at the generator")
-        ax.legend()
-        ax.set_title("I/O floor over memif: synwall vs testpmd 5tswap")
-        fig.tight_layout()
-        fig.savefig(os.path.join(img, "io_floor.png"), dpi=100)
-        plt.close(fig)
+        with figure("io_floor.png", "I/O floor over memif: synwall vs testpmd 5tswap", "",
+                    "Mpps back at the generator") as ax:
+            ax.bar([n for n, _, _ in io_rows], [m for _, m, _ in io_rows], color=["tab:blue", "tab:gray"])
+            for i, (_, _, per_round) in enumerate(io_rows):
+                ax.plot([i] * len(per_round), per_round, "k.", label="rounds" if i == 0 else None)
     if kernel_rows:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        names = [n.replace(" (", "\n(") for n, _ in kernel_rows]
-        ax.barh(names, [v for _, v in kernel_rows], color=["tab:gray"] * (len(kernel_rows) - 1) + ["tab:blue"])
-        ax.set_xscale("log")
-        ax.set_xlim(right=max(v for _, v in kernel_rows) * 3)
-        for i, (_, v) in enumerate(kernel_rows):
-            ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlabel("M SYN-ACKs per CPU-second (log)")
-        ax.set_title("SYN-flood cost: Linux, nftables synproxy, synwall")
-        ax.tick_params(axis="y", labelsize=7)
-        fig.tight_layout()
-        fig.savefig(os.path.join(img, "kernel.png"), dpi=100)
-        plt.close(fig)
+        with figure("kernel.png", "SYN-flood cost: Linux, nftables synproxy, synwall", "M SYN-ACKs per CPU-second (log)",
+                    "", size=(7, 3.5)) as ax:
+            ax.barh([n.replace(" (", "\n(") for n, _ in kernel_rows], [v for _, v in kernel_rows],
+                    color=["tab:gray"] * (len(kernel_rows) - 1) + ["tab:blue"])
+            ax.set_xscale("log")
+            ax.set_xlim(right=max(v for _, v in kernel_rows) * 3)
+            for i, (_, v) in enumerate(kernel_rows):
+                ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+            ax.invert_yaxis()
+            ax.tick_params(axis="y", labelsize=7)
     progress("plots in docs/img/")
 
 

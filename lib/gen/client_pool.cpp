@@ -13,20 +13,13 @@ ClientPool::ClientPool(const ClientSpec& spec, uint64_t seed, uint64_t now_ns)
       slots_(spec.clients),
       timers_(spec.clients ? spec.clients : 1, 1'000'000, 4096, now_ns),
       expired_(256),
-      state_(seed) {
+      rng_(seed) {
     if (spec_.ports_per_addr == 0) spec_.ports_per_addr = 1;
     if (spec_.ports_per_client == 0) spec_.ports_per_client = 1;
     for (uint32_t i = 0; i < spec_.clients; ++i) {
         slots_[i].port_k = static_cast<uint8_t>(spec_.ports_per_client - 1);  // the first connection uses port 0
         enqueue(i);
     }
-}
-
-uint64_t ClientPool::next() noexcept {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 void ClientPool::enqueue(uint32_t i) noexcept {
@@ -87,7 +80,7 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
             s.port_k = static_cast<uint8_t>((s.port_k + 1) % spec_.ports_per_client);  // a new connection, the next port
             describe(i, seg);
             seg.tsval = static_cast<uint32_t>(now_ns / 1'000'000);
-            s.isn = static_cast<uint32_t>(next());
+            s.isn = static_cast<uint32_t>(rng_.next());
             s.retries = 0;
             s.first_ns = now_ns;
             s.state = State::kSynSent;

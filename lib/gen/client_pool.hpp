@@ -19,6 +19,7 @@
 
 #include "gen/address_range.hpp"
 #include "gen/latency_histogram.hpp"
+#include "gen/splitmix64.hpp"
 #include "net/packet.hpp"
 #include "net/syn_writer.hpp"
 #include "timer/timer_wheel.hpp"
@@ -107,7 +108,6 @@ private:
     };
     void describe(uint32_t i, net::SynSpec& s) const noexcept;
     void enqueue(uint32_t i) noexcept;
-    uint64_t next() noexcept;
 
     ClientSpec spec_;
     std::vector<Slot> slots_;
@@ -116,7 +116,7 @@ private:
     std::vector<uint32_t> expired_;
     ClientStats stats_;
     LatencyHistogram latencies_;
-    uint64_t state_;
+    SplitMix64 rng_;
 };
 
 }  // namespace synwall::gen

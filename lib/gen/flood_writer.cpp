@@ -57,7 +57,7 @@ bool parse_mix(std::string_view text, std::array<uint32_t, kFloodKinds>& out, st
     return true;
 }
 
-FloodWriter::FloodWriter(const FloodSpec& spec, uint64_t seed) : spec_(spec), state_(seed) {
+FloodWriter::FloodWriter(const FloodSpec& spec, uint64_t seed) : spec_(spec), rng_(seed) {
     seg_.family = spec.src.family;
     seg_.src_mac = spec.src_mac;
     seg_.dst_mac = spec.dst_mac;
@@ -73,15 +73,8 @@ FloodWriter::FloodWriter(const FloodSpec& spec, uint64_t seed) : spec_(spec), st
     if (spec_.sport_hi < spec_.sport_lo) std::swap(spec_.sport_lo, spec_.sport_hi);
 }
 
-uint64_t FloodWriter::next() noexcept {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 uint16_t FloodWriter::write(uint8_t* out, uint16_t room, FloodKind& kind) noexcept {
-    const uint64_t r = next(), r2 = next();
+    const uint64_t r = rng_.next(), r2 = rng_.next();
     const uint64_t pick = (r >> 32) % total_;
     size_t k = 0;
     while (pick >= cumulative_[k]) ++k;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "gen/address_range.hpp"
+#include "gen/splitmix64.hpp"
 #include "net/syn_writer.hpp"
 
 namespace synwall::gen {
@@ -44,13 +45,12 @@ public:
     uint16_t write(uint8_t* out, uint16_t room, FloodKind& kind) noexcept;
 
 private:
-    uint64_t next() noexcept;  // splitmix64
 
     FloodSpec spec_;
     net::SynSpec seg_;
     std::array<uint64_t, kFloodKinds> cumulative_{};
     uint64_t total_ = 0;
-    uint64_t state_;
+    SplitMix64 rng_;
 };
 
 }  // namespace synwall::gen

@@ -76,20 +76,13 @@ bool applies_to(Malformation m, net::Family f) noexcept {
 }
 
 MalformedWriter::MalformedWriter(const FloodSpec& spec, uint64_t seed)
-    : base_(syn_only(spec), seed), family_(spec.src.family), state_(seed ^ 0x6d616c666f726d65ull) {
+    : base_(syn_only(spec), seed), family_(spec.src.family), rng_(seed ^ 0x6d616c666f726d65ull) {
     for (size_t k = 0; k < kMalformations; ++k)
         if (applies_to(static_cast<M>(k), family_)) kinds_[nkinds_++] = static_cast<M>(k);
 }
 
-uint64_t MalformedWriter::next() noexcept {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 uint16_t MalformedWriter::write(uint8_t* out, uint16_t room, Malformation& kind) noexcept {
-    kind = kinds_[next() % nkinds_];
+    kind = kinds_[rng_.next() % nkinds_];
     return write(kind, out, room);
 }
 
@@ -101,7 +94,7 @@ uint16_t MalformedWriter::write(Malformation kind, uint8_t* d, uint16_t room) no
     const bool v4 = family_ == net::Family::kIpv4;
     uint8_t* ip = d + kL3;
     uint8_t* th = ip + (v4 ? 20 : 40);
-    const uint64_t r = next();
+    const uint64_t r = rng_.next();
     switch (kind) {
     case M::kTruncatedL2:
         return static_cast<uint16_t>(1 + r % 13);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "gen/flood_writer.hpp"
+#include "gen/splitmix64.hpp"
 #include "net/parse_status.hpp"
 
 namespace synwall::gen {
@@ -58,13 +59,12 @@ public:
     uint16_t write(Malformation kind, uint8_t* out, uint16_t room) noexcept;
 
 private:
-    uint64_t next() noexcept;  // splitmix64
 
     FloodWriter base_;
     net::Family family_;
     Malformation kinds_[kMalformations];
     uint32_t nkinds_ = 0;
-    uint64_t state_;
+    SplitMix64 rng_;
 };
 
 }  // namespace synwall::gen
