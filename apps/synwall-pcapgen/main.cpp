@@ -22,6 +22,9 @@
 
 #include "gen/flood_writer.hpp"
 #include "gen/malformed_writer.hpp"
+#include "gen/splitmix64.hpp"
+#include "net/parser.hpp"
+#include "net/syn_writer.hpp"
 
 using namespace synwall;
 
@@ -40,11 +43,28 @@ void put32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(
 void put16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
 
 constexpr uint64_t kChunk = 65536;  // frames per parallel task (and per seed)
+static_assert(gen::kFloodKinds <= gen::kMalformations, "per-chunk counts are kept in one array for both kinds");
+
+// A frame from the first and from the last source address to the target parses as TCP: the
+// malformed corpus promises one defect per frame, so the addresses must not be a second one.
+bool addresses_taken(const gen::FloodSpec& spec) {
+    for (const uint64_t i : {uint64_t{0}, spec.src.size() - 1}) {
+        net::SynSpec s;
+        s.family = spec.src.family;
+        spec.src.at(i, s.src.data());
+        s.dst = spec.dst;
+        s.dst_port = spec.dport;
+        uint8_t f[net::kMaxSynFrame];
+        const uint16_t n = net::write_syn(s, f, sizeof f);
+        if (n == 0 || !net::parse({f, n}).ok()) return false;
+    }
+    return true;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string out, src, dst, options = "linux", mix = "syn", kind = "flood", manifest;
+    std::string out, src, dst, options, mix, kind = "flood", manifest;
     uint64_t count = 65536, seed = 1;
     int family = 4;
     unsigned long dport = 80;
@@ -73,6 +93,10 @@ int main(int argc, char** argv) {
     if (family != 4 && family != 6) return usage("--family must be 4 or 6");
     if (kind != "flood" && kind != "malformed") return usage("--kind must be flood or malformed");
     const bool malformed = kind == "malformed";
+    if (malformed && (!mix.empty() || !options.empty()))
+        return usage("--mix and --options are for floods: malformed frames are SYNs with Linux's options");
+    if (mix.empty()) mix = "syn";
+    if (options.empty()) options = "linux";
     if (count == 0 || dport == 0 || dport > 65535) return usage("--count and --dport must be positive (dport <= 65535)");
     gen::FloodSpec spec;
     if (!gen::parse_option_set(options, spec.options)) return usage("--options must be linux, mss, none or mixed");
@@ -86,6 +110,9 @@ int main(int argc, char** argv) {
     if (spec.src.family != dfam || (family == 4) != (dfam == net::Family::kIpv4))
         return usage("--src, --dst and --family must be of one family");
     spec.dport = static_cast<uint16_t>(dport);
+    if (malformed && !addresses_taken(spec))
+        return usage("--src/--dst: synwall refuses these addresses (multicast, broadcast, loopback...), so the "
+                     "frames would not have one defect each");
 
     // Each chunk of kChunk frames is rendered (pcap record headers included) by its own task, and
     // counts its frames by kind.
@@ -93,7 +120,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> parts(chunks);
     std::vector<std::array<uint64_t, gen::kMalformations>> kinds(chunks);
     tbb::parallel_for(uint64_t{0}, chunks, [&](uint64_t c) {
-        const uint64_t chunk_seed = seed * 0x9e3779b97f4a7c15ull + c;
+        // Seeds of distinct (seed, chunk) pairs are unrelated (a plain seed * k + c would make
+        // --seed S + 2 the frames of --seed S shifted by one).
+        const uint64_t chunk_seed = gen::SplitMix64(gen::SplitMix64(seed).next() ^ c).next();
         gen::FloodWriter flood(spec, chunk_seed);
         gen::MalformedWriter broken(spec, chunk_seed);
         std::string& b = parts[c];
@@ -158,6 +187,6 @@ int main(int argc, char** argv) {
     }
     std::printf("synwall-pcapgen: wrote %lu IPv%d frames (%s) from %s to %s:%lu (%s options) to %s\n",
                 static_cast<unsigned long>(count), family, malformed ? "malformed" : mix.c_str(), src.c_str(), dst.c_str(), dport,
-                options.c_str(), out.c_str());
+                malformed ? "linux" : options.c_str(), out.c_str());
     return 0;
 }

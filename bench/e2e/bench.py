@@ -358,7 +358,8 @@ tables pre-faulted at start-up; bytes per entry from the difference to the small
 def worker_scaling():
     """SYN-ACK rate against the worker count, 1 .. the machine's cores. No generator: each worker
     polls its own net_pcap rx queue replaying its own SYN-flood file (infinite_rx), so the workers
-    get the CPUs: worker lcores on the last w CPUs, the main lcore (stats only, asleep) on CPU 0."""
+    get the CPUs: worker lcores on the last w CPUs, the main lcore (stats only, asleep) on CPU 0 —
+    beside worker 1 once every CPU has a worker."""
     progress("scale: SYN-ACK rate against the worker count (pcap replay, one queue per worker)")
     rows = []
     cmd = None
@@ -377,7 +378,7 @@ def worker_scaling():
         cmd = [SYNWALL, *EAL, "--lcores", lcores, f"--file-prefix={prefix(f'workers{w}')}", "--", "--config", cfg,
                "--drivers-config", DRIVERS, "--duration", str(SECS)]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=SECS + 60).stdout
-        rates = [float(m.group(1)) for m in re.finditer(r"^rx\s+([\d.]+) Mpps", out, re.M)]
+        rates = [float(m.group(1)) for m in re.finditer(r"^rx\s+[\d.]+ Mpps \| tx\s+([\d.]+) Mpps", out, re.M)]
         steady = sorted(rates[1:] or rates)
         rate = steady[len(steady) // 2] if steady else 0.0
         rows.append((w, rate))
@@ -469,7 +470,8 @@ worst case of the per-port scan, most specific prefix first), cookie mode, full-
 
 **Workers.** synwall alone, answering a replayed SYN flood: one `net_pcap` rx queue per worker,
 each replaying its own file (`infinite_rx=1`), cookie mode; workers 1 to the machine's
-{os.cpu_count()} cores, on the last CPUs (the main lcore, which only prints stats, sits on CPU 0). No generator
+{os.cpu_count()} cores, on the last CPUs (the main lcore, which only prints stats, sits on CPU 0, beside
+worker 1 in the last row). The rate is what the workers transmit (SYN-ACKs). No generator
 competes for the cores, so this is synwall's own scaling.
 
 | workers | SYN-ACK Mpps | vs 1 worker |
@@ -567,11 +569,14 @@ def kernel(dpdk_rate):
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv4.tcp_syncookies={mode}")
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv4.tcp_max_syn_backlog={backlog}")
             if peer == "synproxy":
-                if shutil.which("nft") is None:
-                    progress("  no nft (apt-get install nftables): synproxy skipped")
+                # The ruleset first: it loads conntrack, whose sysctl only exists then. A kernel
+                # without synproxy loses this peer, not the whole comparison.
+                try:
+                    sh("ip", "netns", "exec", ns, "nft", "-f", rules_file)
+                    sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0")
+                except (subprocess.CalledProcessError, FileNotFoundError) as e:
+                    progress(f"  nftables synproxy skipped (nft from apt's nftables, a kernel with nft_synproxy): {e}")
                     continue
-                sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0")
-                sh("ip", "netns", "exec", ns, "nft", "-f", rules_file)
             listener = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", listen, str(backlog)])
             time.sleep(0.5)
             kernel_rates[peer] = measure(label, cpu_note)
@@ -673,15 +678,17 @@ def plots():
     def figure(name, title, xlabel, ylabel, size=(6, 3.5)):
         """One PNG in docs/img: the caller draws on the axes, this labels and saves them."""
         fig, ax = plt.subplots(figsize=size)
-        yield ax
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-        fig.tight_layout()
-        fig.savefig(os.path.join(img, name), dpi=100)
-        plt.close(fig)
+        try:
+            yield ax
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
+            fig.tight_layout()
+            fig.savefig(os.path.join(img, name), dpi=100)
+        finally:
+            plt.close(fig)
 
     if fill_series:
         with figure("scale_fill.png", "synwall queue mode: rate against table fill", "half-open requests (millions)",

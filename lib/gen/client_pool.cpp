@@ -152,18 +152,20 @@ ClientPool::Rx ClientPool::on_frame(net::Packet& p, const net::ParsedPacket& in,
         ++stats_.bad_synacks;
         return Rx::kConsumed;
     }
+    // The ACK (again, for a SYN-ACK retransmitted before our ACK arrived), in the same buffer; a
+    // buffer too small for it (and its data) leaves the client waiting, its SYN timer running.
+    const uint32_t server_isn = in.seq;  // `in` points into p, which the ACK overwrites
+    if (!net::answer_synack(p, in, static_cast<uint32_t>(now_ns / 1'000'000), 1, spec_.first_data)) return Rx::kConsumed;
     if (s.state == State::kSynSent) {
         ++stats_.completed;
         latencies_.record(now_ns - s.first_ns);
         timers_.cancel(s.timer);
         s.timer = timer::TimerWheel::kInvalid;
-        s.server_isn = in.seq;
+        s.server_isn = server_isn;
         s.state = State::kCloseDue;
         enqueue(static_cast<uint32_t>(c));
     }
-    // The ACK (again, for a SYN-ACK retransmitted before our ACK arrived), in the same buffer.
-    return net::answer_synack(p, in, static_cast<uint32_t>(now_ns / 1'000'000), 1, spec_.first_data) ? Rx::kReply
-                                                                                                      : Rx::kConsumed;
+    return Rx::kReply;
 }
 
 }  // namespace synwall::gen

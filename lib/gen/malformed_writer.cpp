@@ -1,6 +1,7 @@
 #include "gen/malformed_writer.hpp"
 
 #include <cstring>
+#include <iterator>
 
 #include "net/byte_order.hpp"
 #include "net/checksum.hpp"
@@ -17,7 +18,7 @@ struct KindInfo {
     bool v4, v6;
 };
 
-constexpr KindInfo kInfo[kMalformations] = {
+constexpr KindInfo kInfo[] = {
     {"truncated-l2", S::kTruncatedL2, true, true},
     {"truncated-vlan", S::kTruncatedL2, true, true},
     {"three-vlans", S::kTooManyVlans, true, true},
@@ -38,6 +39,8 @@ constexpr KindInfo kInfo[kMalformations] = {
     {"not-ip", S::kNotIp, true, true},
 };
 
+static_assert(std::size(kInfo) == kMalformations, "one KindInfo per Malformation, in the enum's order");
+
 constexpr size_t kL3 = 14;  // the base frames are untagged
 
 FloodSpec syn_only(FloodSpec s) {
@@ -48,10 +51,11 @@ FloodSpec syn_only(FloodSpec s) {
 
 // Checksums recomputed from an untagged frame's current header fields, so that a change leaves no
 // defect but the intended one.
+// (The base frames' IPv4 header is 20 bytes, whatever a broken IHL field says.)
 void refresh_ipv4_checksum(uint8_t* d) noexcept {
     uint8_t* ip = d + kL3;
     net::store_be16(ip + 10, 0);
-    net::store_be16(ip + 10, net::ipv4_header_checksum({ip, (ip[0] & 0x0fu) * 4u}));
+    net::store_be16(ip + 10, net::ipv4_header_checksum({ip, 20}));
 }
 
 void refresh_checksums(uint8_t* d, bool v4) noexcept {
@@ -87,6 +91,10 @@ uint16_t MalformedWriter::write(uint8_t* out, uint16_t room, Malformation& kind)
 }
 
 uint16_t MalformedWriter::write(Malformation kind, uint8_t* d, uint16_t room) noexcept {
+    return write(kind, d, room, rng_.next());
+}
+
+uint16_t MalformedWriter::write(Malformation kind, uint8_t* d, uint16_t room, uint64_t variant) noexcept {
     if (room < kMaxMalformedFrame || !applies_to(kind, family_)) return 0;
     FloodKind fk;
     uint16_t len = base_.write(d, room, fk);
@@ -94,7 +102,7 @@ uint16_t MalformedWriter::write(Malformation kind, uint8_t* d, uint16_t room) no
     const bool v4 = family_ == net::Family::kIpv4;
     uint8_t* ip = d + kL3;
     uint8_t* th = ip + (v4 ? 20 : 40);
-    const uint64_t r = rng_.next();
+    const uint64_t r = variant;
     switch (kind) {
     case M::kTruncatedL2:
         return static_cast<uint16_t>(1 + r % 13);
@@ -122,12 +130,15 @@ uint16_t MalformedWriter::write(Malformation kind, uint8_t* d, uint16_t room) no
         return len;
     case M::kBadIpVersion:
         ip[0] = static_cast<uint8_t>((v4 ? 6 : 4) << 4 | (ip[0] & 0x0f));
+        if (v4) refresh_ipv4_checksum(d);
         return len;
     case M::kBadIpv4Ihl:
         ip[0] = static_cast<uint8_t>(0x40 | r % 5);
+        refresh_ipv4_checksum(d);
         return len;
     case M::kIpv4LengthBelowIhl:
         net::store_be16(ip + 2, static_cast<uint16_t>(r % 20));
+        refresh_ipv4_checksum(d);
         return len;
     case M::kBadIpv4Checksum:
         ip[10 + r % 2] ^= static_cast<uint8_t>(1 + (r >> 8) % 255);

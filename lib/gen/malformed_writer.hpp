@@ -1,6 +1,7 @@
 // The malformed-traffic corpus: frames that are each broken in exactly one way (or, for the "pass"
-// kinds, well-formed but not TCP for the handshake), made from a valid flood SYN so that everything
-// but the defect is right (checksums recomputed after the change). Each kind names the parse
+// kinds, relabelled so that the parser sees no TCP: an IPv4 fragment or IPv6 fragment header, another
+// IP protocol, a non-IP EtherType; the bytes behind the label stay the SYN's), made from a valid
+// flood SYN so that everything but the defect is right (checksums recomputed after the change). Each kind names the parse
 // status synwall must give it, so a replay can check that every frame was counted under the right
 // reason and none was answered. Deterministic for a seed; EAL-free. Used by synwall-pcapgen
 // (--kind malformed), the unit tests and the fuzzer's seed corpus.
@@ -37,6 +38,7 @@ enum class Malformation : uint8_t {
     kNotIp,               // ARP EtherType: passed
 };
 inline constexpr size_t kMalformations = 18;
+static_assert(static_cast<size_t>(Malformation::kNotIp) + 1 == kMalformations);
 
 // Longest frame written: a flood SYN plus three VLAN tags.
 inline constexpr uint16_t kMaxMalformedFrame = net::kMaxSynFrame + 12;
@@ -57,6 +59,10 @@ public:
     uint16_t write(uint8_t* out, uint16_t room, Malformation& kind) noexcept;
     // A frame of one given kind (0 if it does not apply to the family or room is too small).
     uint16_t write(Malformation kind, uint8_t* out, uint16_t room) noexcept;
+    // The same with the sub-case chosen by `variant` instead of at random (where the cut falls,
+    // which option length, a data offset below 5 or past the segment, ...): variants 0..5 cover
+    // every sub-case of every kind.
+    uint16_t write(Malformation kind, uint8_t* out, uint16_t room, uint64_t variant) noexcept;
 
 private:
 

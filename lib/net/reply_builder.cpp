@@ -58,7 +58,7 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     const bool v4 = in.family == Family::kIpv4;
     const uint16_t ip_len = v4 ? 20 : 40;
     const uint16_t hdr_len = static_cast<uint16_t>(20 + reply_options_len(seg.options));
-    const uint32_t frame_len = in.l3_offset + ip_len + hdr_len + seg.payload.size();
+    const size_t frame_len = size_t{in.l3_offset} + ip_len + hdr_len + seg.payload.size();
     if (frame_len > pkt.room) return false;
     const auto tcp_len = static_cast<uint16_t>(hdr_len + seg.payload.size());
 
@@ -74,6 +74,9 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     }
 
     uint8_t* d = pkt.data;
+    // The payload first: it may come from this very frame (its own data, echoed), which the
+    // headers below overwrite.
+    if (!seg.payload.empty()) std::memmove(d + in.l3_offset + ip_len + hdr_len, seg.payload.data(), seg.payload.size());
     uint8_t mac[6];
     std::memcpy(mac, d, 6);
     std::memcpy(d, d + 6, 6);
@@ -110,7 +113,6 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     store_be16(th + 16, 0);
     store_be16(th + 18, 0);
     write_options(th + 20, seg.options);
-    if (!seg.payload.empty()) std::memmove(th + hdr_len, seg.payload.data(), seg.payload.size());
 
     const uint64_t pseudo = v4 ? pseudo_header_v4(ip + 12, ip + 16, tcp_len)
                                : pseudo_header_v6(ip + 8, ip + 24, tcp_len);

@@ -35,7 +35,8 @@ struct ReplySegment {
     uint32_t ack = 0;
     uint16_t window = 0;
     ReplyOptions options;
-    std::span<const uint8_t> payload;  // data after the header (a client's first bytes); usually none
+    std::span<const uint8_t> payload;  // data after the header (a client's first bytes); usually none;
+                                       // may point into the frame being rewritten
 };
 
 struct ReplyIpFields {

@@ -79,21 +79,24 @@ int main(int argc, char** argv) {
         write(dir, "overflow-m" + std::to_string(mode), in);
     }
     // Malformed frames, each alone, with checksum verification on and off: the corpus of
-    // synwall-pcapgen --kind malformed (gen::MalformedWriter), two variants of every kind and
-    // family, plus two edge cases it does not make.
+    // synwall-pcapgen --kind malformed (gen::MalformedWriter), every sub-case (variants 0..5) of
+    // every kind and family, plus two edge cases it does not make.
     std::vector<std::pair<std::string, std::vector<uint8_t>>> bad;
     for (const bool v6 : {false, true}) {
         gen::FloodSpec spec;
         std::string err;
-        gen::parse_range(v6 ? "2001:db8:1::/64" : "198.51.100.0/24", spec.src, err);
+        if (!gen::parse_range(v6 ? "2001:db8:1::/64" : "198.51.100.0/24", spec.src, err)) {
+            std::fprintf(stderr, "%s\n", err.c_str());
+            return 1;
+        }
         const auto dst = v6 ? pf::v6("2001:db8:2::10") : pf::v4("203.0.113.10");
         std::copy(dst.begin(), dst.end(), spec.dst.begin());
         gen::MalformedWriter w(spec, 2024);
         for (size_t k = 0; k < gen::kMalformations; ++k)
-            for (int variant = 0; variant < 2; ++variant) {
+            for (uint64_t variant = 0; variant < 6; ++variant) {
                 uint8_t frame[gen::kMaxMalformedFrame];
                 const auto m = static_cast<gen::Malformation>(k);
-                const uint16_t len = w.write(m, frame, sizeof frame);
+                const uint16_t len = w.write(m, frame, sizeof frame, variant);
                 if (len == 0) continue;  // not of this family
                 bad.push_back({std::string(gen::to_string(m)) + (v6 ? "-v6-" : "-v4-") + std::to_string(variant),
                                {frame, frame + len}});

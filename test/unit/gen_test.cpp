@@ -587,19 +587,52 @@ TEST_P(MalformedWriterFamily, EveryKindGetsItsParseStatusAndNoOtherDefect) {
             if (kind == Malformation::kBadTcpChecksum || kind == Malformation::kBadIpv4Checksum) {
                 ASSERT_EQ(q.status, net::ParseStatus::kOk);
                 EXPECT_EQ(q.tcp_flags, SYN);
-            } else {
-                ASSERT_EQ(q.status, p.status);
             }
-            if (kind == Malformation::kBadAddress || kind == Malformation::kBadTcpDataOffset ||
-                kind == Malformation::kBadTcpOption) {
-                // Changed fields under the TCP checksum: recomputed, so the defect is the only one.
+            // No second defect: the IPv4 header checksum (over the 20 bytes there are) is right
+            // wherever the header is whole and is not the defect, whatever its fields now say...
+            const size_t l3 = kind == Malformation::kThreeVlans ? 26 : 14;
+            const bool header_whole = kind != Malformation::kTruncatedL2 && kind != Malformation::kTruncatedVlan &&
+                                      kind != Malformation::kTruncatedIpHeader;
+            if (!v6 && header_whole && kind != Malformation::kBadIpv4Checksum) {
+                ASSERT_GE(len, l3 + 20);
+                EXPECT_EQ(pf::ref_checksum(buf.data() + l3, 20), 0) << "IPv4 header checksum";
+            }
+            // ...and the TCP checksum is right wherever the IP header still describes the whole
+            // segment and the TCP checksum is not the defect.
+            if (kind == Malformation::kThreeVlans || kind == Malformation::kBadAddress ||
+                kind == Malformation::kBadTcpDataOffset || kind == Malformation::kBadTcpOption ||
+                kind == Malformation::kBadIpv4Checksum || kind == Malformation::kBadIpVersion ||
+                (kind == Malformation::kFragment && !v6)) {
                 FrameView v({buf.data(), buf.data() + len});
-                EXPECT_TRUE(v.ipv4_checksum_ok());
-                EXPECT_TRUE(v.tcp_checksum_ok());
+                if (kind == Malformation::kBadIpVersion) {  // the view needs the right version to find TCP
+                    v.bytes[v.l3] = static_cast<uint8_t>((v6 ? 6 : 4) << 4 | (v.bytes[v.l3] & 0x0f));
+                    v = FrameView(v.bytes);
+                }
+                EXPECT_TRUE(v.tcp_checksum_ok()) << "TCP checksum";
             }
         }
     }
     EXPECT_EQ(kinds_of_family, v6 ? 15u : 17u);
+}
+
+TEST_P(MalformedWriterFamily, VariantsZeroToFiveCoverEverySubCase) {
+    const bool v6 = GetParam();
+    MalformedWriter w(flood_spec(v6), 1);
+    const size_t th = 14 + (v6 ? 40 : 20);
+    std::set<uint8_t> option_lengths, doff_low, doff_high;
+    std::set<uint16_t> l2_cuts;
+    for (uint64_t variant = 0; variant < 6; ++variant) {
+        std::array<uint8_t, kMaxMalformedFrame> b{};
+        ASSERT_GT(w.write(Malformation::kBadTcpOption, b.data(), static_cast<uint16_t>(b.size()), variant), 0u);
+        option_lengths.insert(b[th + 21]);
+        ASSERT_GT(w.write(Malformation::kBadTcpDataOffset, b.data(), static_cast<uint16_t>(b.size()), variant), 0u);
+        ((b[th + 12] >> 4) < 5 ? doff_low : doff_high).insert(static_cast<uint8_t>(b[th + 12] >> 4));
+        l2_cuts.insert(w.write(Malformation::kTruncatedVlan, b.data(), static_cast<uint16_t>(b.size()), variant));
+    }
+    EXPECT_EQ(option_lengths, (std::set<uint8_t>{0, 1, 40}));
+    EXPECT_FALSE(doff_low.empty()) << "a data offset below 5";
+    EXPECT_EQ(doff_high, (std::set<uint8_t>{15})) << "a data offset past the segment";
+    EXPECT_EQ(l2_cuts.size(), 4u) << "every cut inside the VLAN tag";
 }
 
 TEST_P(MalformedWriterFamily, KindsDrawnEvenlyAndDeterministically) {
@@ -1012,58 +1045,72 @@ INSTANTIATE_TEST_SUITE_P(
 // to the application unchanged, and the close comes after them in sequence space.
 TEST(ClientPoolEngine, FirstDataRidesOnTheAckAndReachesTheApplication) {
     const std::string request = "GET / HTTP/1.1\r\nHost: synwall\r\n\r\n";
-    for (const auto mode : {handshake::CookieMode::kAlways, handshake::CookieMode::kNever}) {
-        SCOPED_TRACE(mode == handshake::CookieMode::kAlways ? "cookies" : "queue");
-        ClientSpec spec = client_spec(false, 8);
-        spec.first_data.assign(request.begin(), request.end());
-        Server server(net::Family::kIpv4, spec.dst, spec.dport, mode);
-        ClientPool pool(spec, 7, kT0);
-        Buffers bufs(16);
-        ASSERT_EQ(pool.poll(kT0 + kMs, bufs.data(), bufs.size()), 8u);
-        std::vector<net::Packet> syns(bufs.pk.begin(), bufs.pk.begin() + 8);
-        std::map<uint16_t, uint32_t> isn_by_port;
-        for (const auto& sy : syns) {
-            const FrameView v = view(sy);
-            EXPECT_EQ(v.payload().size(), 0u) << "no data on the SYN";
-            isn_by_port[v.sport()] = v.seq();
-        }
-        std::vector<net::Packet> synacks = server.feed(syns, kT0 + 2 * kMs);
-        ASSERT_EQ(synacks.size(), 8u);
-        std::vector<net::Packet> acks;
-        for (auto& sa : synacks) {
-            net::Packet p = sa;
-            ASSERT_EQ(pool.on_frame(p, kT0 + 3 * kMs), ClientPool::Rx::kReply);
-            const FrameView a = view(p);
-            EXPECT_EQ(a.flags(), ACK);
-            EXPECT_EQ(a.seq(), isn_by_port[a.sport()] + 1);
-            const std::vector<uint8_t> data = a.payload();
-            EXPECT_EQ(std::string(data.begin(), data.end()), request);
-            EXPECT_EQ(a.tcp_length(), a.tcp_header_len() + request.size());
-            EXPECT_TRUE(a.ipv4_checksum_ok());
-            EXPECT_TRUE(a.tcp_checksum_ok());
-            acks.push_back(p);
-        }
-        server.feed(acks, kT0 + 4 * kMs);
-        EXPECT_EQ(server.counter(handshake::kEstablished), 8u);
-        EXPECT_EQ(server.counter(handshake::kEstablishedWithData), 8u);
-        handshake::Connection conn;
-        uint32_t accepted = 0;
-        while (server.worker->accept(0, conn)) {
-            ++accepted;
-            ASSERT_EQ(conn.payload_len, request.size());
-            EXPECT_EQ(std::string(reinterpret_cast<const char*>(conn.packet.data) + conn.payload_offset, conn.payload_len),
-                      request);
-        }
-        EXPECT_EQ(accepted, 8u);
-        // The RSTs that close come after the data: seq = ISN + 1 + its length, exactly RCV.NXT.
-        Buffers next(32);
-        ASSERT_EQ(pool.poll(kT0 + 5 * kMs, next.data(), next.size()), 16u);
-        for (uint32_t k = 0; k < 8; ++k) {
-            const FrameView v = view(next.pk[k]);
-            EXPECT_EQ(v.flags(), RST);
-            EXPECT_EQ(v.seq(), isn_by_port[v.sport()] + 1 + request.size());
-        }
-    }
+    for (const bool v6 : {false, true})
+        for (const auto close : {ClientClose::kRst, ClientClose::kFin})
+            for (const auto mode : {handshake::CookieMode::kAlways, handshake::CookieMode::kNever}) {
+                SCOPED_TRACE(::testing::Message() << (v6 ? "v6" : "v4") << (close == ClientClose::kRst ? " rst" : " fin")
+                                                << (mode == handshake::CookieMode::kAlways ? " cookies" : " queue"));
+                ClientSpec spec = client_spec(v6, 8);
+                spec.close = close;
+                spec.first_data.assign(request.begin(), request.end());
+                Server server(v6 ? net::Family::kIpv6 : net::Family::kIpv4, spec.dst, spec.dport, mode);
+                ClientPool pool(spec, 7, kT0);
+                Buffers bufs(16);
+                ASSERT_EQ(pool.poll(kT0 + kMs, bufs.data(), bufs.size()), 8u);
+                std::vector<net::Packet> syns(bufs.pk.begin(), bufs.pk.begin() + 8);
+                std::map<uint16_t, uint32_t> isn_by_port, server_isn_by_port;
+                for (const auto& sy : syns) {
+                    const FrameView v = view(sy);
+                    EXPECT_TRUE(v.payload().empty()) << "no data on the SYN";
+                    isn_by_port[v.sport()] = v.seq();
+                }
+                std::vector<net::Packet> synacks = server.feed(syns, kT0 + 2 * kMs);
+                ASSERT_EQ(synacks.size(), 8u);
+                std::vector<net::Packet> acks;
+                for (auto& sa : synacks) {
+                    server_isn_by_port[view(sa).dport()] = view(sa).seq();
+                    net::Packet p = sa;
+                    ASSERT_EQ(pool.on_frame(p, kT0 + 3 * kMs), ClientPool::Rx::kReply);
+                    const FrameView a = view(p);
+                    EXPECT_EQ(a.flags(), ACK);
+                    EXPECT_EQ(a.seq(), isn_by_port[a.sport()] + 1);
+                    const std::vector<uint8_t> data = a.payload();
+                    EXPECT_EQ(std::string(data.begin(), data.end()), request);
+                    EXPECT_EQ(a.tcp_length(), a.tcp_header_len() + request.size());
+                    EXPECT_TRUE(a.ipv4_checksum_ok());
+                    EXPECT_TRUE(a.tcp_checksum_ok());
+                    acks.push_back(p);
+                }
+                server.feed(acks, kT0 + 4 * kMs);
+                EXPECT_EQ(server.counter(handshake::kEstablished), 8u);
+                EXPECT_EQ(server.counter(handshake::kEstablishedWithData), 8u);
+                handshake::Connection conn;
+                uint32_t accepted = 0;
+                while (server.worker->accept(0, conn)) {
+                    ++accepted;
+                    ASSERT_EQ(conn.payload_len, request.size());
+                    EXPECT_EQ(std::string(reinterpret_cast<const char*>(conn.packet.data) + conn.payload_offset,
+                                          conn.payload_len),
+                              request);
+                }
+                EXPECT_EQ(accepted, 8u);
+                // The closes come after the data: seq = ISN + 1 + its length (RCV.NXT); a FIN also
+                // acknowledges the server's SYN.
+                Buffers next(32);
+                ASSERT_EQ(pool.poll(kT0 + 5 * kMs, next.data(), next.size()), 16u);
+                std::vector<net::Packet> closes;
+                for (uint32_t k = 0; k < 8; ++k) {
+                    const FrameView v = view(next.pk[k]);
+                    EXPECT_EQ(v.flags(), close == ClientClose::kRst ? RST : FIN | ACK);
+                    EXPECT_EQ(v.seq(), static_cast<uint32_t>(isn_by_port[v.sport()] + 1 + request.size()));
+                    if (close == ClientClose::kFin) {
+                        EXPECT_EQ(v.ack(), server_isn_by_port[v.sport()] + 1);
+                    }
+                    closes.push_back(next.pk[k]);
+                }
+                server.feed(closes, kT0 + 6 * kMs);
+                EXPECT_EQ(server.out.n_flow, 8u) << "the closes reach the established flows";
+            }
 }
 
 // =============================================================================================
@@ -1101,6 +1148,31 @@ struct Frame {
 };
 
 }  // namespace
+
+// An ACK with its data that does not fit the buffer is not sent, and the handshake does not count
+// as completed: the client keeps waiting on its SYN timer.
+TEST(ClientPool, AckThatDoesNotFitIsNotACompletion) {
+    ClientSpec spec = client_spec(false, 1);
+    spec.first_data.assign(200, 'x');
+    ClientPool pool(spec, 7, kT0);
+    Buffers bufs(1);
+    ASSERT_EQ(pool.poll(kT0, bufs.data(), 1), 1u);
+    const FrameView syn = view(bufs.pk[0]);
+    Frame sa(server_segment(spec, syn.src_addr(), syn.sport(), SYN | ACK, 5000, syn.seq() + 1));
+    // The ACK: 14 + 20 + 32 (timestamps echoed) + 200 bytes > the 256-byte buffer.
+    const std::vector<uint8_t> before(sa.bytes.begin(), sa.bytes.begin() + sa.pkt.len);
+    EXPECT_EQ(pool.on_frame(sa.pkt, kT0 + kMs), ClientPool::Rx::kConsumed);
+    EXPECT_EQ(std::vector<uint8_t>(sa.bytes.begin(), sa.bytes.begin() + sa.pkt.len), before) << "frame untouched";
+    EXPECT_EQ(pool.stats().completed, 0u);
+    EXPECT_EQ(pool.latencies().count(), 0u);
+    // With room for it, the same SYN-ACK completes the handshake.
+    spec.first_data.assign(100, 'x');
+    ClientPool fits(spec, 7, kT0);
+    ASSERT_EQ(fits.poll(kT0, bufs.data(), 1), 1u);
+    Frame sa2(server_segment(spec, syn.src_addr(), syn.sport(), SYN | ACK, 5000, view(bufs.pk[0]).seq() + 1));
+    EXPECT_EQ(fits.on_frame(sa2.pkt, kT0 + kMs), ClientPool::Rx::kReply);
+    EXPECT_EQ(fits.stats().completed, 1u);
+}
 
 TEST(ClientPool, RetransmitBackoffAndGiveUp) {
     ClientSpec spec = client_spec(false, 3);
@@ -1461,6 +1533,9 @@ TEST(GenOptions, ErrorsNameTheFlag) {
         {{"--port", "p", "--client-data", "-1"}, "--client-data"},
         {{"--port", "p", "--client-data", "1.5"}, "--client-data"},
         {{"--port", "p", "--client-data", "https"}, "--client-data"},
+        {{"--port", "p", "--client-data", "1e3"}, "--client-data"},
+        {{"--port", "p", "--client-data", "0x10"}, "--client-data"},
+        {{"--port", "p", "--client-data", " 12"}, "--client-data"},
         {{"--port"}, "--port"},
         {{"--port", "p", "--dst"}, "--dst"},
         {{"--port", "p", "--dst", "host.example"}, "--dst"},

@@ -3,6 +3,7 @@
 // implementation rather than against itself.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -85,9 +86,10 @@ struct FrameView {
     bool ipv4_checksum_ok() const;
     bool tcp_checksum_ok() const;
     size_t tcp_length() const;  // header + payload per the IP length
-    std::vector<uint8_t> payload() const {  // the bytes after the TCP header, per the IP length
-        const auto* first = bytes.data() + l4 + tcp_header_len();
-        return {first, bytes.data() + l4 + tcp_length()};
+    std::vector<uint8_t> payload() const {  // the bytes after the TCP header, per the IP length (clamped)
+        const size_t end = std::min(bytes.size(), l4 + tcp_length());
+        const size_t first = std::min(end, l4 + tcp_header_len());
+        return {bytes.begin() + static_cast<std::ptrdiff_t>(first), bytes.begin() + static_cast<std::ptrdiff_t>(end)};
     }
     // Parsed options (independent walker).
     OptionSpec options() const;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "net/byte_order.hpp"
@@ -393,6 +394,59 @@ TEST(ReplyBuilder, ChecksumOffloadCompletedByNicVerifies) {
             }
         }
     }
+}
+
+// A payload after the header: from a buffer of its own, or from the very frame being rewritten
+// (its own data echoed back, which the new headers overwrite); lengths and both checksums cover it.
+TEST(ReplyBuilder, PayloadFromElsewhereOrFromTheFrameItself) {
+    const Bytes data = {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n', 'x'};
+    for (Fam fam : {Fam::v4, Fam::v6})
+        for (bool vlan : {false, true})
+            for (bool aliased : {false, true})
+                for (bool offload : {false, true}) {
+                    SCOPED_TRACE(::testing::Message() << (fam == Fam::v4 ? "v4" : "v6") << " vlan " << vlan << " aliased "
+                                                    << aliased << " offload " << offload);
+                    auto s = base(fam);
+                    s.tcp_options = {};  // a 20-byte header in; ours is 32 bytes: the data moves right
+                    s.flags = 0x18;
+                    s.payload = data;
+                    if (vlan) s.vlans = {7};
+                    Rx rx(s);
+                    ASSERT_EQ(rx.in.payload_len, data.size());
+                    ReplySegment seg;
+                    seg.flags = 0x18;
+                    seg.seq = 1000;
+                    seg.ack = rx.in.seq + rx.in.payload_len;
+                    seg.window = 502;
+                    seg.options.timestamps = true;
+                    seg.options.tsval = 5;
+                    seg.payload = aliased ? std::span<const uint8_t>(rx.buf.data() + rx.in.l4_offset + rx.in.tcp_header_len,
+                                                                     rx.in.payload_len)
+                                          : std::span<const uint8_t>(data);
+                    ReplyIpFields ipf;
+                    ipf.checksum_offload = offload;
+                    ASSERT_TRUE(build_reply(rx.pkt, rx.in, seg, ipf));
+                    FrameView fv(rx.reply());
+                    EXPECT_EQ(fv.tcp_header_len(), 32u);
+                    EXPECT_EQ(fv.tcp_length(), 32u + data.size());
+                    EXPECT_EQ(fv.payload(), data);
+                    EXPECT_EQ(rx.pkt.len, fv.l4 + 32 + data.size());
+                    if (offload) {  // finish as the NIC would, then verify
+                        const uint16_t tcp = pf::ref_checksum(fv.bytes.data() + fv.l4, fv.tcp_length());
+                        fv.bytes[fv.l4 + 16] = static_cast<uint8_t>(tcp >> 8);
+                        fv.bytes[fv.l4 + 17] = static_cast<uint8_t>(tcp);
+                        if (fam == Fam::v4) {
+                            const uint16_t ip = pf::ref_checksum(fv.bytes.data() + fv.l3, 20);
+                            fv.bytes[fv.l3 + 10] = static_cast<uint8_t>(ip >> 8);
+                            fv.bytes[fv.l3 + 11] = static_cast<uint8_t>(ip);
+                        }
+                    }
+                    EXPECT_TRUE(fv.tcp_checksum_ok());
+                    EXPECT_TRUE(fv.ipv4_checksum_ok());
+                    const ParsedPacket back = parse({fv.bytes.data(), fv.bytes.size()});
+                    ASSERT_TRUE(back.ok()) << to_string(back.status);
+                    EXPECT_EQ(back.payload_len, data.size());
+                }
 }
 
 TEST(ReplyBuilder, DoesNotFitInRoomLeavesFrameUntouched) {
