@@ -59,7 +59,8 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
       listeners_(std::move(listeners)),
       secrets_(secrets),
       half_open_(engine.half_open_capacity),
-      established_(engine.established_capacity),
+      // Every flood SYN is looked up here and misses: the bucket summary answers most from L1.
+      established_(engine.established_capacity, table::FlowTable<Established>::Summary::kOn),
       timers_(engine.half_open_capacity, engine.timer_tick_ns, engine.timer_slots, now_ns),
       listener_state_(listeners_->size()),
       l2_(engine.l2_cache_entries),

@@ -205,6 +205,36 @@ TEST(FlowTable, InsertFindErase) {
     EXPECT_EQ(t.find(b), kNone);
 }
 
+// The per-bucket summary: never a false "absent" for a live key, exactly cleared by erases, and
+// mostly "absent" for keys that are not there while the table is lightly loaded.
+TEST(FlowTable, SummaryNeverHidesALiveKeyAndClearsOnErase) {
+    std::mt19937_64 rng(7);
+    Table t(8192, Table::Summary::kOn);
+    std::vector<FlowKey> live;
+    for (uint32_t i = 0; i < 6000; ++i) {
+        const FlowKey k = v4_key(static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()), 0x0a000001, 80);
+        if (t.find(k) != kNone) continue;
+        ASSERT_NE(t.insert(k), kNone);
+        live.push_back(k);
+    }
+    for (const FlowKey& k : live) {
+        ASSERT_TRUE(t.may_contain(t.hash(k)));
+        ASSERT_NE(t.find(k), kNone);
+    }
+    // Erase half (interleaved), the rest must still be found; the erased not.
+    for (size_t i = 0; i < live.size(); i += 2) t.erase(t.find(live[i]));
+    for (size_t i = 0; i < live.size(); ++i) ASSERT_EQ(t.find(live[i]) != kNone, i % 2 == 1) << i;
+    for (size_t i = 1; i < live.size(); i += 2) t.erase(t.find(live[i]));
+    ASSERT_EQ(t.size(), 0u);
+    for (const FlowKey& k : live) ASSERT_FALSE(t.may_contain(t.hash(k))) << "summary cleared with the last erase";
+    // Lightly loaded (one entry per ~10 slots): most absent keys are ruled out without a bucket.
+    for (uint32_t i = 0; i < 1000; ++i) t.insert(v4_key(static_cast<uint32_t>(rng()), 1, 0x0a000002, 80));
+    uint32_t maybe = 0;
+    for (uint32_t i = 0; i < 10000; ++i)
+        maybe += t.may_contain(t.hash(v4_key(static_cast<uint32_t>(rng()), 2, 0x0a000003, 80)));
+    EXPECT_LT(maybe, 4000u) << "a summary that rules out little";
+}
+
 TEST(FlowTable, CapacityExhaustion) {
     std::mt19937_64 rng(22);
     constexpr uint32_t kCap = 100;
@@ -304,12 +334,17 @@ TEST(FlowTable, MemoryBytes) {
     EXPECT_GT(big.memory_bytes(), small.memory_bytes());
 }
 
-TEST(FlowTable, RandomizedAgainstUnorderedMap) {
+class FlowTableSummary : public ::testing::TestWithParam<Table::Summary> {};
+
+INSTANTIATE_TEST_SUITE_P(SummaryOffAndOn, FlowTableSummary, ::testing::Values(Table::Summary::kOff, Table::Summary::kOn),
+                         [](const auto& i) { return i.param == Table::Summary::kOn ? "On" : "Off"; });
+
+TEST_P(FlowTableSummary, RandomizedAgainstUnorderedMap) {
     constexpr uint32_t kCap = 10000;
     constexpr int kOps = 1000000;
     std::mt19937_64 rng(25);
     const auto universe = distinct_keys(rng, 30000);
-    Table t(kCap);
+    Table t(kCap, GetParam());
     struct Val {
         uint32_t idx, value;
     };
