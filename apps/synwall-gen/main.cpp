@@ -101,7 +101,8 @@ std::string summary_json(const Totals& t, double seconds, size_t lanes, size_t f
          u(t.c.synacks) + "},\n";
     j += "  \"synack_pps\": " + d(static_cast<double>(t.io.flood_synacks + t.c.synacks) / seconds) + ",\n";
     j += "  \"tx_refused\": " + u(t.io.tx_refused) + ",\n  \"no_mbuf\": " + u(t.io.no_mbuf) + ",\n";
-    j += "  \"clients\": {\"first_data_bytes\": " + u(first_data_bytes) + ", \"attempts\": " + u(t.c.attempts) + ", \"completed\": " + u(t.c.completed) +
+    j += "  \"clients\": {\"first_data_bytes\": " + u(first_data_bytes) + ", \"attempts\": " + u(t.c.attempts) +
+         ", \"completed\": " + u(t.c.completed) +
          ", \"failed\": " + u(t.c.failed) + ", \"syn_retransmits\": " + u(t.c.syn_retransmits) +
          ", \"resets\": " + u(t.c.resets) + ", \"bad_synacks\": " + u(t.c.bad_synacks) + ", \"stale\": " + u(t.c.stale) + ", \"success_ratio\": " +
          d(success_ratio(t.c)) + ", \"handshakes_per_s\": " + d(static_cast<double>(t.c.completed) / seconds) +
@@ -232,7 +233,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(t.c.failed), 100.0 * success_ratio(t.c),
                 static_cast<double>(t.lat.quantile(0.5)) / 1e3, static_cast<double>(t.lat.quantile(0.99)) / 1e3,
                 static_cast<double>(t.lat.quantile(0.999)) / 1e3);
-    if (!opt->json.empty()) std::ofstream(opt->json) << summary_json(t, seconds, lanes.size(), opt->clients.first_data.size());
+    if (!opt->json.empty())
+        std::ofstream(opt->json) << summary_json(t, seconds, lanes.size(), opt->clients.first_data.size());
     std::fflush(stdout);
     // A memif peer that is still polling when we disconnect can crash in DPDK 22.11's memif PMD:
     // give it time to stop first (scripts end synwall inside this window).

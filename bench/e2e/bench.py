@@ -362,8 +362,8 @@ def worker_scaling():
     beside worker 1 once every CPU has a worker."""
     progress("scale: SYN-ACK rate against the worker count (pcap replay, one queue per worker)")
     rows = []
-    cmd = None
-    for w in range(1, (os.cpu_count() or 1) + 1):
+    ncpu = os.cpu_count() or 1
+    for w in range(1, ncpu + 1):
         pcaps = []
         for q in range(w):
             pcaps.append(os.path.join(WORK, f"workers-{q}.pcap"))
@@ -373,7 +373,6 @@ def worker_scaling():
         dev = "net_pcap0," + ",".join(f"rx_pcap={p}" for p in pcaps) + "," + ",".join(["tx_pcap=/dev/null"] * w) + \
               ",infinite_rx=1"
         cfg = write(f"workers{w}.toml", synwall_toml(dev, "net_pcap", 'cookie_mode = "always"'))
-        ncpu = os.cpu_count() or 1
         lcores = ",".join(["0@0"] + [f"{i}@{ncpu - w + i - 1}" for i in range(1, w + 1)])  # workers on the last w CPUs
         cmd = [SYNWALL, *EAL, "--lcores", lcores, f"--file-prefix={prefix(f'workers{w}')}", "--", "--config", cfg,
                "--drivers-config", DRIVERS, "--duration", str(SECS)]
@@ -385,8 +384,6 @@ def worker_scaling():
         progress(f"  {w} worker(s): {rate:.3f} Mpps SYN-ACKs")
         result(f"scale.workers.{w}.synack_rate", rate, "Mpps", "1 worker", rate / rows[0][1] if rows[0][1] else None,
                show(cmd))
-    global worker_rows
-    worker_rows = rows
     return rows, cmd
 
 
@@ -444,6 +441,7 @@ def scale():
     global listener_rows
     listener_rows = rows
     wrows, wcmd = worker_scaling()
+    worker_rows.extend(wrows)
     sections.append(f"""### Scale (target: within 10 % of the empty-table rate at 10M half-open requests)
 
 **Half-open table fill.** synwall in queue mode (`cookie_mode = "never"`, `half_open_capacity =
@@ -658,7 +656,7 @@ its own cookies, before they reach TCP; its ruleset:
 fill_series = []
 listener_rows = []
 worker_rows = []
-io_rows = []        # (peer, median Mpps)
+io_rows = []        # (peer, median Mpps, Mpps per round)
 kernel_rows = []    # (peer, M SYN-ACKs per CPU-second)
 clients_rows = []
 

@@ -92,8 +92,7 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
             if (v == "http") {
                 const std::string req = "GET / HTTP/1.1\r\nHost: synwall\r\nUser-Agent: synwall-gen\r\n\r\n";
                 o.clients.first_data.assign(req.begin(), req.end());
-            } else if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() <= 4 &&
-                       number(v, 0, kMaxClientData, d)) {
+            } else if (v.find_first_not_of("0123456789") == std::string::npos && number(v, 0, kMaxClientData, d)) {
                 o.clients.first_data.assign(static_cast<size_t>(d), 'x');
             } else {
                 return bad("'" + v + "' is neither 'http' nor a byte count 0.." + std::to_string(kMaxClientData));

@@ -40,6 +40,10 @@ enum class Malformation : uint8_t {
 inline constexpr size_t kMalformations = 18;
 static_assert(static_cast<size_t>(Malformation::kNotIp) + 1 == kMalformations);
 
+// Variants 0 .. kMalformedVariants - 1 of MalformedWriter::write(kind, ..., variant) cover every
+// sub-case of every kind (the sub-cases are picked by variant % 2 and variant % 3).
+inline constexpr uint64_t kMalformedVariants = 6;
+
 // Longest frame written: a flood SYN plus three VLAN tags.
 inline constexpr uint16_t kMaxMalformedFrame = net::kMaxSynFrame + 12;
 
@@ -60,8 +64,8 @@ public:
     // A frame of one given kind (0 if it does not apply to the family or room is too small).
     uint16_t write(Malformation kind, uint8_t* out, uint16_t room) noexcept;
     // The same with the sub-case chosen by `variant` instead of at random (where the cut falls,
-    // which option length, a data offset below 5 or past the segment, ...): variants 0..5 cover
-    // every sub-case of every kind.
+    // which option length, a data offset below 5 or past the segment, ...): variants
+    // 0 .. kMalformedVariants - 1 cover every sub-case of every kind.
     uint16_t write(Malformation kind, uint8_t* out, uint16_t room, uint64_t variant) noexcept;
 
 private:

@@ -97,7 +97,7 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
         std::memcpy(ip + 16, &a_src, 4);
         if (!ipf.checksum_offload)
             store_be16(ip + 10, checksum_finish(detail::add_carry(detail::add_carry(w0, w1), uint64_t{a_dst} + a_src)));
-        pseudo = uint64_t{a_dst} + a_src + (6u << 8) + __builtin_bswap16(tcp_len);
+        pseudo = pseudo_header_v4(src, dst, tcp_len);
     } else {
         const uint64_t w0 = uint64_t{0x60} | uint64_t{__builtin_bswap16(tcp_len)} << 32 | uint64_t{6} << 48 |
                             uint64_t{ipf.ttl} << 56;  // version 6, class and flow label 0, length, TCP, hops

@@ -4,8 +4,8 @@
 // The reply keeps the frame's L2 header (MACs swapped, VLAN tags and EtherTypes kept), writes a
 // fresh IP header without options or extension headers (IPv4: DF, our id and TTL; IPv6: our hop
 // limit), swaps addresses and ports, writes the TCP header and our options, drops any payload (or
-// puts seg.payload in its place) and computes checksums: fully, or only the pseudo-header sum when the NIC will finish them
-// (RTE_MBUF_F_TX_TCP_CKSUM / RTE_MBUF_F_TX_IP_CKSUM semantics).
+// puts seg.payload in its place) and computes checksums: fully, or only the pseudo-header sum when
+// the NIC will finish them (RTE_MBUF_F_TX_TCP_CKSUM / RTE_MBUF_F_TX_IP_CKSUM semantics).
 #pragma once
 
 #include <cstdint>

@@ -48,13 +48,12 @@ public:
     };
     enum class Summary : uint8_t { kOff, kOn };
 
-    explicit FlowTable(uint32_t capacity, Summary summary = Summary::kOff)
-        : capacity_(capacity), summarized_(summary == Summary::kOn) {
+    explicit FlowTable(uint32_t capacity, Summary summary = Summary::kOff) : capacity_(capacity) {
         if (capacity == 0 || capacity > kMaxCapacity) throw std::invalid_argument("flow table capacity out of range");
         const uint32_t nb = std::bit_ceil(std::max<uint32_t>(2, (capacity + 5) / 6));
         bucket_shift_ = 64 - static_cast<uint32_t>(std::countr_zero(nb));  // nb >= 2: shift <= 63
         buckets_ = HugeArray<Bucket>(nb);
-        if (summarized_) summary_ = HugeArray<uint8_t>(nb);
+        if (summary == Summary::kOn) summary_ = HugeArray<uint8_t>(nb);
         entries_ = HugeArray<Entry>(capacity);
         free_ = HugeArray<uint32_t>(capacity);
         for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
@@ -118,7 +117,7 @@ public:
         const uint32_t slot = static_cast<uint32_t>(std::countr_zero(in_a ? fa : fb));
         const uint32_t idx = free_[--free_top_];
         t.tag[slot] = h.tag;
-        if (summarized_) summary_[in_a ? h.b1 : h.b2] |= tag_class(h.tag);
+        if (summarized()) summary_[in_a ? h.b1 : h.b2] |= tag_class(h.tag);
         t.idx[slot] = idx;
         entries_[idx].key = k;
         return idx;
@@ -133,7 +132,7 @@ public:
             b = h.b2;
             erase_in(buckets_[b], idx, h.tag);
         }
-        if (summarized_) summary_[b] = summarize(buckets_[b]);
+        if (summarized()) summary_[b] = summarize(buckets_[b]);
         free_[free_top_++] = idx;
     }
 
@@ -164,8 +163,9 @@ private:
 
     // A tag's class: one of eight bits, from tag bits 1-3 (bit 0 is always set).
     static uint8_t tag_class(uint16_t tag) noexcept { return static_cast<uint8_t>(1u << ((tag >> 1) & 7)); }
+    bool summarized() const noexcept { return summary_.size() != 0; }
     bool may_hold(uint32_t bucket, uint16_t tag) const noexcept {
-        return !summarized_ || (summary_[bucket] & tag_class(tag)) != 0;
+        return !summarized() || (summary_[bucket] & tag_class(tag)) != 0;
     }
     static uint8_t summarize(const Bucket& b) noexcept {
         uint8_t s = 0;
@@ -193,7 +193,6 @@ private:
     }
 
     uint32_t capacity_;
-    bool summarized_;
     uint32_t bucket_shift_ = 63;
     HugeArray<Bucket> buckets_;
     HugeArray<uint8_t> summary_;  // per bucket: the tag classes it holds (Summary::kOn)

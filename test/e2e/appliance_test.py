@@ -372,8 +372,10 @@ def malformed_replay():
                             "--seed", "9", "--manifest", manifest], check=True, capture_output=True)
             m = json.load(open(manifest))
             out_pcap, sj = os.path.join(WORK, f"bad{fam}-tx.pcap"), os.path.join(WORK, f"bad{fam}-sw.json")
-            cfg = write(f"bad{fam}.toml", config(device=f"net_pcap0,rx_pcap={pcap},tx_pcap={out_pcap}").replace(
-                'address = "203.0.113.10"', 'address = "2001:db8:2::10"' if fam == 6 else 'address = "203.0.113.10"'))
+            cfg_text = config(device=f"net_pcap0,rx_pcap={pcap},tx_pcap={out_pcap}")
+            if fam == 6:  # pcapgen's IPv6 default target
+                cfg_text = cfg_text.replace('"203.0.113.10"', '"2001:db8:2::10"')
+            cfg = write(f"bad{fam}.toml", cfg_text)
             r = subprocess.run(command(cfg, f"e2e-bad{fam}-{os.getpid()}", "--duration", "3", "--stats-json", sj),
                                capture_output=True, text=True, timeout=60)
             j = json.load(open(sj))
@@ -391,8 +393,9 @@ def malformed_replay():
 
 def gen_over_memif():
     """synwall-gen and synwall as two processes joined by net_memif: a paced spoofed flood plus
-    closed-loop clients that send an HTTP request with their ACK; the generator stops sending, synwall is stopped while the generator
-    lingers (memif peers must both stop polling before either leaves), both exit 0."""
+    closed-loop clients that send an HTTP request with their ACK; the generator stops sending,
+    synwall is stopped while the generator lingers (memif peers must both stop polling before
+    either leaves), both exit 0."""
     prefix = f"e2e-memif-{os.getpid()}"
     sock = f"synwall-e2e-{os.getpid()}.sock"
     cfg = write("memif.toml", config(device=f"net_memif0,role=server,socket={sock}", profile="net_memif"))

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
         write(dir, "overflow-m" + std::to_string(mode), in);
     }
     // Malformed frames, each alone, with checksum verification on and off: the corpus of
-    // synwall-pcapgen --kind malformed (gen::MalformedWriter), every sub-case (variants 0..5) of
+    // synwall-pcapgen --kind malformed (gen::MalformedWriter), every sub-case (every variant) of
     // every kind and family, plus two edge cases it does not make.
     std::vector<std::pair<std::string, std::vector<uint8_t>>> bad;
     for (const bool v6 : {false, true}) {
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
         std::copy(dst.begin(), dst.end(), spec.dst.begin());
         gen::MalformedWriter w(spec, 2024);
         for (size_t k = 0; k < gen::kMalformations; ++k)
-            for (uint64_t variant = 0; variant < 6; ++variant) {
+            for (uint64_t variant = 0; variant < gen::kMalformedVariants; ++variant) {
                 uint8_t frame[gen::kMaxMalformedFrame];
                 const auto m = static_cast<gen::Malformation>(k);
                 const uint16_t len = w.write(m, frame, sizeof frame, variant);

@@ -615,13 +615,13 @@ TEST_P(MalformedWriterFamily, EveryKindGetsItsParseStatusAndNoOtherDefect) {
     EXPECT_EQ(kinds_of_family, v6 ? 15u : 17u);
 }
 
-TEST_P(MalformedWriterFamily, VariantsZeroToFiveCoverEverySubCase) {
+TEST_P(MalformedWriterFamily, TheVariantsCoverEverySubCase) {
     const bool v6 = GetParam();
     MalformedWriter w(flood_spec(v6), 1);
     const size_t th = 14 + (v6 ? 40 : 20);
     std::set<uint8_t> option_lengths, doff_low, doff_high;
     std::set<uint16_t> l2_cuts;
-    for (uint64_t variant = 0; variant < 6; ++variant) {
+    for (uint64_t variant = 0; variant < kMalformedVariants; ++variant) {
         std::array<uint8_t, kMaxMalformedFrame> b{};
         ASSERT_GT(w.write(Malformation::kBadTcpOption, b.data(), static_cast<uint16_t>(b.size()), variant), 0u);
         option_lengths.insert(b[th + 21]);
@@ -660,52 +660,6 @@ TEST_P(MalformedWriterFamily, KindsDrawnEvenlyAndDeterministically) {
     const double mean = static_cast<double>(n) / static_cast<double>(seen.size());
     EXPECT_EQ(seen.size(), v6 ? 15u : 17u);
     for (const auto& [k, count] : seen) EXPECT_NEAR(count, mean, mean * 0.15) << to_string(k);
-}
-
-// Every malformed frame reaches the engine's counters under its reason; none is answered.
-TEST_P(MalformedWriterFamily, TheEngineCountsEachAndAnswersNone) {
-    const bool v6 = GetParam();
-    const FloodSpec spec = flood_spec(v6);
-    MalformedWriter w(spec, 3);
-    handshake::ListenerConfig l;
-    l.name = "web";
-    l.family = v6 ? net::Family::kIpv6 : net::Family::kIpv4;
-    l.addr = spec.dst;
-    l.prefix_len = v6 ? 128 : 32;
-    l.port = spec.dport;
-    l.cookie_mode = handshake::CookieMode::kAlways;
-    cookie::SecretConfig sc;
-    sc.master.fill(0x5a);
-    sc.prf = cookie::best_prf();
-    handshake::Worker worker(handshake::EngineConfig{}, std::make_shared<handshake::ListenerTable>(std::vector{l}), sc,
-                             kT0);
-    std::map<net::ParseStatus, uint64_t> expected;
-    std::vector<std::array<uint8_t, kMaxMalformedFrame>> mem(32);
-    handshake::BurstOutput out;
-    uint64_t drops = 0, passes = 0;
-    for (int burst = 0; burst < 100; ++burst) {
-        std::vector<net::Packet> pkts(32);
-        for (size_t i = 0; i < pkts.size(); ++i) {
-            Malformation k;
-            pkts[i] = net::Packet{mem[i].data(), 0, kMaxMalformedFrame, 0, 0, nullptr};
-            pkts[i].len = w.write(mem[i].data(), kMaxMalformedFrame, k);
-            ++expected[expected_status(k)];
-        }
-        out.clear();
-        ASSERT_EQ(worker.process_burst({pkts.data(), pkts.size()}, kT0 + static_cast<uint64_t>(burst) * kMs, out), 32u);
-        EXPECT_EQ(out.n_tx, 0u) << "nothing answered";
-        EXPECT_EQ(out.n_drop + out.n_pass, 32u) << "every frame handed back";
-        drops += out.n_drop;
-        passes += out.n_pass;
-    }
-    uint64_t expected_pass = 0;
-    for (const auto& [status, count] : expected) {
-        EXPECT_EQ(worker.counters()[handshake::parse_counter(status)], count) << net::to_string(status);
-        if (net::is_pass(status)) expected_pass += count;
-    }
-    EXPECT_EQ(passes, expected_pass);
-    EXPECT_EQ(drops + passes, 3200u);
-    EXPECT_EQ(worker.counters()[handshake::kSyncookiesSent], 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, MalformedWriterFamily, ::testing::Bool(),
@@ -904,6 +858,40 @@ ClientSpec client_spec(bool v6, uint32_t clients) {
 }
 
 }  // namespace
+
+// Every malformed frame reaches the engine's counters under its reason; none is answered.
+TEST(MalformedWriterEngine, TheEngineCountsEachAndAnswersNone) {
+    for (const bool v6 : {false, true}) {
+        SCOPED_TRACE(v6 ? "ipv6" : "ipv4");
+        const FloodSpec spec = flood_spec(v6);
+        MalformedWriter w(spec, 3);
+        Server server(v6 ? net::Family::kIpv6 : net::Family::kIpv4, spec.dst, spec.dport, handshake::CookieMode::kAlways);
+        std::map<net::ParseStatus, uint64_t> expected;
+        std::vector<std::array<uint8_t, kMaxMalformedFrame>> mem(32);
+        uint64_t drops = 0, passes = 0;
+        for (int burst = 0; burst < 100; ++burst) {
+            std::vector<net::Packet> pkts(32);
+            for (size_t i = 0; i < pkts.size(); ++i) {
+                Malformation k;
+                pkts[i] = net::Packet{mem[i].data(), 0, kMaxMalformedFrame, 0, 0, nullptr};
+                pkts[i].len = w.write(mem[i].data(), kMaxMalformedFrame, k);
+                ++expected[expected_status(k)];
+            }
+            EXPECT_TRUE(server.feed(pkts, kT0 + static_cast<uint64_t>(burst) * kMs).empty()) << "nothing answered";
+            EXPECT_EQ(server.out.n_drop + server.out.n_pass, 32u) << "every frame handed back";
+            drops += server.out.n_drop;
+            passes += server.out.n_pass;
+        }
+        uint64_t expected_pass = 0;
+        for (const auto& [status, count] : expected) {
+            EXPECT_EQ(server.counter(handshake::parse_counter(status)), count) << net::to_string(status);
+            if (net::is_pass(status)) expected_pass += count;
+        }
+        EXPECT_EQ(passes, expected_pass);
+        EXPECT_EQ(drops + passes, 3200u);
+        EXPECT_EQ(server.counter(handshake::kSyncookiesSent), 0u);
+    }
+}
 
 class ClientPoolEngine : public ::testing::TestWithParam<PoolCase> {};
 

@@ -69,6 +69,19 @@ struct Rx {
     Bytes reply() const { return {buf.begin(), buf.begin() + pkt.len}; }
 };
 
+// What a NIC does with RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM: sum the TCP segment with
+// the pseudo-header sum seeded in its checksum field, and the IPv4 header from zero.
+void finish_checksums_like_a_nic(FrameView& fv) {
+    const uint16_t tcp = pf::ref_checksum(fv.bytes.data() + fv.l4, fv.tcp_length());
+    fv.bytes[fv.l4 + 16] = static_cast<uint8_t>(tcp >> 8);
+    fv.bytes[fv.l4 + 17] = static_cast<uint8_t>(tcp);
+    if (!fv.v6) {
+        const uint16_t ip = pf::ref_checksum(fv.bytes.data() + fv.l3, 20);
+        fv.bytes[fv.l3 + 10] = static_cast<uint8_t>(ip >> 8);
+        fv.bytes[fv.l3 + 11] = static_cast<uint8_t>(ip);
+    }
+}
+
 // Our options, written out independently in the Linux SYN-ACK layout (tcp_options_write()).
 Bytes expected_options(const ReplyOptions& o) {
     Bytes b;
@@ -380,18 +393,13 @@ TEST(ReplyBuilder, ChecksumOffloadCompletedByNicVerifies) {
             EXPECT_FALSE(fv.tcp_checksum_ok());  // not finished yet
             const uint16_t seeded = fv.be16(fv.l4 + 16);
             EXPECT_NE(seeded, 0);
-            const uint16_t tcp = pf::ref_checksum(fv.bytes.data() + fv.l4, fv.tcp_length());
-            fv.bytes[fv.l4 + 16] = static_cast<uint8_t>(tcp >> 8);
-            fv.bytes[fv.l4 + 17] = static_cast<uint8_t>(tcp);
-            EXPECT_TRUE(fv.tcp_checksum_ok()) << mask;
             if (fam == Fam::v4) {
                 EXPECT_EQ(fv.be16(fv.l3 + 10), 0);
                 EXPECT_FALSE(fv.ipv4_checksum_ok());
-                const uint16_t ip = pf::ref_checksum(fv.bytes.data() + fv.l3, 20);
-                fv.bytes[fv.l3 + 10] = static_cast<uint8_t>(ip >> 8);
-                fv.bytes[fv.l3 + 11] = static_cast<uint8_t>(ip);
-                EXPECT_TRUE(fv.ipv4_checksum_ok());
             }
+            finish_checksums_like_a_nic(fv);
+            EXPECT_TRUE(fv.tcp_checksum_ok()) << mask;
+            EXPECT_TRUE(fv.ipv4_checksum_ok());
         }
     }
 }
@@ -431,16 +439,7 @@ TEST(ReplyBuilder, PayloadFromElsewhereOrFromTheFrameItself) {
                     EXPECT_EQ(fv.tcp_length(), 32u + data.size());
                     EXPECT_EQ(fv.payload(), data);
                     EXPECT_EQ(rx.pkt.len, fv.l4 + 32 + data.size());
-                    if (offload) {  // finish as the NIC would, then verify
-                        const uint16_t tcp = pf::ref_checksum(fv.bytes.data() + fv.l4, fv.tcp_length());
-                        fv.bytes[fv.l4 + 16] = static_cast<uint8_t>(tcp >> 8);
-                        fv.bytes[fv.l4 + 17] = static_cast<uint8_t>(tcp);
-                        if (fam == Fam::v4) {
-                            const uint16_t ip = pf::ref_checksum(fv.bytes.data() + fv.l3, 20);
-                            fv.bytes[fv.l3 + 10] = static_cast<uint8_t>(ip >> 8);
-                            fv.bytes[fv.l3 + 11] = static_cast<uint8_t>(ip);
-                        }
-                    }
+                    if (offload) finish_checksums_like_a_nic(fv);
                     EXPECT_TRUE(fv.tcp_checksum_ok());
                     EXPECT_TRUE(fv.ipv4_checksum_ok());
                     const ParsedPacket back = parse({fv.bytes.data(), fv.bytes.size()});
