@@ -36,6 +36,7 @@
 #include "dpdk/eal.hpp"
 #include "dpdk/port.hpp"
 #include "app/absorb.hpp"
+#include "app/proxy.hpp"
 #include "dpdk/app_core.hpp"
 #include "dpdk/worker_loop.hpp"
 #include "dpdk/telemetry.hpp"
@@ -118,15 +119,15 @@ struct Clock {
 struct Lane {
     unsigned lcore;
     std::unique_ptr<handshake::Worker> engine;
-    std::unique_ptr<app::Absorb> inline_app;  // when no application lcores
-    rte_ring* closes = nullptr;                // else: from its application lcore
+    std::unique_ptr<app::Application> app;     // serves this worker's flows: inline, or on an application lcore
+    app::Proxy* proxy = nullptr;               // `app`, when it is the proxy (counters)
+    rte_ring* closes = nullptr;                // with application lcores: from its application lcore
     rte_ring* flows = nullptr;                 //   and to it: packets of established flows
     std::unique_ptr<dpdk::WorkerLoop> loop;
 };
 
 struct AppLane {
     unsigned lcore;
-    std::unique_ptr<app::Absorb> app;
     std::unique_ptr<dpdk::AppCore> core;
 };
 
@@ -148,6 +149,8 @@ int app_main(void* arg) {
 
 struct Totals {
     handshake::Counters c;
+    app::ProxyCounters proxy;
+    uint64_t proxy_active = 0;
     dpdk::IoStats io;
     uint64_t half_open = 0;  // SYN-queue entries now, all workers and listeners
 };
@@ -159,6 +162,10 @@ Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, const std::vector
     for (const auto& l : lanes) {
         t.c.accumulate(l->engine->counters());
         t.io.add(l->loop->stats());
+        if (l->proxy) {
+            t.proxy.accumulate(l->proxy->counters());
+            t.proxy_active += l->proxy->active_flows();
+        }
         for (uint16_t i = 0; i < l->engine->listeners().size(); ++i) t.half_open += l->engine->half_open(i);
     }
     for (const auto& a : apps) t.io.add(a->core->stats());
@@ -177,7 +184,7 @@ void print_line(const Totals& t, const Totals& prev, double dt) {
     std::fflush(stdout);
 }
 
-std::string summary_json(const Totals& t, double seconds, size_t workers) {
+std::string summary_json(const Totals& t, double seconds, size_t workers, bool proxy) {
     std::string j = "{\n  \"seconds\": " + std::to_string(seconds) + ",\n  \"workers\": " + std::to_string(workers) +
                     ",\n  \"io\": {\"rx\": " + std::to_string(t.io.rx) + ", \"tx\": " + std::to_string(t.io.tx) +
                     ", \"tx_refused\": " + std::to_string(t.io.tx_refused) + ", \"freed_drop\": " +
@@ -186,7 +193,14 @@ std::string summary_json(const Totals& t, double seconds, size_t workers) {
                     std::to_string(t.io.flow_packets) + ", \"flow_ring_full\": " + std::to_string(t.io.flow_ring_full) + "},\n  \"counters\": {";
     for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
         j += std::string(i ? ", " : "") + "\"" + std::string(handshake::counter_name(i)) + "\": " + std::to_string(t.c[i]);
-    return j + "}\n}\n";
+    j += "}";
+    if (proxy) {
+        j += ",\n  \"proxy\": {\"ActiveFlows\": " + std::to_string(t.proxy_active);
+        for (uint32_t i = 0; i < app::kProxyCounterCount; ++i)
+            j += ", \"" + std::string(app::proxy_counter_name(i)) + "\": " + std::to_string(t.proxy[i]);
+        j += "}";
+    }
+    return j + "\n}\n";
 }
 
 }  // namespace
@@ -305,7 +319,30 @@ int main(int argc, char** argv) {
     auto listeners = std::make_shared<const handshake::ListenerTable>(cfg->listeners);
 
     const uint64_t t0 = wall_ns();
-    const app::CloseWith close = cfg->close_with == config::CloseWith::kRst ? app::CloseWith::kRst : app::CloseWith::kFin;
+    const bool proxy = cfg->app == config::AppKind::kProxy;
+    // One application instance per worker (flow ids are per worker).
+    auto make_app = [&](Lane& lane) {
+        if (proxy) {
+            app::ProxyConfig pc;
+            pc.server_port = port_ids[static_cast<size_t>(cfg->proxy.server_port_index)];
+            pc.server_syn_retries = cfg->proxy.server_syn_retries;
+            pc.server_syn_timeout_ns = uint64_t{cfg->proxy.server_syn_timeout_ms} * 1'000'000;
+            pc.idle_timeout_ns = uint64_t{cfg->proxy.idle_timeout_s} * 1'000'000'000;
+            pc.grace_ns = uint64_t{cfg->grace_ms} * 1'000'000;
+            pc.hold_bytes = cfg->proxy.hold_bytes;
+            pc.flow_capacity = engine_cfg.established_capacity;
+            pc.ttl = engine_cfg.ttl;
+            auto p = std::make_unique<app::Proxy>(pc);
+            lane.proxy = p.get();
+            lane.app = std::move(p);
+        } else {
+            app::AbsorbConfig ac;
+            ac.close_with = cfg->close_with == config::CloseWith::kRst ? app::CloseWith::kRst : app::CloseWith::kFin;
+            ac.grace_ns = uint64_t{cfg->grace_ms} * 1'000'000;
+            ac.linger_capacity = std::max<uint32_t>(1, engine_cfg.established_capacity / 2);
+            lane.app = std::make_unique<app::Absorb>(ac);
+        }
+    };
     std::vector<std::unique_ptr<Lane>> lanes;
     for (size_t w = 0; w < nworkers; ++w) {
         auto lane = std::make_unique<Lane>();
@@ -318,9 +355,9 @@ int main(int argc, char** argv) {
                                 peer >= 0 ? static_cast<int32_t>(port_ids[static_cast<size_t>(peer)]) : -1});
         }
         lc.burst = cfg->burst;
+        make_app(*lane);
         if (napps == 0) {
-            lane->inline_app = std::make_unique<app::Absorb>(close);
-            lc.inline_app = lane->inline_app.get();
+            lc.inline_app = lane->app.get();
         } else {
             lane->closes = dpdk::create_close_ring(("synwall_close" + std::to_string(w)).c_str(),
                                                    engine_cfg.established_capacity, static_cast<int>(rte_socket_id()));
@@ -339,12 +376,12 @@ int main(int argc, char** argv) {
     for (size_t a = 0; a < napps; ++a) {
         auto lane = std::make_unique<AppLane>();
         lane->lcore = app_lcores[a];
-        lane->app = std::make_unique<app::Absorb>(close);
         std::vector<dpdk::AppLink> links;
-        for (size_t w = a; w < nworkers; w += napps) links.push_back({lanes[w]->engine.get(), lanes[w]->closes, lanes[w]->flows});
+        for (size_t w = a; w < nworkers; w += napps)
+            links.push_back({lanes[w]->engine.get(), lanes[w]->closes, lanes[w]->flows, lanes[w]->app.get()});
         std::vector<dpdk::PortBinding> tx;
         for (uint16_t p : port_ids) tx.push_back({p, 0, static_cast<uint16_t>(nworkers + a)});
-        lane->core = std::make_unique<dpdk::AppCore>(std::move(links), *lane->app, std::move(tx), cfg->burst);
+        lane->core = std::make_unique<dpdk::AppCore>(std::move(links), pools[0], std::move(tx), cfg->burst);
         apps.push_back(std::move(lane));
     }
     dpdk::TelemetryView view;
@@ -353,15 +390,17 @@ int main(int argc, char** argv) {
     view.listeners = listeners.get();
     const std::string prf_name(cookie::to_string(secrets.prf));
     view.prf = prf_name.c_str();
+    for (const auto& l : lanes)
+        if (l->proxy) view.proxies.push_back(l->proxy);
     dpdk::register_telemetry(&view);
     // Let the stock dpdk-dumpcap / dpdk-pdump capture our ports from a secondary process.
     const bool pdump = rte_pdump_init() == 0;
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    std::printf("synwall: %zu port(s), %zu listener(s), %zu worker(s)%s, %zu application lcore(s)%s, PRF %s\n",
+    std::printf("synwall: %zu port(s), %zu listener(s), %zu worker(s)%s, %zu application lcore(s)%s, PRF %s, application %s\n",
                 port_ids.size(), listeners->size(), nworkers, inline_main ? " (inline on the main lcore)" : "", napps,
-                napps ? "" : " (application inline)", prf_name.c_str());
+                napps ? "" : " (application inline)", prf_name.c_str(), proxy ? "proxy" : "absorb");
     std::fflush(stdout);
     if (!inline_main)
         for (auto& l : lanes) rte_eal_remote_launch(worker_main, l.get(), l->lcore);
@@ -401,12 +440,16 @@ int main(int argc, char** argv) {
                 static_cast<double>(t.io.rx) / seconds / 1e6, t.io.tx, t.io.accepted);
     for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
         if (t.c[i]) std::printf("  %-24s %14lu\n", std::string(handshake::counter_name(i)).c_str(), t.c[i]);
+    if (proxy)
+        for (uint32_t i = 0; i < app::kProxyCounterCount; ++i)
+            if (t.proxy[i]) std::printf("  proxy %-18s %14lu\n", std::string(app::proxy_counter_name(i)).c_str(), t.proxy[i]);
     if (!args.stats_json.empty()) {
-        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes.size());
+        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes.size(), proxy);
     }
     apps.clear();   // before the workers: pending closes go to the rings, tx batches flushed
     for (auto& l : lanes) {
-        l->loop.reset();  // frees what it and its accept queues hold
+        l->loop.reset();  // frees what it, its application and its accept queues hold
+        l->app.reset();
         if (l->closes) rte_ring_free(l->closes);
         if (l->flows) rte_ring_free(l->flows);
     }

@@ -5,13 +5,17 @@
 
 namespace synwall::app {
 
-Verdict Absorb::on_accept(handshake::Connection& c, bool& closed) noexcept {
+Disposition Absorb::on_accept(handshake::Connection& c, AppIo& io) noexcept {
     ++accepted_;
-    closed = true;  // absorbed: the worker forgets the flow either way
+    uint32_t evicted;
+    if (linger_.push(c.flow, io.now_ns(), evicted)) {
+        ++evicted_;
+        io.close_flow(evicted);
+    }
     // The engine validated this frame already: skip the checksums.
     const net::ParsedPacket p =
         net::parse({c.packet.data, c.packet.len}, net::kRxIpChecksumGood | net::kRxL4ChecksumGood);
-    if (!p.ok()) return Verdict::kFree;
+    if (!p.ok()) return Disposition::free();
     net::ReplySegment seg;
     seg.seq = c.server_isn + 1;
     seg.ack = c.client_isn + 1 + c.payload_len;
@@ -22,16 +26,26 @@ Verdict Absorb::on_accept(handshake::Connection& c, bool& closed) noexcept {
         seg.flags = net::tcp_flag::kFin | net::tcp_flag::kAck;
         seg.window = 65535;
     }
-    if (!net::build_reply(c.packet, p, seg, {})) return Verdict::kFree;
+    if (!net::build_reply(c.packet, p, seg, {})) return Disposition::free();
     ++closed_;
-    return Verdict::kTransmit;
+    return Disposition::transmit(c.packet.port);
 }
 
-// Every flow was closed at accept; a packet can still arrive (from an application lcore) before
-// the worker forgot the flow. The close was reported already: report it once only.
-Verdict Absorb::on_packet(net::Packet&, uint32_t, bool& closed) noexcept {
-    closed = false;
-    return Verdict::kFree;
+// Every flow was closed at accept: what still arrives (a retransmitted ACK, the client's FIN)
+// lingers out with the flow.
+Disposition Absorb::on_packet(net::Packet&, FlowRef, AppIo&) noexcept {
+    ++late_;
+    return Disposition::free();
+}
+
+void Absorb::on_tick(AppIo& io) noexcept {
+    uint32_t flow;
+    while (linger_.pop_due(io.now_ns(), flow)) io.close_flow(flow);
+}
+
+void Absorb::drain(AppIo& io) noexcept {
+    uint32_t flow;
+    while (linger_.pop(flow)) io.close_flow(flow);
 }
 
 }  // namespace synwall::app

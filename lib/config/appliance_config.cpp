@@ -291,8 +291,32 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
 
     if (const auto* t = subtable(*root, "application", path, error)) {
         Reader r(*t, path, "application", error);
-        r.only({"kind", "close"}) && r.choice("kind", c.app, {{"absorb", AppKind::kAbsorb}}) &&
-            r.choice("close", c.close_with, {{"rst", CloseWith::kRst}, {"fin", CloseWith::kFin}});
+        ProxySettings& x = c.proxy;
+        uint32_t flow_capacity = 0;
+        r.only({"kind", "close", "grace_ms", "server_port", "server_syn_retries", "server_syn_timeout_ms",
+                "idle_timeout_s", "hold_bytes", "flow_capacity"}) &&
+            r.choice("kind", c.app, {{"absorb", AppKind::kAbsorb}, {"proxy", AppKind::kProxy}}) &&
+            r.choice("close", c.close_with, {{"rst", CloseWith::kRst}, {"fin", CloseWith::kFin}}) &&
+            r.integer("grace_ms", c.grace_ms, 0, 600'000) && r.string("server_port", x.server_port) &&
+            r.integer("server_syn_retries", x.server_syn_retries, 0, 10) &&
+            r.integer("server_syn_timeout_ms", x.server_syn_timeout_ms, 10, 60'000) &&
+            r.integer("idle_timeout_s", x.idle_timeout_s, 1, 86'400) && r.integer("hold_bytes", x.hold_bytes, 0, 1 << 24) &&
+            r.integer("flow_capacity", flow_capacity, 1, 1 << 26);
+        if (error.empty() && c.app == AppKind::kProxy) {
+            const std::string key = path + ": application.";
+            if (x.server_port.empty()) error = key + "server_port: missing (the name of the port the servers sit behind)";
+            for (size_t i = 0; i < c.ports.size(); ++i)
+                if (c.ports[i].name == x.server_port) x.server_port_index = static_cast<int>(i);
+            if (error.empty() && x.server_port_index < 0)
+                error = key + "server_port: no port is named '" + x.server_port + "'";
+            if (error.empty() && c.ports.size() < 2) error = key + "kind: the proxy needs two ports (clients, servers)";
+        }
+        if (error.empty() && flow_capacity) {
+            if (t->get("flow_capacity") && root->at_path("engine.established_capacity") &&
+                flow_capacity != c.engine.established_capacity)
+                error = path + ": application.flow_capacity: differs from engine.established_capacity (give one)";
+            c.engine.established_capacity = flow_capacity;
+        }
     }
     if (!error.empty()) return std::nullopt;
 

@@ -41,8 +41,18 @@ struct PortConfig {
     int peer_index = -1;           // resolved; with exactly two ports and no peers given: each other
 };
 
-enum class AppKind : uint8_t { kAbsorb };
+enum class AppKind : uint8_t { kAbsorb, kProxy };
 enum class CloseWith : uint8_t { kRst, kFin };
+
+// [application] settings of the proxy (docs/configuration.md).
+struct ProxySettings {
+    std::string server_port;            // name of the port behind which the servers sit
+    int server_port_index = -1;         // resolved
+    uint8_t server_syn_retries = 3;
+    uint32_t server_syn_timeout_ms = 1000;
+    uint32_t idle_timeout_s = 300;
+    uint32_t hold_bytes = 65536;
+};
 
 struct ApplianceConfig {
     std::string path;
@@ -56,7 +66,9 @@ struct ApplianceConfig {
     std::vector<unsigned> worker_lcores;
     std::vector<unsigned> app_lcores;    // empty: the application runs inline in the workers
     AppKind app = AppKind::kAbsorb;
-    CloseWith close_with = CloseWith::kRst;
+    CloseWith close_with = CloseWith::kRst;  // absorb
+    uint32_t grace_ms = 4000;                // how long a closed flow is remembered (both applications)
+    ProxySettings proxy;
 };
 
 // Returns the configuration, or nullopt with `error` = "FILE: KEY: reason".

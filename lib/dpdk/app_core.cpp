@@ -22,12 +22,16 @@ rte_ring* create_flow_ring(const char* name, unsigned capacity, int socket) {
     return create_spsc_ring(name, sizeof(FlowHandoff), capacity, socket);
 }
 
-AppCore::AppCore(std::vector<AppLink> links, app::Application& app, std::vector<PortBinding> tx_ports, uint16_t burst,
+AppCore::AppCore(std::vector<AppLink> links, rte_mempool* pool, std::vector<PortBinding> tx_ports, uint16_t burst,
                  uint64_t tx_flush_ns)
-    : links_(std::move(links)), pending_(links_.size()), popped_(links_.size(), 0), app_(app), tx_(std::move(tx_ports), burst, tx_flush_ns),
-      burst_(burst), flows_(burst) {}
+    : links_(std::move(links)), pending_(links_.size()), popped_(links_.size(), 0), tx_(std::move(tx_ports), burst, tx_flush_ns),
+      burst_(burst), flows_(burst) {
+    for (size_t i = 0; i < links_.size(); ++i)
+        drivers_.push_back(std::make_unique<AppDriver>(*links_[i].app, tx_, pool, nullptr, &pending_[i]));
+}
 
 AppCore::~AppCore() {
+    for (auto& d : drivers_) d->drain();
     tx_.flush();
     for (size_t i = 0; i < links_.size(); ++i) {
         push_closes(links_[i], pending_[i]);
@@ -46,50 +50,41 @@ void AppCore::push_closes(AppLink& link, std::vector<uint32_t>& pending) noexcep
     pending.erase(pending.begin(), pending.begin() + n);
 }
 
-uint32_t AppCore::accept_from(AppLink& link, std::vector<uint32_t>& pending, uint32_t limit, uint64_t now_ns) noexcept {
+uint32_t AppCore::accept_from(size_t i, uint32_t limit) noexcept {
     uint32_t handled = 0;
     handshake::Connection c;
-    for (uint16_t l = 0; l < link.worker->listeners().size(); ++l) {
-        for (uint32_t k = 0; k < limit && link.worker->accept(l, c); ++k) {
+    handshake::Worker& w = *links_[i].worker;
+    for (uint16_t l = 0; l < w.listeners().size(); ++l) {
+        for (uint32_t k = 0; k < limit && w.accept(l, c); ++k) {
             ++handled;
-            bool closed = false;
-            const app::Verdict v = app_.on_accept(c, closed);
-            if (closed) pending.push_back(c.flow);
-            if (v == app::Verdict::kTransmit)
-                tx_.queue(c.packet.port, finish_tx(c.packet), now_ns);
-            else
-                rte_pktmbuf_free(mbuf_of(c.packet));
+            drivers_[i]->accept(c);
         }
     }
     return handled;
-}
-
-void AppCore::deliver(FlowHandoff& h, std::vector<uint32_t>& pending, uint64_t now_ns) noexcept {
-    net::Packet p = to_packet(h.m);
-    bool closed = false;
-    if (app_.on_packet(p, h.flow, closed) == app::Verdict::kTransmit)
-        tx_.queue(p.port, finish_tx(p), now_ns);
-    else
-        rte_pktmbuf_free(h.m);
-    if (closed) pending.push_back(h.flow);
 }
 
 uint32_t AppCore::poll(uint64_t now_ns) noexcept {
     uint32_t handled = 0;
     for (size_t i = 0; i < links_.size(); ++i) {
         AppLink& link = links_[i];
+        AppDriver& driver = *drivers_[i];
+        driver.set_now(now_ns);
         // Flow packets first, then the accept queues: a packet in hand had its connection queued
         // before it, so draining the queues completely before delivering keeps on_accept first.
         const unsigned n = link.flows == nullptr
                                ? 0
                                : rte_ring_sc_dequeue_burst_elem(link.flows, flows_.data(), sizeof(FlowHandoff), burst_, nullptr);
         if (link.worker->connections_queued() != popped_[i]) {  // else every accept queue is empty
-            const uint32_t got = accept_from(link, pending_[i], n ? UINT32_MAX : burst_, now_ns);
+            const uint32_t got = accept_from(i, n ? UINT32_MAX : burst_);
             popped_[i] += got;
             handled += got;
         }
-        for (unsigned k = 0; k < n; ++k) deliver(flows_[k], pending_[i], now_ns);
+        for (unsigned k = 0; k < n; ++k) {
+            net::Packet p = to_packet(flows_[k].m);
+            driver.deliver(p, {flows_[k].flow, flows_[k].from_server != 0});
+        }
         stats_.flow_delivered += n;
+        driver.tick();
         push_closes(link, pending_[i]);
     }
     stats_.accepted += handled;

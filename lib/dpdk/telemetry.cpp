@@ -82,6 +82,22 @@ int cmd_config(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+int cmd_proxy(const char*, const char*, rte_tel_data* d) {
+    const TelemetryView* v = g_view.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (v == nullptr) return 0;
+    app::ProxyCounters sum;
+    uint64_t active = 0;
+    for (const app::Proxy* p : v->proxies) {
+        sum.accumulate(p->counters());
+        active += p->active_flows();
+    }
+    for (uint32_t i = 0; i < app::kProxyCounterCount; ++i)
+        rte_tel_data_add_dict_u64(d, std::string(app::proxy_counter_name(i)).c_str(), sum[i]);
+    rte_tel_data_add_dict_u64(d, "ActiveFlows", active);
+    return 0;
+}
+
 }  // namespace
 
 int register_telemetry(const TelemetryView* view) {
@@ -91,6 +107,7 @@ int register_telemetry(const TelemetryView* view) {
                                         "synwall counters, summed over workers. Parameters: int lcore (one worker)");
         r |= rte_telemetry_register_cmd("/synwall/listeners", cmd_listeners, "synwall listeners and their settings");
         r |= rte_telemetry_register_cmd("/synwall/config", cmd_config, "synwall engine settings");
+        r |= rte_telemetry_register_cmd("/synwall/proxy", cmd_proxy, "synwall proxy counters, summed over workers");
         return r;
     }();
     g_view.store(view, std::memory_order_release);

@@ -3,6 +3,7 @@
 //   /synwall/stats,<lcore>     one worker's counters
 //   /synwall/listeners         the listeners and their settings
 //   /synwall/config            engine settings
+//   /synwall/proxy             the proxy application's counters, summed over its instances
 // rte_telemetry callbacks carry no user pointer, so the view is registered process-wide; the
 // workers it points at must outlive unregister_telemetry(). Counters are read with relaxed atomic
 // loads while the workers run (handshake/counters.hpp).
@@ -10,6 +11,7 @@
 
 #include <vector>
 
+#include "app/proxy.hpp"
 #include "handshake/worker.hpp"
 
 namespace synwall::dpdk {
@@ -23,6 +25,7 @@ struct TelemetryView {
     const handshake::EngineConfig* engine = nullptr;
     const handshake::ListenerTable* listeners = nullptr;
     const char* prf = "";
+    std::vector<const app::Proxy*> proxies;  // empty: another application
 };
 
 // Registers the commands (once per process) and points them at `view` (nullptr: answer empty).

@@ -1,5 +1,6 @@
 #include "dpdk/worker_loop.hpp"
 
+#include "dpdk/app_driver.hpp"
 #include "dpdk/mbuf_packet.hpp"
 
 #include <rte_ring_elem.h>
@@ -82,9 +83,13 @@ WorkerLoop::WorkerLoop(handshake::Worker& engine, rte_mempool* pool, const Worke
     rx_.resize(config_.burst);
     pkts_.resize(config_.burst);
     handoff_.reserve(handshake::kMaxBurst);
+    if (config_.inline_app)
+        app_ = std::make_unique<AppDriver>(*config_.inline_app, tx_, config_.app_pool ? config_.app_pool : pool, &engine_,
+                                           nullptr);
 }
 
 WorkerLoop::~WorkerLoop() {
+    if (app_) app_->drain();
     tx_.flush();
     // Connections still waiting in accept queues own their completing ACKs.
     handshake::Connection c;
@@ -108,23 +113,18 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
         }
     }
     stats_.freed_drop += out_.n_drop;
+    // A connection's accept comes before its flow packets: they may sit in the same burst.
+    if (app_ && out_.n_flow) accept_inline(now_ns);
     for (uint32_t i = 0; i < out_.n_flow; ++i) {
-        net::Packet& p = out_.flow[i].packet;
-        const uint32_t flow = out_.flow[i].flow;
-        if (config_.inline_app) {
-            bool closed = false;
-            const app::Verdict v = config_.inline_app->on_packet(p, flow, closed);
-            if (closed) engine_.forget_flow(flow);
-            if (v == app::Verdict::kTransmit)
-                tx_.queue(p.port, finish_tx(p), now_ns);
-            else
-                rte_pktmbuf_free(mbuf_of(p));
+        handshake::FlowPacket& f = out_.flow[i];
+        if (app_) {
+            app_->deliver(f.packet, {f.flow, f.from_server});
         } else if (config_.flows) {
-            rte_mbuf* m = mbuf_of(p);
-            m->port = p.port;
-            handoff_.push_back({m, flow, 0});
+            rte_mbuf* m = mbuf_of(f.packet);
+            m->port = f.packet.port;
+            handoff_.push_back({m, f.flow, f.from_server ? 1u : 0u});
         } else {
-            rte_pktmbuf_free(mbuf_of(p));
+            rte_pktmbuf_free(mbuf_of(f.packet));
         }
     }
     stats_.flow_packets += out_.n_flow;
@@ -176,10 +176,12 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
     stats_.rx += total;
     engine_.run_timers(now_ns, source_, out_);
     dispatch(now_ns);
-    if (config_.inline_app)
-        run_inline_app(now_ns);
-    else
+    if (app_) {
+        accept_inline(now_ns);
+        app_->tick();
+    } else {
         forget_closed();
+    }
     tx_.flush_due(now_ns);
     // Keep the TX counters in one place.
     stats_.tx = tx_.stats().tx;
@@ -187,19 +189,14 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
     return total;
 }
 
-void WorkerLoop::run_inline_app(uint64_t now_ns) noexcept {
+void WorkerLoop::accept_inline(uint64_t now_ns) noexcept {
+    app_->set_now(now_ns);
     if (engine_.connections_queued() == stats_.accepted) return;  // every accept queue is empty
     handshake::Connection c;
     for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
         while (engine_.accept(l, c)) {
             ++stats_.accepted;
-            bool closed = false;
-            const app::Verdict v = config_.inline_app->on_accept(c, closed);
-            if (closed) engine_.forget_flow(c.flow);
-            if (v == app::Verdict::kTransmit)
-                tx_.queue(c.packet.port, finish_tx(c.packet), now_ns);
-            else
-                rte_pktmbuf_free(mbuf_of(c.packet));
+            app_->accept(c);
         }
 }
 

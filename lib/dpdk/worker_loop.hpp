@@ -7,9 +7,10 @@
 //               TX batched per port, flushed when full or `tx_flush_ns` after its first packet;
 //               what TX refuses is freed and counted (never leaked)
 //               Worker::run_timers: SYN-ACK retransmits in mbufs from the mempool
-//               application inline: accept() every connection, run it, transmit or free
-//               or, with application lcores: hand packets of established flows over (ring of
-//               FlowHandoff) and forget the flows they closed (ring of flow ids)
+//               application inline (through an AppDriver): accept() every connection before
+//               delivering the flow packets of the burst, then its timers (on_tick); or, with
+//               application lcores: hand packets of established flows over (ring of FlowHandoff)
+//               and forget the flows they closed (ring of flow ids)
 // Passes (not for the handshake: ARP, other protocols, TCP to no listener) are bridged unchanged
 // to the binding's peer port (an inline L2-transparent box), or freed and counted without one.
 // Threading: a WorkerLoop and its Worker belong to one lcore; `closes` is SP (app) / SC (us).
@@ -21,6 +22,8 @@
 
 #include <cstdint>
 #include <vector>
+
+#include <memory>
 
 #include "app/application.hpp"
 #include "handshake/worker.hpp"
@@ -41,7 +44,7 @@ private:
 struct FlowHandoff {
     rte_mbuf* m;
     uint32_t flow;
-    uint32_t reserved;
+    uint32_t from_server;  // 1: the server leg of a proxied flow (app::FlowRef::from_server)
 };
 static_assert(sizeof(FlowHandoff) == 16);
 
@@ -57,6 +60,7 @@ struct WorkerLoopConfig {
     uint16_t burst = 32;
     uint64_t tx_flush_ns = 100'000;       // a partly filled TX batch waits at most this long
     app::Application* inline_app = nullptr;  // run the application here (no application lcores)
+    rte_mempool* app_pool = nullptr;         //   and the buffers it allocates (nullptr: the loop's)
     rte_ring* closes = nullptr;           // else: flow ids (uint32 elements) the application lcore closed
     rte_ring* flows = nullptr;            //   and packets of established flows to it (FlowHandoff, SP/SC)
 };
@@ -92,6 +96,8 @@ private:
     IoStats stats_;
 };
 
+class AppDriver;
+
 class WorkerLoop {
 public:
     WorkerLoop(handshake::Worker& engine, rte_mempool* pool, const WorkerLoopConfig& config);
@@ -105,7 +111,7 @@ public:
 private:
     void dispatch(uint64_t now_ns) noexcept;
     int32_t peer_of(uint16_t port) const noexcept;
-    void run_inline_app(uint64_t now_ns) noexcept;
+    void accept_inline(uint64_t now_ns) noexcept;
     void forget_closed() noexcept;
     void hand_over_flows() noexcept;
 
@@ -113,6 +119,7 @@ private:
     WorkerLoopConfig config_;
     MempoolSource source_;
     TxBatcher tx_;
+    std::unique_ptr<AppDriver> app_;  // the inline application's driver (nullptr: application lcores)
     handshake::BurstOutput out_;
     std::vector<rte_mbuf*> rx_;
     std::vector<net::Packet> pkts_;

@@ -31,6 +31,7 @@ namespace synwall::handshake {
     X(kEstablished, "PassiveOpens", "connections moved to an accept queue")                          \
     X(kEstablishedWithData, "EstablishedWithData", "completing ACKs that carried data")              \
     X(kFlowPackets, "FlowPackets", "packets of established flows handed to the application")        \
+    X(kServerFlowPackets, "ServerFlowPackets", "of FlowPackets: sent by a protected server (proxied flows)") \
     X(kAcceptRstSent, "TCPAbortOnOverflow", "RSTs sent because the accept queue overflowed")         \
     X(kRstSent, "OutRsts", "RSTs sent for invalid ACKs / SYN-ACKs to a listener")                    \
     X(kChallengeAcks, "TCPChallengeACK", "challenge ACKs sent (RFC 5961)")                            \

@@ -14,7 +14,7 @@ using net::ParsedPacket;
 using net::ParseStatus;
 namespace flag = net::tcp_flag;
 
-enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck };
+enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck, kFromServer };
 
 // What the worker learns about one packet of a chunk before it acts on it.
 struct Worker::PacketState {
@@ -102,7 +102,8 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
         const PacketState& st = state_[i];
         if (st.action == Action::kDone) continue;
         established_.prefetch_entry(st.h_est);
-        if (st.lc->cookie_mode != CookieMode::kAlways) half_open_.prefetch_entry(st.h_req);
+        if (st.action != Action::kFromServer && st.lc->cookie_mode != CookieMode::kAlways)
+            half_open_.prefetch_entry(st.h_req);
     }
     // 2. Look the keys up (state as of the start of the chunk) and queue the PRF work the
     //    packets will most likely need, so that it runs pipelined in one batch.
@@ -120,7 +121,18 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
     st.prf_job = -1;
     if (!st.p.ok()) return;
     st.listener = listeners_->lookup(st.p.family, st.p.dst_addr, st.p.dst_port);
-    if (st.listener == ListenerTable::kNone) return;
+    if (st.listener == ListenerTable::kNone) {
+        // From a protected service to a client: the server leg of a proxied flow, if one is open.
+        st.listener = listeners_->lookup(st.p.family, st.p.src_addr, st.p.src_port);
+        if (st.listener == ListenerTable::kNone) return;
+        st.lc = &(*listeners_)[st.listener];
+        st.key = table::key_from_server_packet(st.p);
+        st.crc = table::hash_key(st.key);
+        st.h_est = established_.hash_from_crc(st.crc);
+        established_.prefetch(st.h_est);
+        st.action = Action::kFromServer;
+        return;
+    }
     st.lc = &(*listeners_)[st.listener];
     st.key = table::key_from_client_packet(st.p);
     st.crc = table::hash_key(st.key);
@@ -182,6 +194,7 @@ SynCookieInputs syn_cookie_inputs(const ParsedPacket& p, const ListenerConfig& l
 void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
     if (st.action == Action::kDone) return;
     st.est = established_.find(st.key, st.h_est);
+    if (st.action == Action::kFromServer) return;
     if (st.est != kNone) {
         st.action = Action::kFlow;
         return;
@@ -276,6 +289,18 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
         return;
     }
     counters_.add(parse_counter(ParseStatus::kOk));
+    if (st.action == Action::kFromServer) {
+        if (touched(st.crc)) st.est = established_.find(st.key, st.h_est);
+        if (st.est == kNone) {  // no proxied flow: the server talks to a client directly
+            counters_.add(kPassNoListener);
+            out.pass[out.n_pass++] = pkt;
+            return;
+        }
+        counters_.add(kFlowPackets);
+        counters_.add(kServerFlowPackets);
+        out.flow[out.n_flow++] = FlowPacket{pkt, st.est, true};
+        return;
+    }
     if (touched(st.crc)) {
         st.est = established_.find(st.key, st.h_est);
         st.req = st.est == kNone && st.lc->cookie_mode != CookieMode::kAlways
@@ -286,13 +311,14 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
     switch (st.action) {
     case Action::kFlow:
         counters_.add(kFlowPackets);
-        out.flow[out.n_flow++] = FlowPacket{pkt, st.est};
+        out.flow[out.n_flow++] = FlowPacket{pkt, st.est, false};
         return;
     case Action::kSyn: return on_syn(st, pkt, now_ns, out);
     case Action::kAck: return on_ack(st, pkt, now_ns, out);
     case Action::kRst: return on_rst(st, pkt, now_ns, out);
     case Action::kNoAck: return drop(pkt, kDropNoAckFlag, out);
-    case Action::kDone: return;
+    case Action::kDone:
+    case Action::kFromServer: return;
     }
 }
 

@@ -10,7 +10,10 @@
 //       drop  counted and to be freed
 //       pass  not for the handshake (not TCP, no listener, fragment): bridge or free it
 //       flow  a packet of an established flow, or the completing ACK: it now belongs to the
-//             connection in an accept queue (Connection::packet) or to the flow (FlowPacket)
+//             connection in an accept queue (Connection::packet) or to the flow (FlowPacket);
+//             a flow's packets come from its client, and, once an application (the proxy) opened
+//             a leg to the server, from the server too: a segment from a listener's address and
+//             port is looked up with the roles reversed (FlowPacket::from_server)
 //   run_timers(now, source, out)       SYN-ACK retransmits and request expiry, with a budget;
 //       retransmits are built in buffers taken from `source`.
 // Established connections wait in accept queues: accept(listener, conn) pops them (from the
@@ -44,7 +47,8 @@ namespace synwall::handshake {
 
 struct FlowPacket {
     net::Packet packet;
-    uint32_t flow;  // established-flow index
+    uint32_t flow;     // established-flow index
+    bool from_server;  // sent by the protected server to the client (a proxied flow's server leg)
 };
 
 struct BurstOutput {

@@ -47,8 +47,12 @@ uint8_t reply_options_len(const ReplyOptions& r) noexcept {
                                 (r.wscale != ReplyOptions::kNoWscale ? 4 : 0));
 }
 
-bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
-                 const ReplyIpFields& ipf) noexcept {
+namespace {
+
+// kReply: the segment answers `in` (MACs, addresses and ports swapped); otherwise it continues in
+// `in`'s direction (a SYN the proxy sends on the client's behalf).
+template <bool kReply>
+bool build_segment(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg, const ReplyIpFields& ipf) noexcept {
     const bool v4 = in.family == Family::kIpv4;
     const uint16_t ip_len = v4 ? 20 : 40;
     const auto hdr_len = static_cast<uint16_t>(20 + reply_options_len(seg.options));
@@ -62,13 +66,16 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
 
     // Everything we still need from the original lives in `in` except the addresses, which the
     // new IP header overwrites: copy them first.
+    // `src` and `dst` name the addresses of `in`; the reply goes from dst to src.
     uint8_t src[16], dst[16];
+    const uint8_t* from = kReply ? in.src_addr : in.dst_addr;
+    const uint8_t* to = kReply ? in.dst_addr : in.src_addr;
     if (v4) {  // fixed sizes: inlined moves, no library call
-        std::memcpy(src, in.src_addr, 4);
-        std::memcpy(dst, in.dst_addr, 4);
+        std::memcpy(src, from, 4);
+        std::memcpy(dst, to, 4);
     } else {
-        std::memcpy(src, in.src_addr, 16);
-        std::memcpy(dst, in.dst_addr, 16);
+        std::memcpy(src, from, 16);
+        std::memcpy(dst, to, 16);
     }
 
     uint8_t* d = pkt.data;
@@ -77,10 +84,12 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     // The payload first: it may come from this very frame (its own data, echoed), which the
     // headers below overwrite.
     if (!seg.payload.empty()) std::memmove(th + hdr_len, seg.payload.data(), seg.payload.size());
-    uint8_t mac[6];
-    std::memcpy(mac, d, 6);
-    std::memcpy(d, d + 6, 6);
-    std::memcpy(d + 6, mac, 6);
+    if constexpr (kReply) {
+        uint8_t mac[6];
+        std::memcpy(mac, d, 6);
+        std::memcpy(d, d + 6, 6);
+        std::memcpy(d + 6, mac, 6);
+    }
 
     uint64_t pseudo;  // TCP pseudo-header sum (symmetric in the two addresses)
     if (v4) {
@@ -108,7 +117,9 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     }
 
     // Ports, seq | ack, data offset, flags, window | checksum 0, urgent 0 | options.
-    const uint64_t t0 = uint64_t{__builtin_bswap16(in.dst_port)} | uint64_t{__builtin_bswap16(in.src_port)} << 16 |
+    const uint16_t sport = kReply ? in.dst_port : in.src_port;
+    const uint16_t dport = kReply ? in.src_port : in.dst_port;
+    const uint64_t t0 = uint64_t{__builtin_bswap16(sport)} | uint64_t{__builtin_bswap16(dport)} << 16 |
                         uint64_t{__builtin_bswap32(seg.seq)} << 32;
     const uint64_t t1 = uint64_t{__builtin_bswap32(seg.ack)} | uint64_t{(hdr_len / 4u) << 4} << 32 |
                         uint64_t{seg.flags} << 40 | uint64_t{__builtin_bswap16(seg.window)} << 48;
@@ -128,6 +139,16 @@ bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
     }
     store_be16(th + 16, csum);
     return true;
+}
+
+}  // namespace
+
+bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
+    return build_segment<true>(pkt, in, seg, ip);
+}
+
+bool build_forward(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
+    return build_segment<false>(pkt, in, seg, ip);
 }
 
 ReplySegment rst_for(const ParsedPacket& in) noexcept {

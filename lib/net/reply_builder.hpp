@@ -53,6 +53,13 @@ uint8_t reply_options_len(const ReplyOptions& o) noexcept;
 bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
                  const ReplyIpFields& ip) noexcept;
 
+// The same segment, but continuing in `in`'s direction: MACs, addresses and ports kept (the proxy's
+// SYN to the server, built from the client's ACK). `pkt` may be another buffer than the one `in`
+// describes, as long as it holds `in`'s L2 header (in.l3_offset bytes): addresses are read from
+// `in`, not from `pkt`.
+bool build_forward(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
+                   const ReplyIpFields& ip) noexcept;
+
 // RFC 9293 §3.10.7.1: the RST that answers `in` (seq taken from its ACK field if it has one,
 // otherwise seq 0 with ACK = its seq + its length).
 ReplySegment rst_for(const ParsedPacket& in) noexcept;

@@ -55,6 +55,16 @@ inline FlowKey key_from_client_packet(const net::ParsedPacket& p) noexcept {
     return k;
 }
 
+// Key of the connection a packet from the server belongs to (server = the packet's source).
+inline FlowKey key_from_server_packet(const net::ParsedPacket& p) noexcept {
+    FlowKey k;
+    store_addr(k.client, p.family, p.dst_addr);
+    store_addr(k.server, p.family, p.src_addr);
+    k.client_port = p.dst_port;
+    k.server_port = p.src_port;
+    return k;
+}
+
 // CRC32C of the key (SSE4.2). Linear and forgeable: it only spreads keys over buckets; an attacker
 // who crafts collisions fills at most two buckets, and the tables bound their probing (see
 // flow_table.hpp), so the worst case is a refused insert (cookie fallback), never a long scan.

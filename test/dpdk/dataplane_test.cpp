@@ -132,7 +132,7 @@ std::vector<uint8_t> client_ack(pf::SegmentSpec syn, const pf::FrameView& synack
 struct Rig {
     RingPort wire;
     std::unique_ptr<Worker> engine;
-    app::Absorb absorb{app::CloseWith::kRst};
+    app::Absorb absorb{{.close_with = app::CloseWith::kRst, .grace_ns = 0}};  // forgets at once
     std::unique_ptr<dpdk::WorkerLoop> pw;
 
     // closes: nullptr runs the application inline; else it runs on an application lcore (which
@@ -282,7 +282,7 @@ TEST(DataplaneBridge, NonHandshakeFramesCrossToThePeerPortUnchanged) {
         sc.master.fill(5);
         sc.prf = cookie::best_prf();
         Worker engine(EngineConfig{}, std::make_shared<ListenerTable>(std::vector<ListenerConfig>{listener(pf::Fam::v4, CookieMode::kAlways)}), sc, kT0);
-        app::Absorb absorb(app::CloseWith::kRst);
+        app::Absorb absorb({.close_with = app::CloseWith::kRst, .grace_ns = 0});  // forgets at once
         dpdk::WorkerLoopConfig lc;
         lc.ports = {{a.port, 0, 0, b.port}, {b.port, 0, 0, a.port}};
         lc.inline_app = &absorb;
@@ -335,8 +335,8 @@ TEST(DataplaneAppLcore, ConnectionsCrossToTheApplicationLcoreAndClosesComeBack) 
         Rig rig("ringapp", {listener(pf::Fam::v4, CookieMode::kAlways)}, closes);
         // The application lcore transmits on the same ring port (net_ring has one tx queue: the
         // test polls worker and app strictly one after the other on it).
-        app::Absorb absorb(app::CloseWith::kRst);
-        dpdk::AppCore core({{rig.engine.get(), closes}}, absorb, {{rig.wire.port, 0, 0}}, 32);
+        app::Absorb absorb({.close_with = app::CloseWith::kRst, .grace_ns = 0});  // forgets at once
+        dpdk::AppCore core({{rig.engine.get(), closes, nullptr, &absorb}}, g_pool, {{rig.wire.port, 0, 0}}, 32);
         constexpr int kClients = 50;
         std::vector<pf::SegmentSpec> syns;
         for (int i = 0; i < kClients; ++i) {
@@ -380,19 +380,19 @@ public:
         bool fin;
         bool accepted_before;  // on_accept had already run for this flow
     };
-    app::Verdict on_accept(Connection& c, bool& closed) noexcept override {
+    app::Disposition on_accept(Connection& c, app::AppIo&) noexcept override {
         accepted_.push_back(c.flow);
-        closed = false;
-        return app::Verdict::kFree;
+        return app::Disposition::free();
     }
-    app::Verdict on_packet(net::Packet& p, uint32_t flow, bool& closed) noexcept override {
+    app::Disposition on_packet(net::Packet& p, app::FlowRef ref, app::AppIo& io) noexcept override {
+        const uint32_t flow = ref.flow;
         const pf::FrameView f({p.data, p.data + p.len});
         const size_t off = f.l4 + f.tcp_header_len();
         const bool fin = (f.flags() & 0x01) != 0;
         const bool known = std::find(accepted_.begin(), accepted_.end(), flow) != accepted_.end();
         seen_.push_back({flow, {f.bytes.begin() + static_cast<long>(off), f.bytes.begin() + static_cast<long>(f.l4 + f.tcp_length())}, fin, known});
-        closed = fin;
-        return app::Verdict::kFree;
+        if (fin) io.close_flow(flow);
+        return app::Disposition::free();
     }
     std::vector<uint32_t> accepted_;
     std::vector<Seen> seen_;
@@ -408,7 +408,7 @@ TEST(DataplaneAppLcore, FlowPacketsFollowTheirConnectionToTheApplicationLcore) {
         ASSERT_NE(flows, nullptr);
         Rig rig("ringflow", {listener(pf::Fam::v4, CookieMode::kNever)}, closes, flows);
         KeepFlows app;
-        dpdk::AppCore core({{rig.engine.get(), closes, flows}}, app, {{rig.wire.port, 0, 0}}, 32);
+        dpdk::AppCore core({{rig.engine.get(), closes, flows, &app}}, g_pool, {{rig.wire.port, 0, 0}}, 32);
         constexpr int kClients = 20;
         std::vector<pf::SegmentSpec> syns;
         for (int i = 0; i < kClients; ++i) {
@@ -495,7 +495,7 @@ TEST(DataplaneAppLcore, AFullFlowRingFreesAndCounts) {
         {
             // An application lcore that goes away frees what is still in its ring.
             KeepFlows app;
-            dpdk::AppCore core({{rig.engine.get(), closes, flows}}, app, {{rig.wire.port, 0, 0}}, 32);
+            dpdk::AppCore core({{rig.engine.get(), closes, flows, &app}}, g_pool, {{rig.wire.port, 0, 0}}, 32);
         }
         EXPECT_EQ(rte_ring_count(flows), 0u);
         rig.pw.reset();
@@ -607,7 +607,7 @@ gen::ClientSpec client_spec(uint32_t n) {
 // synwall's side of a back-to-back pair: one engine with one IPv4 listener, absorb inline.
 struct SynwallSide {
     std::unique_ptr<Worker> engine;
-    app::Absorb absorb{app::CloseWith::kRst};
+    app::Absorb absorb{{.close_with = app::CloseWith::kRst, .grace_ns = 0}};  // forgets at once
     std::unique_ptr<dpdk::WorkerLoop> loop;
     SynwallSide(uint16_t port, CookieMode mode) {
         cookie::SecretConfig sc;
