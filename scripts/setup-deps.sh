@@ -15,6 +15,7 @@ packages=(
   python3-matplotlib                 # scripts/bench.sh's plots (Debian's /usr/bin/python3)
   iproute2 ethtool                   # network namespaces and veths for the end-to-end tests
   nftables                           # scripts/bench.sh: nftables synproxy, the third peer of the kernel comparison
+  curl iperf3 nmap tcpdump tshark    # test/e2e/proxy_test.py: clients, bulk transfer, SYN scan, captures
 )
 
 missing=()

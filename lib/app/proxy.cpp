@@ -71,6 +71,7 @@ Disposition Proxy::on_accept(handshake::Connection& c, AppIo& io) noexcept {
     f.client_wscale = c.snd_wscale;
     f.our_wscale = c.rcv_wscale;
     f.conn_flags = c.flags;
+    f.held_bytes = c.payload_len;  // data on the ACK counts against the hold limit too
     ++active_;
     counters_.add(kAccepted);
     if (c.payload_len) counters_.add(kHeld);
