@@ -54,8 +54,8 @@ std::string error_of(const std::string& text) {
     return err;
 }
 
-std::string with(const std::string& replace, const std::string& by) {
-    std::string t = kValid;
+std::string with(const std::string& replace, const std::string& by, const std::string& base = kValid) {
+    std::string t = base;
     const auto at = t.find(replace);
     EXPECT_NE(at, std::string::npos) << replace;
     t.replace(at, replace.size(), by);
@@ -128,6 +128,41 @@ TEST(ApplianceConfig, PortPeers) {
     EXPECT_EQ(c->ports[0].peer_index, -1) << "one port: nothing to bridge to";
     const std::string bad = with("profile = \"net_ring\"\n", "profile = \"net_ring\"\npeer = \"nowhere\"\n");
     EXPECT_EQ(error_of(bad), "s.toml: port[0].peer: no other port is named 'nowhere'");
+}
+
+TEST(ApplianceConfig, ProxyApplication) {
+    const std::string two = with("profile = \"net_ring\"\n", "profile = \"net_ring\"\n\n[[port]]\nname = \"inside\"\ndevice = \"net_ring1\"\nprofile = \"net_ring\"\n");
+    const std::string proxy = with("kind = \"absorb\"\nclose = \"fin\"", "kind = \"proxy\"\nserver_port = \"inside\"\nserver_syn_retries = 2\n"
+                                                    "server_syn_timeout_ms = 250\nidle_timeout_s = 60\nhold_bytes = 4096\n"
+                                                    "grace_ms = 1500\nflow_capacity = 100000",
+                                   two);
+    std::string err;
+    auto c = parse_appliance_config(proxy, "s.toml", err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->app, AppKind::kProxy);
+    EXPECT_EQ(c->proxy.server_port_index, 1);
+    EXPECT_EQ(c->proxy.server_syn_retries, 2);
+    EXPECT_EQ(c->proxy.server_syn_timeout_ms, 250u);
+    EXPECT_EQ(c->proxy.idle_timeout_s, 60u);
+    EXPECT_EQ(c->proxy.hold_bytes, 4096u);
+    EXPECT_EQ(c->grace_ms, 1500u);
+    EXPECT_EQ(c->engine.established_capacity, 100000u) << "flow_capacity sizes the established-flow index";
+
+    const std::pair<std::string, std::string> cases[] = {
+        {with("server_port = \"inside\"\n", "", proxy), "s.toml: application.server_port: missing"},
+        {with("server_port = \"inside\"", "server_port = \"servers\"", proxy),
+         "s.toml: application.server_port: no port is named 'servers'"},
+        {with("server_syn_retries = 2", "server_syn_retries = 11", proxy), "s.toml: application.server_syn_retries: 11 out of range 0..10"},
+        {with("idle_timeout_s = 60", "idle_timeout_s = 0", proxy), "s.toml: application.idle_timeout_s: 0 out of range 1..86400"},
+        {with("kind = \"proxy\"", "kind = \"proxi\"", proxy), "s.toml: application.kind: 'proxi' is not one of absorb|proxy"},
+        {with("half_open_capacity = 1000", "half_open_capacity = 1000\nestablished_capacity = 5", proxy),
+         "s.toml: application.flow_capacity: differs from engine.established_capacity"},
+        {with("kind = \"absorb\"\nclose = \"fin\"", "kind = \"proxy\"\nserver_port = \"wire\""), "s.toml: application.kind: the proxy needs two ports"},
+    };
+    for (const auto& [text, expected] : cases) {
+        const std::string e = error_of(text);
+        EXPECT_EQ(e.rfind(expected, 0), 0u) << "got: " << e << "\nwanted prefix: " << expected;
+    }
 }
 
 TEST(ApplianceConfig, MissingFileAndMissingSections) {
