@@ -7,6 +7,8 @@
 #   scripts/run.sh [SECONDS]        default 10; Ctrl-C stops it early (clean exit, summaries printed)
 #   scripts/run.sh --pcap [SECONDS] the earlier demo: a generated flood pcap replayed through net_pcap
 #   scripts/run.sh --sim [...]      the engine in-process without DPDK (apps/synwall-sim)
+#   scripts/run.sh --proxy [N]      synwall as a transparent SYN proxy between a Linux client and a
+#                                   real HTTP server in network namespaces; N curl requests (default 50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,6 +19,10 @@ ninja -C build >/dev/null
 if [ "${1:-}" = "--sim" ]; then
   shift
   exec ./build/apps/synwall-sim "$@"
+fi
+if [ "${1:-}" = "--proxy" ]; then
+  shift
+  exec ./scripts/run-proxy.sh "$@"
 fi
 PCAP=0
 if [ "${1:-}" = "--pcap" ]; then PCAP=1; shift; fi

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# synwall as a transparent SYN proxy in front of a real server, on this machine alone: a Linux
+# client and a Linux HTTP server in their own network namespaces, synwall between them on two veth
+# pairs (DPDK net_af_packet, no NIC, no hugepages). The client's curl requests are answered by the
+# real server; only handshakes that synwall completed reach it. Prints synwall's summary (engine and
+# proxy counters) and the curl results; removes everything it created, also on failure or Ctrl-C.
+#   scripts/run-proxy.sh [REQUESTS]     default 50   (scripts/run.sh --proxy does the same)
+# The build must exist (scripts/run.sh builds it). docs/deployment.md explains each step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+REQUESTS=${1:-50}
+[ -x build/apps/synwall ] || { echo "run-proxy: build/apps/synwall missing: run scripts/run.sh --proxy" >&2; exit 2; }
+command -v curl >/dev/null || { echo "run-proxy: curl missing: run scripts/setup-deps.sh" >&2; exit 2; }
+
+work=$(mktemp -d)
+prefix="synwall-proxy-$$"
+NS_CLI=swd-cli NS_SRV=swd-srv NS_MID=swd-mid
+sw_pid=""; http_pid=""
+cleanup() {
+  [ -n "$sw_pid" ] && kill -INT "$sw_pid" 2>/dev/null || true
+  [ -n "$http_pid" ] && kill -TERM "$http_pid" 2>/dev/null || true
+  for p in $sw_pid $http_pid; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  for ns in $NS_CLI $NS_SRV $NS_MID; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$work" "/var/run/dpdk/$prefix"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Topology: client 10.88.0.1 [cli0]--[mid-out] synwall [mid-in]--[srv0] 10.88.0.2 server.
+for ns in $NS_CLI $NS_SRV $NS_MID; do ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; done
+ip link add cli0 netns $NS_CLI type veth peer name mid-out netns $NS_MID
+ip link add srv0 netns $NS_SRV type veth peer name mid-in netns $NS_MID
+ip -n $NS_CLI addr add 10.88.0.1/24 dev cli0
+ip -n $NS_SRV addr add 10.88.0.2/24 dev srv0
+for l in "$NS_CLI cli0" "$NS_SRV srv0" "$NS_MID mid-out" "$NS_MID mid-in" "$NS_CLI lo" "$NS_SRV lo"; do
+  set -- $l; ip -n "$1" link set "$2" up
+done
+# Linux leaves checksums to the NIC on veth; through AF_PACKET they must be complete.
+ip netns exec $NS_CLI ethtool -K cli0 tx off >/dev/null
+ip netns exec $NS_SRV ethtool -K srv0 tx off >/dev/null
+
+mkdir -p "$work/www"
+echo "hello from the real server behind synwall" > "$work/www/index.html"
+ip netns exec $NS_SRV /usr/bin/python3 -m http.server 8080 --bind 10.88.0.2 --directory "$work/www" \
+  >"$work/http.log" 2>&1 &
+http_pid=$!
+
+cat > "$work/proxy.toml" <<TOML
+[[port]]
+name = "outside"
+device = "net_af_packet0,iface=mid-out"
+profile = "net_af_packet"
+
+[[port]]
+name = "inside"
+device = "net_af_packet1,iface=mid-in"
+profile = "net_af_packet"
+
+[[listener]]
+name = "web"
+address = "10.88.0.2"
+port = 8080
+cookie_mode = "auto"
+
+[application]
+kind = "proxy"
+server_port = "inside"
+TOML
+
+ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci \
+  --log-level=lib.eal:error -- --config "$work/proxy.toml" --drivers-config "$ROOT/drivers-config" \
+  --stats-period 5 --stats-json "$work/stats.json" >"$work/synwall.log" 2>&1 &
+sw_pid=$!
+
+wait_for() {  # seconds, description, command...
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then echo "run-proxy: timed out waiting for $what" >&2; cat "$work/synwall.log" >&2; exit 1; fi
+    kill -0 "$sw_pid" 2>/dev/null || { echo "run-proxy: synwall exited" >&2; cat "$work/synwall.log" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+wait_for 30 "synwall to start" grep -q '^synwall:' "$work/synwall.log"
+wait_for 30 "the HTTP server" sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':8080 '"
+wait_for 30 "the first answer through synwall" ip netns exec $NS_CLI curl -s --max-time 2 -o /dev/null http://10.88.0.2:8080/
+sed 's/^/synwall | /' "$work/synwall.log" | grep -v 'TELEMETRY' || true
+
+echo "curl: $REQUESTS requests to http://10.88.0.2:8080/ through synwall"
+ok=0
+for i in $(seq "$REQUESTS"); do
+  body=$(ip netns exec $NS_CLI curl -s --max-time 5 http://10.88.0.2:8080/ || true)
+  [ "$body" = "hello from the real server behind synwall" ] && ok=$((ok + 1))
+done
+echo "curl: $ok of $REQUESTS answered by the server"
+echo "server's kernel: $(ip netns exec $NS_SRV nstat -az TcpPassiveOpens | awk '/TcpPassiveOpens/ {print $2}') passive opens"
+
+kill -INT "$sw_pid"
+for _ in $(seq 100); do kill -0 "$sw_pid" 2>/dev/null || break; sleep 0.1; done
+sw_pid=""
+grep -v 'TELEMETRY' "$work/synwall.log" | sed -n '/^summary:/,$p' | sed 's/^/synwall | /'
+[ "$ok" -eq "$REQUESTS" ]
