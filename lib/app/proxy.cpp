@@ -72,7 +72,7 @@ Disposition Proxy::on_accept(handshake::Connection& c, AppIo& io) noexcept {
     f.our_wscale = c.rcv_wscale;
     f.conn_flags = c.flags;
     f.held_bytes = c.payload_len;  // data on the ACK counts against the hold limit too
-    ++active_;
+    count_active(+1);
     counters_.add(kAccepted);
     if (c.payload_len) counters_.add(kHeld);
     send_server_syn(f, io);  // without a buffer now, the timer tries again
@@ -342,7 +342,7 @@ void Proxy::free_flow(uint32_t id, AppIo& io) noexcept {
     timers_.cancel(f.timer);
     release_held(f, io);
     f = Flow{};
-    --active_;
+    count_active(-1);
     counters_.add(kFreed);
     io.close_flow(id);
 }

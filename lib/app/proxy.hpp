@@ -106,7 +106,8 @@ public:
     void drain(AppIo& io) noexcept override;
 
     const ProxyCounters& counters() const noexcept { return counters_; }
-    uint32_t active_flows() const noexcept { return active_; }  // flows with state (lingering ones too)
+    // Flows with state (lingering ones too); readable from another thread (telemetry).
+    uint32_t active_flows() const noexcept { return std::atomic_ref<const uint32_t>(active_).load(std::memory_order_relaxed); }
     uint32_t held_buffers() const noexcept { return held_in_use_; }
 
 private:
@@ -151,6 +152,9 @@ private:
     void close(Flow& f, uint32_t id, State state, AppIo& io) noexcept;
     void free_flow(uint32_t id, AppIo& io) noexcept;
     void on_timer(uint32_t id, AppIo& io) noexcept;
+    void count_active(int delta) noexcept {
+        std::atomic_ref<uint32_t>(active_).store(active_ + static_cast<uint32_t>(delta), std::memory_order_relaxed);
+    }
 
     ProxyConfig config_;
     std::vector<Flow> flows_;
