@@ -340,6 +340,7 @@ int main(int argc, char** argv) {
             ac.close_with = cfg->close_with == config::CloseWith::kRst ? app::CloseWith::kRst : app::CloseWith::kFin;
             ac.grace_ns = uint64_t{cfg->grace_ms} * 1'000'000;
             ac.linger_capacity = std::max<uint32_t>(1, engine_cfg.established_capacity / 2);
+            ac.flow_capacity = engine_cfg.established_capacity;
             lane.app = std::make_unique<app::Absorb>(ac);
         }
     };

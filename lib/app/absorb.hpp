@@ -3,11 +3,14 @@
 // nothing does, and the baseline for benchmarks.
 //
 // A closed flow lingers for `grace_ns` (Linger): a retransmitted completing ACK in that time is
-// dropped and counted, never accepted as a second connection.
+// dropped and counted, never accepted as a second connection; a new SYN on its tuple ends the
+// linger and is handled as new (Disposition::kReprocess), as a SYN in TIME_WAIT.
 #pragma once
 
 #include "app/application.hpp"
 #include "app/linger.hpp"
+
+#include <vector>
 
 namespace synwall::app {
 
@@ -17,11 +20,13 @@ struct AbsorbConfig {
     CloseWith close_with = CloseWith::kRst;
     uint64_t grace_ns = 2'000'000'000;  // how long a closed flow is remembered
     uint32_t linger_capacity = 32768;   // flows remembered at most (older ones are forgotten early)
+    uint32_t flow_capacity = 65536;     // flow ids of the worker (its established_capacity)
 };
 
 class Absorb final : public Application {
 public:
-    explicit Absorb(const AbsorbConfig& config) : how_(config.close_with), linger_(config.linger_capacity, config.grace_ns) {}
+    explicit Absorb(const AbsorbConfig& config)
+        : how_(config.close_with), linger_(config.linger_capacity, config.grace_ns), tags_(config.flow_capacity, 0) {}
     Disposition on_accept(handshake::Connection& c, AppIo& io) noexcept override;
     Disposition on_packet(net::Packet& p, FlowRef f, AppIo& io) noexcept override;
     void on_tick(AppIo& io) noexcept override;
@@ -33,8 +38,12 @@ public:
     uint64_t evicted() const noexcept { return evicted_; }       // flows forgotten before their grace ended
 
 private:
+    void close_if_current(const Linger::Entry& e, AppIo& io) noexcept;
+
     CloseWith how_;
     Linger linger_;
+    std::vector<uint32_t> tags_;  // per flow id: the tag of its linger entry (0: not lingering)
+    uint32_t next_tag_ = 0;
     uint64_t accepted_ = 0;
     uint64_t closed_ = 0;
     uint64_t late_ = 0;

@@ -22,6 +22,9 @@ struct Disposition {
         kFree,      // done with it
         kTransmit,  // rewritten in place: send it out of `port`
         kKeep,      // the application holds it; it will send or release it through AppIo
+        kReprocess, // the application closed the flow (AppIo::close_flow) and the packet opens a
+                    // new one (a SYN on a closed flow's tuple): the worker handles it again as new
+                    // (freed instead where the application runs on another lcore than the worker)
     };
     Kind kind = Kind::kFree;
     uint16_t port = 0;
@@ -29,6 +32,7 @@ struct Disposition {
     static constexpr Disposition free() noexcept { return {Kind::kFree, 0}; }
     static constexpr Disposition transmit(uint16_t port) noexcept { return {Kind::kTransmit, port}; }
     static constexpr Disposition keep() noexcept { return {Kind::kKeep, 0}; }
+    static constexpr Disposition reprocess() noexcept { return {Kind::kReprocess, 0}; }
 };
 
 // A packet of an established flow, as the worker classified it.

@@ -58,6 +58,8 @@ Disposition Proxy::on_accept(handshake::Connection& c, AppIo& io) noexcept {
     const net::ParsedPacket ack = parse_trusted(c.packet);
     Flow& f = flows_[c.flow];
     f = Flow{};
+    if (++next_tag_ == 0) next_tag_ = 1;
+    f.tag = next_tag_;
     f.state = State::kServerSyn;
     f.ack = c.packet;
     f.last_ns = io.now_ns();
@@ -118,13 +120,19 @@ Disposition Proxy::on_packet(net::Packet& p, FlowRef ref, AppIo& io) noexcept {
         return Disposition::free();
     }
     Flow& f = flows_[ref.flow];
-    if (f.state == State::kDead) {
-        counters_.add(kLatePackets);
-        return Disposition::free();
-    }
     const net::ParsedPacket pp = parse_trusted(p);
     if (!pp.ok()) {
         counters_.add(kUnexpected);
+        return Disposition::free();
+    }
+    if (f.lingering && !ref.from_server && (pp.tcp_flags & (flag::kSyn | flag::kAck | flag::kRst)) == flag::kSyn) {
+        // A new connection on a closed flow's tuple (a SYN in TIME_WAIT): forget the old one now.
+        counters_.add(kReopened);
+        free_flow(ref.flow, io);
+        return Disposition::reprocess();
+    }
+    if (f.state == State::kDead) {
+        counters_.add(kLatePackets);
         return Disposition::free();
     }
     return ref.from_server ? from_server(f, ref.flow, p, pp, io) : from_client(f, ref.flow, p, pp, io);
@@ -330,11 +338,16 @@ void Proxy::close(Flow& f, uint32_t id, State state, AppIo& io) noexcept {
     f.state = state;
     if (f.lingering) return;
     f.lingering = true;
-    uint32_t evicted;
-    if (linger_.push(id, io.now_ns(), evicted)) {
+    Linger::Entry evicted;
+    if (linger_.push(id, f.tag, io.now_ns(), evicted) && flows_[evicted.flow].tag == evicted.tag) {
         counters_.add(kLingerEvicted);
-        free_flow(evicted, io);
+        free_if_current(evicted, io);
     }
+}
+
+void Proxy::free_if_current(const Linger::Entry& e, AppIo& io) noexcept {
+    const Flow& f = flows_[e.flow];
+    if (f.state != State::kFree && f.lingering && f.tag == e.tag) free_flow(e.flow, io);
 }
 
 void Proxy::free_flow(uint32_t id, AppIo& io) noexcept {
@@ -377,15 +390,15 @@ void Proxy::on_tick(AppIo& io) noexcept {
     const uint64_t now = io.now_ns();
     const uint32_t n = timers_.expire(now, expired_.data(), kTimerBudget);
     for (uint32_t i = 0; i < n; ++i) on_timer(expired_[i], io);
-    uint32_t id;
-    while (linger_.pop_due(now, id)) free_flow(id, io);
+    Linger::Entry e;
+    while (linger_.pop_due(now, e)) free_if_current(e, io);
 }
 
 void Proxy::drain(AppIo& io) noexcept {
     for (uint32_t id = 0; id < flows_.size(); ++id)
         if (flows_[id].state != State::kFree) free_flow(id, io);
-    uint32_t id;
-    while (linger_.pop(id)) {
+    Linger::Entry e;
+    while (linger_.pop(e)) {
     }
 }
 

@@ -14,7 +14,8 @@
 //                    idle timeout
 //   closed           after both FINs, a RST, a refusal, a timeout or idleness the flow lingers for
 //                    `grace_ns` (late ACKs are dropped, never a second connection; after both FINs
-//                    the last ACKs still cross), then the worker forgets it
+//                    the last ACKs still cross), then the worker forgets it; a new SYN on the
+//                    tuple ends the linger and opens a new connection (Disposition::kReprocess)
 //
 // Frames keep the client's L2 header on the server leg (MACs and VLAN tags: the server sees the
 // real client), so synwall needs no address of its own. The server leg leaves by `server_port`;
@@ -71,6 +72,7 @@ struct ProxyConfig {
     X(kUnexpected, "UnexpectedSegments", "segments the flow's state has no use for (dropped)")         \
     X(kNoBuffer, "ProxyNoBuffer", "segments not written: no buffer (retried by timer or peer)")        \
     X(kLingerEvicted, "LingerEvicted", "closed flows forgotten before their grace ended (capacity)")   \
+    X(kReopened, "Reopened", "new SYNs on a closed flow's tuple during its grace (handled as new)")   \
     X(kFreed, "ProxyFlowsFreed", "flows whose state was freed")
 
 enum ProxyCounter : uint16_t {
@@ -118,6 +120,7 @@ private:
         net::Packet ack;            // the client's completing ACK: held until the server leg is up
         uint64_t last_ns = 0;       // last segment either way (idle timeout)
         uint32_t timer = timer::TimerWheel::kInvalid;
+        uint32_t tag = 0;           // generation of this slot's flow (its linger entry carries it)
         uint32_t held_head = kNil;  // later client segments held (index into held_)
         uint32_t held_tail = kNil;
         uint32_t held_bytes = 0;
@@ -150,6 +153,7 @@ private:
     void hold(Flow& f, net::Packet& p) noexcept;
     void release_held(Flow& f, AppIo& io) noexcept;
     void close(Flow& f, uint32_t id, State state, AppIo& io) noexcept;
+    void free_if_current(const Linger::Entry& e, AppIo& io) noexcept;
     void free_flow(uint32_t id, AppIo& io) noexcept;
     void on_timer(uint32_t id, AppIo& io) noexcept;
     void count_active(int delta) noexcept {
@@ -162,6 +166,7 @@ private:
     uint32_t held_free_ = kNil;
     uint32_t held_in_use_ = 0;
     uint32_t active_ = 0;
+    uint32_t next_tag_ = 0;
     timer::TimerWheel timers_;
     Linger linger_;
     std::vector<uint32_t> expired_;

@@ -32,7 +32,20 @@ void AppDriver::dispose(net::Packet& p, app::Disposition d) noexcept {
     case app::Disposition::Kind::kTransmit: send(p, d.port); return;
     case app::Disposition::Kind::kFree: release(p); return;
     case app::Disposition::Kind::kKeep: return;
+    case app::Disposition::Kind::kReprocess:
+        // Only the worker's own lcore can hand a packet back to its engine, at most a burst's worth.
+        if (worker_ != nullptr && reprocess_.size() < handshake::kMaxBurst)
+            reprocess_.push_back(p);
+        else
+            release(p);
+        return;
     }
+}
+
+void AppDriver::drain() noexcept {
+    app_.drain(*this);
+    for (net::Packet& p : reprocess_) release(p);
+    reprocess_.clear();
 }
 
 }  // namespace synwall::dpdk

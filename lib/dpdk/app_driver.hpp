@@ -24,13 +24,18 @@ public:
     // Exactly one of `worker` (inline) and `pending` (application lcore) is set.
     AppDriver(app::Application& app, TxBatcher& tx, rte_mempool* pool, handshake::Worker* worker,
               std::vector<uint32_t>* pending)
-        : app_(app), tx_(tx), pool_(pool), worker_(worker), pending_(pending) {}
+        : app_(app), tx_(tx), pool_(pool), worker_(worker), pending_(pending) {
+        reprocess_.reserve(handshake::kMaxBurst);
+    }
 
     void set_now(uint64_t now_ns) noexcept { now_ = now_ns; }
     void accept(handshake::Connection& c) noexcept { dispose(c.packet, app_.on_accept(c, *this)); }
     void deliver(net::Packet& p, app::FlowRef f) noexcept { dispose(p, app_.on_packet(p, f, *this)); }
     void tick() noexcept { app_.on_tick(*this); }
-    void drain() noexcept { app_.drain(*this); }
+    void drain() noexcept;
+    // Packets the application handed back to be handled again as new (Disposition::kReprocess):
+    // the worker loop feeds them to the engine before its next burst. Inline only.
+    std::vector<net::Packet>& reprocess() noexcept { return reprocess_; }
 
     uint64_t now_ns() const noexcept override { return now_; }
     bool alloc(net::Packet& out) noexcept override;
@@ -47,6 +52,7 @@ private:
     handshake::Worker* worker_;
     std::vector<uint32_t>* pending_;
     uint64_t now_ = 0;
+    std::vector<net::Packet> reprocess_;
 };
 
 }  // namespace synwall::dpdk

@@ -173,6 +173,13 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
             dispatch(now_ns);
         }
     }
+    // SYNs that reopened a closed flow's tuple: handled again, now as new connections.
+    if (app_ && !app_->reprocess().empty()) {
+        std::vector<net::Packet>& again = app_->reprocess();
+        const uint32_t n = engine_.process_burst(again, now_ns, out_);
+        again.erase(again.begin(), again.begin() + n);
+        dispatch(now_ns);
+    }
     stats_.rx += total;
     engine_.run_timers(now_ns, source_, out_);
     dispatch(now_ns);

@@ -85,8 +85,10 @@ struct ProxyRig {
         case app::Disposition::Kind::kTransmit: io.sent.push_back({Frames::bytes(p), d.port}); break;
         case app::Disposition::Kind::kFree: break;
         case app::Disposition::Kind::kKeep: io.owned[p.data] = 1; break;
+        case app::Disposition::Kind::kReprocess: reprocess.push_back(Frames::bytes(p)); break;
         }
     }
+    std::vector<std::vector<uint8_t>> reprocess;
     // One frame in on `port`; returns the frames that left because of it.
     std::vector<TestIo::Sent> feed(const std::vector<uint8_t>& frame, uint16_t port) {
         const size_t before = io.sent.size();
@@ -98,6 +100,12 @@ struct ProxyRig {
         for (uint32_t i = 0; i < out.n_flow; ++i)
             dispose(out.flow[i].packet, proxy.on_packet(out.flow[i].packet, {out.flow[i].flow, out.flow[i].from_server}, io));
         for (uint32_t i = 0; i < out.n_pass; ++i) io.sent.push_back({Frames::bytes(out.pass[i]), 99});  // bridged
+        for (uint32_t id : io.closed) e.worker->forget_flow(id);  // as the loop does, inline
+        closed_total += io.closed.size();
+        io.closed.clear();
+        auto again = std::move(reprocess);
+        reprocess.clear();
+        for (const auto& f : again) feed(f, port);
         return {io.sent.begin() + static_cast<long>(before), io.sent.end()};
     }
     std::vector<TestIo::Sent> tick(uint64_t advance_ns) {
@@ -436,6 +444,25 @@ TEST(Proxy, ResetsEitherWayEndTheFlowAndLateSegmentsAreDropped) {
     }
 }
 
+TEST(Proxy, ANewSynOnALingeringFlowsTupleOpensANewConnection) {
+    ProxyRig rig({listener(Fam::v4, 80, CookieMode::kNever)});
+    Handshake h = client_handshake(rig, Fam::v4, {}, "");
+    rig.feed(build_frame(h.ack), kClientPort);
+    rig.feed(build_frame(server_segment(h.syn, RST | ACK, 0, h.syn.seq + 1)), kServerPort);  // refused: lingers
+    ASSERT_EQ(rig.e.worker->established(), 1u);
+    SegmentSpec again = h.syn;
+    again.seq += 100000;  // the client's next connection from the same port (as in TIME_WAIT)
+    const auto out = rig.feed(build_frame(again), kClientPort);
+    ASSERT_EQ(out.size(), 1u) << "answered as a new connection";
+    EXPECT_EQ(FrameView(out[0].bytes).flags(), SYN | ACK);
+    EXPECT_EQ(FrameView(out[0].bytes).ack(), again.seq + 1);
+    EXPECT_EQ(rig.pc(app::kReopened), 1u);
+    EXPECT_EQ(rig.e.worker->established(), 0u) << "the old flow is forgotten at once";
+    rig.tick(proxy_config().grace_ns * 2);  // its stale linger entry must not free anything
+    EXPECT_EQ(rig.pc(app::kFreed), 1u);
+    EXPECT_TRUE(rig.io.owned.empty());
+}
+
 TEST(Proxy, ClientResetBeforeTheServerAnsweredResetsTheServerLeg) {
     ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
     Handshake h = client_handshake(rig, Fam::v4, {}, "");
@@ -581,6 +608,30 @@ TEST(Absorb, RetransmittedCompletingAckWithinTheGracePeriodOpensNothing) {
     io.now += 2 * kSec;
     forget();
     EXPECT_EQ(e.worker->established(), 0u) << "forgotten after the grace period";
+}
+
+TEST(Absorb, ANewSynOnALingeringTupleIsHandledAsNew) {
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    TestIo io(e.frames);
+    app::Absorb absorb({.close_with = app::CloseWith::kRst, .grace_ns = 2 * kSec});
+    SegmentSpec syn = client_syn(Fam::v4);
+    const FrameView synack(e.reply(build_frame(syn)));
+    e.feed(build_frame(client_ack(syn, synack, false)));
+    handshake::Connection c;
+    ASSERT_TRUE(e.worker->accept(0, c));
+    absorb.on_accept(c, io);
+    syn.seq += 5000;  // the client's next connection on the same port, within the grace period
+    e.feed(build_frame(syn));
+    ASSERT_EQ(e.out.n_flow, 1u);
+    EXPECT_EQ(absorb.on_packet(e.out.flow[0].packet, {e.out.flow[0].flow, false}, io).kind, app::Disposition::Kind::kReprocess);
+    ASSERT_EQ(io.closed, std::vector<uint32_t>{c.flow});
+    e.worker->forget_flow(c.flow);
+    io.closed.clear();
+    const FrameView again(e.reply(build_frame(syn)));
+    EXPECT_EQ(again.flags(), SYN | ACK) << "handled again: a new request";
+    io.now += 3 * kSec;
+    absorb.on_tick(io);
+    EXPECT_TRUE(io.closed.empty()) << "the stale linger entry closes nothing";
 }
 
 }  // namespace
