@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 REQUESTS=${1:-50}
+# Workers: one per CPU beyond the first (at least one). Both directions of a flow must reach the
+# same worker: AF_PACKET's fanout hash is symmetric, and both ports get one queue per worker.
+WORKERS=${SYNWALL_WORKERS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 2 ))}
 [ -x build/apps/synwall ] || { echo "run-proxy: build/apps/synwall missing: run scripts/run.sh --proxy" >&2; exit 2; }
 command -v curl >/dev/null || { echo "run-proxy: curl missing: run scripts/setup-deps.sh" >&2; exit 2; }
 
@@ -53,12 +56,12 @@ http_pid=$!
 cat > "$work/proxy.toml" <<TOML
 [[port]]
 name = "outside"
-device = "net_af_packet0,iface=mid-out"
+device = "net_af_packet0,iface=mid-out,qpairs=$WORKERS"
 profile = "net_af_packet"
 
 [[port]]
 name = "inside"
-device = "net_af_packet1,iface=mid-in"
+device = "net_af_packet1,iface=mid-in,qpairs=$WORKERS"
 profile = "net_af_packet"
 
 [[listener]]
@@ -72,7 +75,10 @@ kind = "proxy"
 server_port = "inside"
 TOML
 
-ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci \
+# lcore 0: stats (mostly asleep); workers on lcores 1..WORKERS spread over the CPUs.
+lcores="0@0"
+for w in $(seq "$WORKERS"); do lcores="$lcores,$w@$(( w % $(nproc) ))"; done
+ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 512 --lcores "$lcores" --file-prefix="$prefix" --no-pci \
   --log-level=lib.eal:error -- --config "$work/proxy.toml" --drivers-config "$ROOT/drivers-config" \
   --stats-period 5 --stats-json "$work/stats.json" >"$work/synwall.log" 2>&1 &
 sw_pid=$!
