@@ -43,7 +43,9 @@ Proxy::Proxy(const ProxyConfig& config)
       // Every flow holds its completing ACK apart; later segments: on average four per flow.
       held_(std::max<size_t>(size_t{config.flow_capacity} * 4, 64)),
       timers_(config.flow_capacity, kTickNs, kSlots, 0),
-      linger_(config.flow_capacity, config.grace_ns),
+      // Half the flow ids at most linger: under a high connection rate the oldest closed flows are
+      // forgotten early rather than leaving no room for new connections.
+      linger_(std::max<uint32_t>(config.flow_capacity / 2, 1), config.grace_ns),
       expired_(kTimerBudget) {
     for (uint32_t i = 0; i < held_.size(); ++i) held_[i].next = i + 1 < held_.size() ? i + 1 : kNil;
     held_free_ = 0;

@@ -637,7 +637,7 @@ class Run:
         numbers and TSvals and the server's ACKs and TSecrs cross unchanged. Every window arrives
         as the sender meant it, in the receiver's scale: rounded down to the receiver's unit, at
         least one unit, at most 65535 units. No segment is lost or invented in between."""
-        fields = ("ip.id", "tcp.srcport", "tcp.dstport", "tcp.len", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
+        fields = ("tcp.stream", "ip.id", "tcp.srcport", "tcp.dstport", "tcp.len", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
                   "tcp.window_size", "tcp.window_size_scalefactor", "tcp.options.timestamp.tsval",
                   "tcp.options.timestamp.tsecr")
 
@@ -667,7 +667,11 @@ class Run:
             matched += 1
             to_client = c["tcp.srcport"] == str(HTTP)
             port = c["tcp.dstport"] if to_client else c["tcp.srcport"]
-            o = offsets.setdefault(port, {})
+            # Connections by tshark's stream index (a client may reuse a port once the previous
+            # connection closed): the same on both sides, the captures holding the same SYNs.
+            if c["tcp.stream"] != s["tcp.stream"]:
+                unmatched.append(("stream", c["tcp.stream"], s["tcp.stream"], key(c)))
+            o = offsets.setdefault(c["tcp.stream"], {})
             if to_client:
                 pairs = (("seq", diff(c, s, "tcp.seq_raw")), ("tsval", diff(c, s, "tcp.options.timestamp.tsval")),
                          ("server ack", diff(c, s, "tcp.ack_raw")), ("server tsecr", diff(c, s, "tcp.options.timestamp.tsecr")))
@@ -683,13 +687,14 @@ class Run:
                 sent, got = int(sender["tcp.window_size"]), int(receiver["tcp.window_size"])
                 want = min(sent // unit, 65535) * unit or (unit if sent else 0)
                 if got != want:
-                    windows.append(f"{port} {'to client' if to_client else 'to server'}: sent {sent}, arrived {got}, want {want}")
+                    windows.append(f"stream {c['tcp.stream']} port {port} {'to client' if to_client else 'to server'}: "
+                                   f"sent {sent}, arrived {got}, want {want}")
         unmatched += [("srv0", k) for k, rest in by_key.items() for _ in rest]
         inconsistent = {p: {n: sorted(v)[:3] for n, v in o.items() if len(v) > 1 or (n.startswith(("client", "server")) and v != {0})}
                         for p, o in offsets.items()}
         inconsistent = {p: o for p, o in inconsistent.items() if o}
         ok = len(offsets) == 200 and matched > 0 and not unmatched and not windows and not inconsistent
-        return ok, ("" if ok else self.keep_captures() + "; ") + (f"{len(offsets)} connections, {matched} frames matched, unmatched {len(unmatched)} {unmatched[:4]}, "
+        return ok, ("" if ok else self.keep_captures() + "; ") + (f"{len(offsets)} connections (tshark streams), {matched} frames matched, unmatched {len(unmatched)} {unmatched[:4]}, "
                     f"windows wrong {len(windows)} {windows[:4]}, offsets not constant {list(inconsistent.items())[:3]}")
 
     def http_concurrent(self, before):
