@@ -51,12 +51,17 @@ struct Clock {
 struct Lane {
     unsigned lcore = 0;
     std::unique_ptr<dpdk::GenLane> gen;
+    std::unique_ptr<dpdk::ResponderLane> responder;  // --respond: the servers' side, same lcore
+    void poll(uint64_t now) {
+        gen->poll(now);
+        if (responder) responder->poll(now);
+    }
 };
 
 int lane_main(void* arg) {
     auto* lane = static_cast<Lane*>(arg);
     const Clock clock;
-    while (!g_stop.load(std::memory_order_relaxed)) lane->gen->poll(clock.now());
+    while (!g_stop.load(std::memory_order_relaxed)) lane->poll(clock.now());
     return 0;
 }
 
@@ -64,6 +69,8 @@ struct Totals {
     dpdk::GenStats io;
     gen::ClientStats c;
     gen::LatencyHistogram lat;  // only summed at the end (lanes stopped)
+    gen::ResponderStats server;  // --respond
+    uint64_t server_tx_refused = 0;
 };
 
 Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, bool with_latency) {
@@ -73,6 +80,10 @@ Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, bool with_latency
         if (const gen::ClientPool* p = l->gen->clients()) {
             t.c.add(p->stats());
             if (with_latency) t.lat.merge(p->latencies());
+        }
+        if (l->responder) {
+            t.server.add(l->responder->stats());
+            t.server_tx_refused += l->responder->tx_refused();
         }
     }
     return t;
@@ -109,7 +120,11 @@ std::string summary_json(const Totals& t, double seconds, size_t lanes, size_t f
          ",\n    \"latency_us\": {\"p50\": " + d(static_cast<double>(t.lat.quantile(0.5)) / 1e3) +
          ", \"p99\": " + d(static_cast<double>(t.lat.quantile(0.99)) / 1e3) + ", \"p999\": " +
          d(static_cast<double>(t.lat.quantile(0.999)) / 1e3) + ", \"max\": " + d(static_cast<double>(t.lat.max()) / 1e3) +
-         "}}\n}\n";
+         "}},\n";
+    j += "  \"server\": {\"rx\": " + u(t.server.rx) + ", \"syns\": " + u(t.server.syns) + ", \"syns_per_s\": " +
+         d(static_cast<double>(t.server.syns) / seconds) + ", \"data\": " + u(t.server.data) + ", \"data_bytes\": " +
+         u(t.server.data_bytes) + ", \"fins\": " + u(t.server.fins) + ", \"ignored\": " + u(t.server.ignored) +
+         ", \"tx_refused\": " + u(t.server_tx_refused) + "}\n}\n";
     return j;
 }
 
@@ -147,13 +162,22 @@ int main(int argc, char** argv) {
     setup.rss = nlanes > 1;
     if (const std::string e = dpdk::start_port(port, setup, pool); !e.empty()) die("--port: " + e);
 
+    uint16_t respond_port = 0;
+    const bool respond = !opt->respond_port.empty();
+    if (respond) {
+        if (const std::string e = dpdk::open_device(opt->respond_port, respond_port); !e.empty()) die("--respond: " + e);
+        if (const std::string e = dpdk::start_port(respond_port, setup, pool); !e.empty()) die("--respond: " + e);
+    }
+
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     // Nothing is sent before the link is up (a memif peer connects after start): frames sent into
     // a down link are lost, and the clients' first SYNs would wait out a 1 s retransmit.
     for (int i = 0; i < 300; ++i) {
         rte_eth_link link{};
-        if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) break;
+        rte_eth_link rlink{};
+        const bool respond_up = !respond || (rte_eth_link_get_nowait(respond_port, &rlink) == 0 && rlink.link_status == RTE_ETH_LINK_UP);
+        if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP && respond_up) break;
         if (i == 299) std::fprintf(stderr, "synwall-gen: --port: link still down after 30 s; sending anyway\n");
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         if (g_stop.load()) break;
@@ -178,6 +202,9 @@ int main(int argc, char** argv) {
         cs.clients = static_cast<uint32_t>(opt->clients.clients / nlanes + (i < opt->clients.clients % nlanes ? 1 : 0));
         first += cs.clients;
         lane->gen = std::make_unique<dpdk::GenLane>(c, pool, opt->flood, cs, opt->seed + i * 0x9e3779b9ull, clock.now());
+        if (respond)
+            lane->responder = std::make_unique<dpdk::ResponderLane>(respond_port, static_cast<uint16_t>(i), opt->burst,
+                                                                    opt->seed * 0x2545f4914f6cdd1dull + 1, opt->respond_bytes);
         lanes.push_back(std::move(lane));
     }
 
@@ -197,7 +224,7 @@ int main(int argc, char** argv) {
     while (!g_stop.load(std::memory_order_relaxed)) {
         uint64_t now = clock.now();
         if (inline_main) {
-            lanes[0]->gen->poll(now);
+            lanes[0]->poll(now);
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
             now = clock.now();
@@ -241,6 +268,7 @@ int main(int argc, char** argv) {
     if (opt->linger_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(opt->linger_s));
     lanes.clear();
     dpdk::stop_port(port);
+    if (respond) dpdk::stop_port(respond_port);
     rte_mempool_free(pool);
     return 0;
 }

@@ -127,8 +127,11 @@ Disposition Proxy::on_packet(net::Packet& p, FlowRef ref, AppIo& io) noexcept {
         counters_.add(kUnexpected);
         return Disposition::free();
     }
-    if (f.lingering && !ref.from_server && (pp.tcp_flags & (flag::kSyn | flag::kAck | flag::kRst)) == flag::kSyn) {
-        // A new connection on a closed flow's tuple (a SYN in TIME_WAIT): forget the old one now.
+    if ((f.lingering || (f.fins & kFinClient)) && !ref.from_server &&
+        (pp.tcp_flags & (flag::kSyn | flag::kAck | flag::kRst)) == flag::kSyn) {
+        // A new connection on the tuple of a flow the client has closed (a SYN in TIME_WAIT, or
+        // after a FIN whose end we missed: the client reuses the port only once it is done):
+        // forget the old one now. The server's side of an unfinished one times out on its own.
         counters_.add(kReopened);
         free_flow(ref.flow, io);
         return Disposition::reprocess();

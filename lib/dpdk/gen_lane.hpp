@@ -21,6 +21,7 @@
 #include "gen/client_pool.hpp"
 #include "gen/flood_writer.hpp"
 #include "gen/gen_options.hpp"
+#include "gen/responder.hpp"
 #include "handshake/rate_limiter.hpp"
 
 struct rte_mbuf;
@@ -76,6 +77,23 @@ private:
     std::vector<rte_mbuf*> tx_;   // flood frames
     std::vector<net::Packet> pkts_;
     GenStats stats_;
+};
+
+// The server side of a proxy benchmark (synwall-gen --respond): rx burst on (port, queue), each
+// frame answered in place by a gen::Responder and sent back, the rest freed. What TX refuses is
+// freed and counted.
+class ResponderLane {
+public:
+    ResponderLane(uint16_t port, uint16_t queue, uint16_t burst, uint64_t key, uint16_t reply_bytes);
+    uint32_t poll(uint64_t now_ns) noexcept;  // returns the frames answered
+    const gen::ResponderStats& stats() const noexcept { return responder_.stats(); }
+    uint64_t tx_refused() const noexcept { return tx_refused_; }
+
+private:
+    uint16_t port_, queue_, burst_;
+    gen::Responder responder_;
+    std::vector<rte_mbuf*> rx_, tx_;
+    uint64_t tx_refused_ = 0;
 };
 
 }  // namespace synwall::dpdk

@@ -12,6 +12,9 @@ std::string gen_usage() {
            "         [--client-ports N] [--client-rto-ms MS] [--client-retries N] [--client-data BYTES|http]\n"
            "         [--duration S] [--stats-period S]"
            " [--json FILE] [--burst N] [--seed S] [--linger S] [--src-mac MAC] [--dst-mac MAC]\n"
+           "         [--respond DEV] [--respond-bytes N]\n"
+           "  --respond DEV: on a second port, a stateless server answers SYNs, data and FINs (the servers\n"
+           "                 behind a proxy under test); --respond-bytes: response bytes per data segment\n"
            "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)";
 }
 
@@ -114,6 +117,11 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
             if (!mac(v, m)) return bad("'" + v + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
             (a == "--dst-mac" ? o.flood.dst_mac : o.flood.src_mac) = m;
             (a == "--dst-mac" ? o.clients.syn.dst_mac : o.clients.syn.src_mac) = m;
+        } else if (a == "--respond") {
+            o.respond_port = v;
+        } else if (a == "--respond-bytes") {
+            if (!number(v, 0, 1460, d)) return bad("'" + v + "' is not 0..1460");
+            o.respond_bytes = static_cast<uint16_t>(d);
         } else if (a == "--json") o.json = v;
         else if (a == "--burst") {
             if (!number(v, 1, 512, d)) return bad("'" + v + "' is not 1..512");

@@ -32,6 +32,8 @@ struct GenOptions {
     std::string json;                 // summary file ("" : none)
     uint16_t burst = 32;
     uint64_t seed = 1;
+    std::string respond_port;         // --respond: a second port where a stateless server answers
+    uint16_t respond_bytes = 0;       //   (the servers behind a proxy); bytes of response per request
 };
 
 std::string gen_usage();

@@ -70,12 +70,6 @@ DRIVERS = os.path.abspath(DRIVERS)
 PY = "/usr/bin/python3"  # Debian's: the one present inside the namespaces' commands
 WORK = tempfile.mkdtemp(prefix="synwall-proxy-e2e-")
 LCORES = "0,1" if os.cpu_count() >= 2 else "0"
-ALL_CPUS = sorted(os.sched_getaffinity(0))
-# synwall's worker busy-polls lcore 1. Everything else this test starts (curl, the servers, tcpdump,
-# iperf3, nmap, and this script) stays on CPU 0, as a deployment would give the poller a core of its
-# own: sharing it, the worker is preempted for milliseconds, which shows as RTT spikes and
-# spurious retransmissions unrelated to synwall.
-HELPER_CPUS = {0} if len(ALL_CPUS) >= 2 and 0 in ALL_CPUS else set(ALL_CPUS)
 CLI, SRV, MID = "swp-cli", "swp-srv", "swp-mid"
 CLI4, SRV4, CLI6, SRV6 = "10.77.0.1", "10.77.0.2", "fd77::1", "fd77::2"
 HTTP, IPERF, STREAM, BRIDGED = 8080, 5201, 9000, 9001
@@ -105,12 +99,10 @@ def ns(name, *cmd, timeout=30, check=False, **kw):
     return run(["ip", "netns", "exec", name, *map(str, cmd)], timeout=timeout, check=check, **kw)
 
 
-def spawn(netns, cmd, out, err, cwd=None, all_cpus=False):
-    """A long-running process in `netns` (ip netns exec execs it: the PID is the command's).
-    all_cpus: undo this script's CPU pinning (synwall places its lcores itself)."""
+def spawn(netns, cmd, out, err, cwd=None):
+    """A long-running process in `netns` (ip netns exec execs it: the PID is the command's)."""
     p = subprocess.Popen(["ip", "netns", "exec", netns, *map(str, cmd)], stdout=out, stderr=err, cwd=cwd,
-                         stdin=subprocess.DEVNULL,
-                         preexec_fn=(lambda: os.sched_setaffinity(0, ALL_CPUS)) if all_cpus else None)
+                         stdin=subprocess.DEVNULL)
     procs.append(p)
     return p
 
@@ -307,7 +299,7 @@ class Synwall:
         cmd = [SYNWALL, "--no-huge", "-m", "512", "-l", LCORES, f"--file-prefix={self.prefix}", "--no-pci",
                "--log-level=lib.eal:error", "--", "--config", self.cfg, "--drivers-config", DRIVERS,
                "--stats-period", "0.5", "--stats-json", self.json]
-        self.p = spawn(MID, cmd, open(self.out, "w"), open(self.err, "w"), all_cpus=True)
+        self.p = spawn(MID, cmd, open(self.out, "w"), open(self.err, "w"))
 
         def ready():
             if self.p.poll() is not None:
@@ -588,14 +580,22 @@ class Run:
         with the other direction for tshark's sequence analysis, dissected with checksum validation
         on. Required: every TCP and IPv4 checksum good, no malformed frame, no expert error, and no
         expert warning (tshark 4.0: _ws.expert.severity "Warning" = 0x600000, "Error" = 0x800000)
-        except one: "D-SACK Sequence" on a connection where the capture also shows a retransmission.
-        Linux retransmits the tail of a response (tail loss probe, RTO) when an ACK is late, which
-        happens on this 2-CPU VM when the poller is preempted for a few milliseconds; the client
-        then correctly reports the duplicate with a D-SACK, which tshark flags as a warning. Any
-        other warning (ACKed unseen segment, previous segment not captured, zero window, ...) fails."""
+        except the two that follow a spurious retransmission, on a connection where the capture
+        shows one. On this 2-CPU VM an ACK is now and then a few milliseconds late (the busy-polling
+        worker shares its CPU with everything else), and the server's tail loss probe resends the
+        end of the response (seen: 0 to 2 of 200 connections, more when the test's helpers are
+        pinned away from the worker's CPU, which moves the softirq work onto the busy one). Then:
+          "D-SACK Sequence"          the client reports the duplicate (RFC 2883), or
+          "Connection reset (RST)"   the duplicate arrives after the client's side has closed, and
+                                     the client's kernel answers it with a bare RST (no ACK flag):
+                                     seen when the server's final ACK and its probe reach synwall
+                                     in swapped order (sent from different CPUs, they cross the
+                                     server's veth through different per-CPU backlogs).
+        Any other warning (ACKed unseen segment, previous segment not captured, zero window, a RST
+        from synwall or the server, ...) fails."""
         integrity = ('tcp.checksum.status == "Bad" || tcp.checksum.status == "Illegal" || ip.checksum.status == "Bad"'
                      ' || _ws.malformed || _ws.expert.severity >= "Error"')
-        warning, tolerated = 0x600000, {"D-SACK Sequence"}
+        warning = 0x600000
         why, ok = [], True
         for cap, log in zip(self.caps, self.cap_logs):
             side = os.path.basename(cap.path)
@@ -609,9 +609,11 @@ class Run:
             retransmitted = set(tshark_fields(cap.path, "tcp.analysis.retransmission", "tcp.stream"))
             warned, excused = [], 0
             for line in tshark_fields(cap.path, '_ws.expert.severity >= "Warning"', "frame.number", "tcp.stream",
-                                      "_ws.expert.message", "_ws.expert.severity"):
-                number, stream_id, messages, severities = (line.split("\t") + ["", "", "", ""])[:4]
+                                      "_ws.expert.message", "_ws.expert.severity", "tcp.flags", "tcp.srcport"):
+                number, stream_id, messages, severities, flags, sport = (line.split("\t") + [""] * 6)[:6]
                 flagged = [m for m, v in zip(messages.split("|"), severities.split("|")) if v and int(v) >= warning]
+                client_bare_rst = flags and int(flags, 16) == 0x004 and sport != str(HTTP)
+                tolerated = {"D-SACK Sequence"} | ({"Connection reset (RST)"} if client_bare_rst else set())
                 if all(m in tolerated for m in flagged) and stream_id in retransmitted:
                     excused += 1
                 else:
@@ -622,7 +624,7 @@ class Run:
             ok &= side_ok
             why.append(f"{side}: {frames} TCP frames, {good} good TCP checksums, {ip4_good}/{ip4} good IPv4 checksums,"
                        f" {streams} connections, checksum/malformed/error {broken[:6]}, warnings {warned[:6]},"
-                       f" {len(retransmitted)} connections with retransmissions ({excused} D-SACKs excused)"
+                       f" {len(retransmitted)} connections with retransmissions ({excused} D-SACK or client RST frames excused)"
                        + (" (tcpdump dropped frames)" if dropped else ""))
         if not ok:
             why.append(self.keep_captures())
@@ -676,7 +678,9 @@ class Run:
                 pairs = (("seq", diff(c, s, "tcp.seq_raw")), ("tsval", diff(c, s, "tcp.options.timestamp.tsval")),
                          ("server ack", diff(c, s, "tcp.ack_raw")), ("server tsecr", diff(c, s, "tcp.options.timestamp.tsecr")))
             else:
-                pairs = (("seq", diff(c, s, "tcp.ack_raw")), ("tsval", diff(c, s, "tcp.options.timestamp.tsecr")),
+                acks = int(c["tcp.flags"], 16) & 0x10  # a RST without ACK carries no acknowledgment
+                pairs = (("seq", diff(c, s, "tcp.ack_raw") if acks else None),
+                         ("tsval", diff(c, s, "tcp.options.timestamp.tsecr")),
                          ("client seq", diff(c, s, "tcp.seq_raw")), ("client tsval", diff(c, s, "tcp.options.timestamp.tsval")))
             for name, v in pairs:
                 if v is not None:
@@ -888,7 +892,6 @@ def on_sigterm(signum, frame):
 
 
 signal.signal(signal.SIGTERM, on_sigterm)
-os.sched_setaffinity(0, HELPER_CPUS)  # inherited by every helper process
 t0 = time.monotonic()
 try:
     for tool in ("curl", "iperf3", "nmap", "tcpdump", "tshark", "ethtool", "ss", "nstat"):

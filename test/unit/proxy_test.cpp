@@ -463,6 +463,35 @@ TEST(Proxy, ANewSynOnALingeringFlowsTupleOpensANewConnection) {
     EXPECT_TRUE(rig.io.owned.empty());
 }
 
+TEST(Proxy, ANewSynAfterTheClientsFinOpensANewConnectionEvenIfTheServerNeverClosed) {
+    ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
+    Handshake h = client_handshake(rig, Fam::v4, {}, "");
+    rig.feed(build_frame(h.ack), kClientPort);
+    rig.feed(build_frame(server_segment(h.syn, SYN | ACK, kServerIsn, h.syn.seq + 1, {.mss = 1400})), kServerPort);
+    SegmentSpec fin = h.ack;
+    fin.flags = FIN | ACK;
+    EXPECT_EQ(rig.feed(build_frame(fin), kClientPort).size(), 1u);
+    // The server's FIN never arrives (lost); the client, done, reuses its port.
+    SegmentSpec again = h.syn;
+    again.seq += 100000;
+    const auto out = rig.feed(build_frame(again), kClientPort);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(FrameView(out[0].bytes).flags(), SYN | ACK);
+    EXPECT_EQ(rig.pc(app::kReopened), 1u);
+    EXPECT_EQ(rig.e.worker->established(), 0u);
+}
+
+TEST(Proxy, ASynOnAnOpenFlowIsDropped) {
+    ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
+    Handshake h = client_handshake(rig, Fam::v4, {}, "");
+    rig.feed(build_frame(h.ack), kClientPort);
+    rig.feed(build_frame(server_segment(h.syn, SYN | ACK, kServerIsn, h.syn.seq + 1, {.mss = 1400})), kServerPort);
+    EXPECT_TRUE(rig.feed(build_frame(h.syn), kClientPort).empty());
+    EXPECT_EQ(rig.pc(app::kUnexpected), 1u);
+    EXPECT_EQ(rig.pc(app::kReopened), 0u);
+    EXPECT_EQ(rig.e.worker->established(), 1u);
+}
+
 TEST(Proxy, ClientResetBeforeTheServerAnsweredResetsTheServerLeg) {
     ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
     Handshake h = client_handshake(rig, Fam::v4, {}, "");

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Proxied connections per second through one synwall worker: synwall (`proxy` application, one
+# worker inline on lcore 0) between two net_memif links to one synwall-gen process on lcore 1,
+# which plays both sides: closed-loop clients on the outside link (SYN, ACK, then FIN: a client
+# that waits for its connection to reach the server) and, with --respond, a stateless server on
+# the inside link that answers the proxy's SYNs and the FINs. A proxied connection is one the
+# server saw: its SYN answered (the generator's "server.syns"), i.e. the server leg was opened
+# for a client that completed its handshake with synwall.
+#   bench/e2e/proxy_rate.sh [SECONDS] [ROUNDS] [CLIENTS]    defaults 5, 3, 4000
+# Prints per round: proxied connections/s, client handshakes/s, p50/p99 connect latency, and the
+# median. --no-huge; both processes stop cleanly (memif stop order: synwall first).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+SECS=${1:-5}
+ROUNDS=${2:-3}
+CLIENTS=${3:-4000}
+[ -x build/apps/synwall ] || { meson setup build >/dev/null 2>&1 || true; ninja -C build >/dev/null; }
+work=$(mktemp -d)
+sw_pid=""
+cleanup() {
+  [ -n "$sw_pid" ] && kill -INT "$sw_pid" 2>/dev/null && wait "$sw_pid" 2>/dev/null
+  rm -rf "$work" /var/run/dpdk/proxyrate-*
+}
+trap cleanup EXIT
+cat > "$work/proxy.toml" <<TOML
+[engine]
+established_capacity = 262144
+[[port]]
+name = "outside"
+device = "net_memif0,role=server,socket=$work/out.sock"
+profile = "net_memif"
+[[port]]
+name = "inside"
+device = "net_memif1,role=server,socket=$work/in.sock"
+profile = "net_memif"
+[[listener]]
+name = "web"
+address = "203.0.113.10"
+port = 80
+cookie_mode = "always"
+[application]
+kind = "proxy"
+server_port = "inside"
+grace_ms = 1000
+TOML
+
+round() {
+  ./build/apps/synwall --no-huge -m 1024 -l 0 --file-prefix=proxyrate-sw --no-pci --log-level=lib.eal:error -- \
+    --config "$work/proxy.toml" --drivers-config "$ROOT/drivers-config" --stats-json "$work/sw.json" >"$work/sw.log" 2>&1 &
+  sw_pid=$!
+  local deadline=$((SECONDS + 30))
+  until grep -q '^synwall:' "$work/sw.log"; do
+    kill -0 "$sw_pid" 2>/dev/null || { echo "synwall failed to start:"; cat "$work/sw.log"; return 1; }
+    [ $SECONDS -lt $deadline ] || { echo "synwall did not start in 30 s"; return 1; }
+    sleep 0.1
+  done
+  # A client that finds synwall's memif socket not listening yet exits at once: start it again.
+  local gen_pid="" try
+  for try in 1 2 3 4 5; do
+    rm -f "$work/gen.json"
+    ./build/apps/synwall-gen --no-huge -m 1024 -l 1 --file-prefix=proxyrate-gen --no-pci --log-level=lib.eal:error \
+      --vdev="net_memif0,role=client,socket=$work/out.sock" --vdev="net_memif1,role=client,socket=$work/in.sock" -- \
+      --port net_memif0 --respond net_memif1 --flood off --clients "$CLIENTS" --client-ports 32 --client-close fin \
+      --duration "$SECS" --linger 2 --json "$work/gen.json" >"$work/gen.log" 2>&1 &
+    gen_pid=$!
+    until grep -q '^synwall-gen:' "$work/gen.log" 2>/dev/null; do kill -0 "$gen_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$gen_pid" 2>/dev/null && break
+    wait "$gen_pid" || true
+    sleep 0.5
+  done
+  # synwall stops first, while the generator lingers (memif peers must not quit while the other polls).
+  until grep -q '^summary:' "$work/gen.log" 2>/dev/null; do
+    kill -0 "$gen_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -INT "$sw_pid"; wait "$sw_pid" || true; sw_pid=""
+  wait "$gen_pid" || true
+  [ -s "$work/gen.json" ] || { echo "synwall-gen failed:"; tail -5 "$work/gen.log"; return 1; }
+  /usr/bin/python3 - "$work/gen.json" "$work/sw.json" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+c = g["clients"]; p = s.get("proxy", {})
+print(f'{g["server"]["syns_per_s"]:.0f} {c["handshakes_per_s"]:.0f} {c["latency_us"]["p50"]:.1f} {c["latency_us"]["p99"]:.1f} '
+      f'{p.get("ServerSynRetrans", 0)} {p.get("UnexpectedSegments", 0)}')
+PY
+}
+
+rates=()
+for r in $(seq "$ROUNDS"); do
+  if ! line=$(round); then echo "round $r: FAILED"; echo "$line"; continue; fi
+  read -r proxied hs p50 p99 retrans unexpected <<<"$line"
+  rates+=("$proxied")
+  echo "round $r: proxied $proxied conn/s, client handshakes $hs /s, connect p50 $p50 us p99 $p99 us (server SYN retransmits $retrans, unexpected segments $unexpected)"
+done
+[ ${#rates[@]} -gt 0 ] || { echo "no round succeeded"; exit 1; }
+median=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "median: $median proxied connections/s on one worker (target >= 1000000)"
