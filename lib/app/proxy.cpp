@@ -170,17 +170,9 @@ Disposition Proxy::from_client(Flow& f, uint32_t id, net::Packet& p, const net::
         return Disposition::keep();
     }
     // Spliced.
-    f.last_ns = io.now_ns();
     splice_to_server(p.data, pp, f.splice);
     counters_.add(kToServer);
-    if (pp.has(flag::kRst)) {
-        counters_.add(kClientRst);
-        close(f, id, State::kDead, io);
-    } else if (pp.has(flag::kFin) && !(f.fins & kFinClient)) {
-        counters_.add(kClientFin);
-        f.fins |= kFinClient;
-        if (f.fins == (kFinClient | kFinServer)) close(f, id, State::kSpliced, io);
-    }
+    spliced(f, id, pp, kFinClient, kClientFin, kClientRst, io);
     return Disposition::transmit(config_.server_port);
 }
 
@@ -224,18 +216,24 @@ Disposition Proxy::from_server(Flow& f, uint32_t id, net::Packet& p, const net::
         if (!net::build_reply(p, pp, seg, {config_.ttl, ip_id_++, false})) return Disposition::free();
         return Disposition::transmit(config_.server_port);
     }
-    f.last_ns = io.now_ns();
     splice_to_client(p.data, pp, f.splice);
     counters_.add(kToClient);
+    spliced(f, id, pp, kFinServer, kServerFin, kServerRst, io);
+    return Disposition::transmit(f.client_port);
+}
+
+// A segment crossed one way: the flow's teardown, as it sees FINs and RSTs (RFC 9293 §3.6).
+void Proxy::spliced(Flow& f, uint32_t id, const net::ParsedPacket& pp, uint8_t fin_bit, uint32_t fin_counter,
+                    uint32_t rst_counter, AppIo& io) noexcept {
+    f.last_ns = io.now_ns();
     if (pp.has(flag::kRst)) {
-        counters_.add(kServerRst);
+        counters_.add(rst_counter);
         close(f, id, State::kDead, io);
-    } else if (pp.has(flag::kFin) && !(f.fins & kFinServer)) {
-        counters_.add(kServerFin);
-        f.fins |= kFinServer;
+    } else if (pp.has(flag::kFin) && !(f.fins & fin_bit)) {
+        counters_.add(fin_counter);
+        f.fins |= fin_bit;
         if (f.fins == (kFinClient | kFinServer)) close(f, id, State::kSpliced, io);
     }
-    return Disposition::transmit(f.client_port);
 }
 
 // The server answered: fix the translation between the legs, then let the held segments through

@@ -33,6 +33,7 @@
 #include "app/application.hpp"
 #include "app/linger.hpp"
 #include "app/splice.hpp"
+#include "handshake/counters.hpp"
 #include "net/parser.hpp"
 #include "timer/timer_wheel.hpp"
 
@@ -84,20 +85,8 @@ enum ProxyCounter : uint16_t {
 std::string_view proxy_counter_name(uint32_t c) noexcept;
 std::string_view proxy_counter_help(uint32_t c) noexcept;
 
-// Plain per-instance counts; read by other threads only after the lcores stopped, or as relaxed
-// snapshots (whole 64-bit values on x86).
-struct ProxyCounters {
-    std::array<uint64_t, kProxyCounterCount> v{};
-    void add(uint32_t c, uint64_t n = 1) noexcept {
-        std::atomic_ref<uint64_t>(v[c]).store(v[c] + n, std::memory_order_relaxed);
-    }
-    uint64_t operator[](uint32_t c) const noexcept {
-        return std::atomic_ref<const uint64_t>(v[c]).load(std::memory_order_relaxed);
-    }
-    void accumulate(const ProxyCounters& o) noexcept {
-        for (uint32_t i = 0; i < kProxyCounterCount; ++i) v[i] += o[i];
-    }
-};
+// Per instance, written by its thread, read by others with relaxed loads (handshake/counters.hpp).
+using ProxyCounters = handshake::CounterBlock<kProxyCounterCount>;
 
 class Proxy final : public Application {
 public:
@@ -147,6 +136,8 @@ private:
 
     Disposition from_client(Flow& f, uint32_t id, net::Packet& p, const net::ParsedPacket& pp, AppIo& io) noexcept;
     Disposition from_server(Flow& f, uint32_t id, net::Packet& p, const net::ParsedPacket& pp, AppIo& io) noexcept;
+    void spliced(Flow& f, uint32_t id, const net::ParsedPacket& pp, uint8_t fin_bit, uint32_t fin_counter,
+                 uint32_t rst_counter, AppIo& io) noexcept;
     bool send_server_syn(Flow& f, AppIo& io) noexcept;
     void connect(Flow& f, const net::ParsedPacket& synack, AppIo& io) noexcept;
     void reset_client(Flow& f, AppIo& io) noexcept;

@@ -63,8 +63,10 @@ enum Counter : uint16_t {
 std::string_view counter_name(uint32_t c) noexcept;
 std::string_view counter_help(uint32_t c) noexcept;
 
-struct alignas(64) Counters {
-    std::array<uint64_t, kCounterCount> v{};
+// N counters of one owner thread (the applications' counter lists use it too).
+template <size_t N>
+struct alignas(64) CounterBlock {
+    std::array<uint64_t, N> v{};
 
     void add(uint32_t c, uint64_t n = 1) noexcept {
         std::atomic_ref<uint64_t>(v[c]).store(v[c] + n, std::memory_order_relaxed);
@@ -73,10 +75,12 @@ struct alignas(64) Counters {
         return std::atomic_ref<const uint64_t>(v[c]).load(std::memory_order_relaxed);
     }
     uint64_t operator[](uint32_t c) const noexcept { return get(c); }
-    void accumulate(const Counters& o) noexcept {
-        for (uint32_t i = 0; i < kCounterCount; ++i) v[i] += o.get(i);
+    void accumulate(const CounterBlock& o) noexcept {
+        for (uint32_t i = 0; i < N; ++i) v[i] += o.get(i);
     }
 };
+
+struct Counters : CounterBlock<kCounterCount> {};
 
 inline uint32_t parse_counter(net::ParseStatus s) noexcept {
     return kParseBase + static_cast<uint32_t>(s);
