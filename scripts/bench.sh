@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# synwall's side-by-side benchmarks (issue 4): installs what is missing, builds, runs every
+# synwall's side-by-side benchmarks: installs what is missing, builds, runs every
 # comparison with progress lines, and writes the report into docs/benchmarking.md (generated
 # section), the plots into docs/img/ and the figures into bench/results/latest.json.
 #   scripts/bench.sh            full runs (a few minutes)

@@ -121,6 +121,8 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
   if [ -x build/apps/synwall ]; then
     log "end to end: the synwall binary on virtual devices (net_pcap, dpdk-telemetry.py, signals, bad input)"
     run_cases "e2e/appliance" python3 test/e2e/appliance_test.py build drivers-config
+    log "end to end: the proxy between real Linux clients and servers (namespaces, curl, iperf3, nmap, tshark)"
+    run_cases "e2e/proxy" python3 test/e2e/proxy_test.py build drivers-config
   fi
 else
   tail -50 "$RESULTS/build.log"

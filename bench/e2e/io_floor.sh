@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3's benchmark: synwall answering a replayed SYN flood vs dpdk-testpmd --forward-mode=5tswap
+# The I/O floor: synwall answering a replayed SYN flood vs dpdk-testpmd --forward-mode=5tswap
 # (the I/O floor for an in-place reply) on the same pcap, the same vdevs, one forwarding lcore each.
 #   bench/e2e/io_floor.sh [SECONDS] [ROUNDS]     defaults 8 and 3; prints Mpps per round, medians, ratio
 # Both read net_pcap (rx_pcap, infinite_rx) and write to tx_pcap=/dev/null; --no-huge.

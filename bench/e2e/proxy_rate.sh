@@ -20,7 +20,7 @@ work=$(mktemp -d)
 sw_pid=""
 cleanup() {
   [ -n "$sw_pid" ] && kill -INT "$sw_pid" 2>/dev/null && wait "$sw_pid" 2>/dev/null
-  [ -n "${KEEP_WORK:-}" ] && cp -r "$work" /tmp/proxyrate-last; rm -rf "$work" /var/run/dpdk/proxyrate-*
+  [ -n "${KEEP_WORK:-}" ] && rm -rf /tmp/proxyrate-last && cp -r "$work" /tmp/proxyrate-last; rm -rf "$work" /var/run/dpdk/proxyrate-*
 }
 trap cleanup EXIT
 cat > "$work/proxy.toml" <<TOML

@@ -118,7 +118,7 @@ bool Proxy::send_server_syn(Flow& f, AppIo& io) noexcept {
 
 Disposition Proxy::on_packet(net::Packet& p, FlowRef ref, AppIo& io) noexcept {
     if (ref.flow >= flows_.size() || flows_[ref.flow].state == State::kFree) {
-        counters_.add(kUnexpected);
+        counters_.add(kUnknownFlow);
         return Disposition::free();
     }
     Flow& f = flows_[ref.flow];
@@ -167,6 +167,10 @@ Disposition Proxy::from_client(Flow& f, uint32_t id, net::Packet& p, const net::
         }
         hold(f, p);
         counters_.add(kHeld);
+        if (pp.has(flag::kFin) && !(f.fins & kFinClient)) {  // the client is done: a new SYN may follow
+            counters_.add(kClientFin);
+            f.fins |= kFinClient;
+        }
         return Disposition::keep();
     }
     // Spliced.

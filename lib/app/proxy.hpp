@@ -71,6 +71,7 @@ struct ProxyConfig {
     X(kIdleTimeout, "IdleTimeout", "spliced flows closed for idleness")                                \
     X(kLatePackets, "LatePackets", "segments of closed flows during their grace period (dropped)")     \
     X(kUnexpected, "UnexpectedSegments", "segments the flow's state has no use for (dropped)")         \
+    X(kUnknownFlow, "UnknownFlow", "segments of a flow freed in the same burst (dropped)")            \
     X(kNoBuffer, "ProxyNoBuffer", "segments not written: no buffer (retried by timer or peer)")        \
     X(kLingerEvicted, "LingerEvicted", "closed flows forgotten before their grace ended (capacity)")   \
     X(kReopened, "Reopened", "new SYNs on a closed flow's tuple during its grace (handled as new)")   \

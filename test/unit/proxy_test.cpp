@@ -481,6 +481,23 @@ TEST(Proxy, ANewSynAfterTheClientsFinOpensANewConnectionEvenIfTheServerNeverClos
     EXPECT_EQ(rig.e.worker->established(), 0u);
 }
 
+TEST(Proxy, ANewSynAfterAHeldFinOpensANewConnection) {
+    ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
+    Handshake h = client_handshake(rig, Fam::v4, {}, "");
+    rig.feed(build_frame(h.ack), kClientPort);  // the server has not answered yet
+    SegmentSpec fin = h.ack;
+    fin.flags = FIN | ACK;
+    EXPECT_TRUE(rig.feed(build_frame(fin), kClientPort).empty()) << "held";
+    EXPECT_EQ(rig.pc(app::kClientFin), 1u);
+    SegmentSpec again = h.syn;
+    again.seq += 100000;
+    const auto out = rig.feed(build_frame(again), kClientPort);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(FrameView(out[0].bytes).flags(), SYN | ACK);
+    EXPECT_EQ(rig.pc(app::kReopened), 1u);
+    EXPECT_TRUE(rig.io.owned.empty()) << "the held ACK and FIN were released";
+}
+
 TEST(Proxy, ASynOnAnOpenFlowIsDropped) {
     ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
     Handshake h = client_handshake(rig, Fam::v4, {}, "");
