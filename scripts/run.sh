@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # synwall's main job on an embedded default: no NIC, no hugepages, nothing to configure.
-# Installs what is missing, builds, and runs the synwall appliance behind a shared-memory link
-# (DPDK net_memif) to synwall-gen, which floods it with spoofed SYNs while legitimate clients
-# complete handshakes through the flood. Both print live stats every second; at the end synwall's
-# summary and the clients' success ratio and latency percentiles.
+# Installs what is missing, builds, and runs the synwall appliance as a transparent SYN proxy
+# between two shared-memory links (DPDK net_memif) to synwall-gen, which plays both sides: on the
+# outside link a spoofed SYN flood plus 100 legitimate closed-loop clients, on the inside link the
+# protected server (a stateless responder). Only the clients' completed handshakes reach the server;
+# the flood never does. Both print live stats every second; at the end synwall's summary (engine and
+# proxy counters), the clients' success ratio and latency, and what the server saw.
 #   scripts/run.sh [SECONDS]        default 10; Ctrl-C stops it early (clean exit, summaries printed)
-#   scripts/run.sh --pcap [SECONDS] the earlier demo: a generated flood pcap replayed through net_pcap
+#   scripts/run.sh --proxy [N]      the proxy between a real Linux client and a real HTTP server in
+#                                   network namespaces; N curl requests (default 50)
+#   scripts/run.sh --pcap [SECONDS] the absorber alone: a generated flood pcap replayed through net_pcap
 #   scripts/run.sh --sim [...]      the engine in-process without DPDK (apps/synwall-sim)
-#   scripts/run.sh --proxy [N]      synwall as a transparent SYN proxy between a Linux client and a
-#                                   real HTTP server in network namespaces; N curl requests (default 50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -46,8 +48,9 @@ if [ "$PCAP" = 1 ]; then
 else
   device="net_memif0,role=server,socket=$work/memif.sock"; profile=net_memif
 fi
-cat > "$work/synwall.toml" <<TOML
-# The embedded default: one port, one listener answering the flood and the clients.
+if [ "$PCAP" = 1 ]; then
+  cat > "$work/synwall.toml" <<TOML
+# The absorber: one port, one listener answering the flood, connections closed at once.
 [[port]]
 name = "wire"
 device = "$device"
@@ -63,6 +66,32 @@ max_half_open = 1024
 [application]
 kind = "absorb"
 TOML
+else
+  cat > "$work/synwall.toml" <<TOML
+# The embedded default: synwall in front of a server. Clients and the flood on "outside", the
+# protected server on "inside"; everything that is not the protected service is bridged.
+[[port]]
+name = "outside"
+device = "net_memif0,role=server,socket=$work/out.sock"
+profile = "net_memif"
+
+[[port]]
+name = "inside"
+device = "net_memif1,role=server,socket=$work/in.sock"
+profile = "net_memif"
+
+[[listener]]
+name = "web"
+address = "203.0.113.10"
+port = 80
+cookie_mode = "auto"     # SYN queue first, cookies once it is full
+max_half_open = 1024
+
+[application]
+kind = "proxy"
+server_port = "inside"
+TOML
+fi
 
 if [ "$PCAP" = 1 ]; then
   lcores="0"
@@ -77,17 +106,19 @@ fi
 # synwall on lcore 0, synwall-gen on lcore 1 (both on lcore 0 on a one-core machine).
 gen_core=1
 [ "$(nproc)" -ge 2 ] || gen_core=0
-echo "synwall <- net_memif -> synwall-gen (no NIC, no hugepages), ${SECONDS_TO_RUN}s:"
+echo "synwall-gen (clients + flood) <- net_memif -> synwall (proxy) <- net_memif -> synwall-gen (the server); no NIC, no hugepages, ${SECONDS_TO_RUN}s:"
 echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 100 legitimate closed-loop clients from 10.99.0.0/16"
 ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
-  --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" 2>&1 | quiet | sed -u 's/^/synwall     | /' |
+  --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" --stats-json "$work/synwall.json" 2>&1 | quiet |
+  sed -u 's/^/synwall     | /' |
   tee "$work/synwall.log" &
 # The memif socket is abstract (no file): synwall's start-up line says the port is up.
 for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && break; sleep 0.1; done
 sw_pid=$(pgrep -n -f -- "--file-prefix=$prefix " || true)
 ./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
-  --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/memif.sock" -- \
-  --port net_memif0 --clients 100 --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json" 2>&1 |
+  --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/out.sock" \
+  --vdev="net_memif1,role=client,socket=$work/in.sock" -- --port net_memif0 --respond net_memif1 \
+  --clients 100 --client-close fin --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json" 2>&1 |
   quiet | sed -u 's/^/synwall-gen | /' | tee "$work/gen.log" &
 gen_pid=$!
 # When the generator has stopped sending (its summary is out, it lingers), stop synwall; the
@@ -99,3 +130,20 @@ done
 [ -n "$sw_pid" ] && kill -TERM "$sw_pid" 2>/dev/null || true
 wait
 sw_pid=""; gen_pid=""
+# What the server saw: the SYNs synwall opened for clients that completed their handshake, and
+# nothing of the flood.
+/usr/bin/python3 - "$work/gen.json" "$work/synwall.json" <<'PY' || true
+import json, sys
+try:
+    g = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+except Exception as e:
+    sys.exit(f"no summary to compare ({e})")
+p, c = s.get("proxy", {}), g["clients"]
+flood = g["sent"].get("syn", 0)
+answered = g["received"]["flood_synacks"]
+print(f"verdict     | clients: {c['completed']} handshakes, {c['failed']} failed, success {100 * c['success_ratio']:.2f} %, "
+      f"p99 {c['latency_us']['p99']:.0f} us | flood: {flood} spoofed SYNs, {answered} SYN-ACKs from synwall")
+server_syns, opened = g["server"]["syns"], p.get("ServerSynSent", 0)
+print(f"verdict     | server: {server_syns} SYNs, synwall opened {opened} server legs for completed handshakes: " +
+      ("no flood SYN reached it" if server_syns <= opened else "MORE SYNS THAN SYNWALL SENT: something else reached it"))
+PY
