@@ -3,7 +3,8 @@
 
 Each case prints "PASS name" or "FAIL name: why"; the exit status is the number of failures.
   appliance_test.py BUILD_DIR DRIVERS_CONFIG_DIR
-Cases: a timed run on a replayed SYN flood (summary, JSON counters); the stock dpdk-telemetry.py
+Cases: the proxy between two memif links to synwall-gen (clients and a flood outside, its server
+inside); a timed run on a replayed SYN flood (summary, JSON counters); the stock dpdk-telemetry.py
 reading /synwall/stats, /synwall/stats,<lcore>, /synwall/listeners and /synwall/config while it
 runs; SIGTERM and SIGINT ending it within a second with exit 0 and a summary; every kind of bad
 input exiting 2 with one line naming the file, key and reason.
@@ -455,6 +456,89 @@ def gen_over_memif():
                f"exit {r.returncode}, stderr {r.stderr.strip()[-300:]}")
 
 
+def proxy_over_memif():
+    """synwall as a transparent SYN proxy between two net_memif links to one synwall-gen: outside,
+    a paced mixed flood (spoofed SYNs, ACKs, RSTs) and closed-loop clients sending an HTTP request
+    with their ACK, then a FIN; inside, the generator's stateless server (--respond). Every client
+    connection reaches the server with its request; no flood segment does; /synwall/proxy answers
+    the stock dpdk-telemetry.py while it runs; both exit 0."""
+    prefix = f"e2e-proxy-{os.getpid()}"
+    out_sock, in_sock = f"synwall-e2e-out-{os.getpid()}.sock", f"synwall-e2e-in-{os.getpid()}.sock"
+    cfg = write("proxy.toml", f"""
+[[port]]
+name = "outside"
+device = "net_memif0,role=server,socket={out_sock}"
+profile = "net_memif"
+[[port]]
+name = "inside"
+device = "net_memif1,role=server,socket={in_sock}"
+profile = "net_memif"
+[[listener]]
+name = "web"
+address = "203.0.113.10"
+port = 80
+cookie_mode = "auto"
+max_half_open = 256
+[application]
+kind = "proxy"
+server_port = "inside"
+""")
+    sw_json, gen_json = os.path.join(WORK, "sw-proxy.json"), os.path.join(WORK, "gen-proxy.json")
+    sw = subprocess.Popen(command(cfg, prefix, "--stats-json", sw_json, lcores="0"), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    gen = None
+    name = "proxy_over_memif_clients_reach_the_server_the_flood_does_not"
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and sw.poll() is None:
+            if "port(s)" in sw.stdout.readline():
+                break
+        prefixes.append(prefix + "-gen")
+        gen = subprocess.Popen([GEN, "--no-huge", "-m", "512", "-l", "1" if LCORES != "0" else "0",
+                                f"--file-prefix={prefix}-gen", "--no-pci", "--log-level=lib.eal:error",
+                                f"--vdev=net_memif0,role=client,socket={out_sock}",
+                                f"--vdev=net_memif1,role=client,socket={in_sock}", "--", "--port", "net_memif0",
+                                "--respond", "net_memif1", "--rate", "200000", "--flood", "syn=8,ack=1,rst=1",
+                                "--clients", "200", "--client-data", "http", "--client-close", "fin",
+                                "--duration", "3", "--linger", "3", "--json", gen_json],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # While it runs: the proxy's counters through the stock telemetry client.
+        live = {}
+        deadline = time.time() + 15
+        while time.time() < deadline and gen.poll() is None:
+            live = telemetry(prefix, "/synwall/proxy")["/synwall/proxy"]
+            if live.get("ServerConnected", 0) > 0:
+                break
+            time.sleep(0.2)
+        deadline = time.time() + 30
+        while time.time() < deadline and gen.poll() is None:
+            if gen.stdout.readline().startswith("summary:"):
+                break
+        sw.send_signal(signal.SIGTERM)
+        sw_out, sw_err = sw.communicate(timeout=10)
+        g_out, g_err = gen.communicate(timeout=20)
+        gj, sj = json.load(open(gen_json)), json.load(open(sw_json))
+        c, k, px, srv = gj["clients"], sj["counters"], sj["proxy"], gj["server"]
+        in_flight = 200  # at most one connection per client was under way when the run stopped
+        ok = (sw.returncode == 0 and gen.returncode == 0 and live.get("ServerConnected", 0) > 0
+              and c["completed"] > 1000 and c["failed"] == 0 and c["success_ratio"] == 1.0
+              and k["SyncookiesFailed"] > 0 and gj["received"]["flood_synacks"] > 10000
+              and px["ProxyAccepted"] == k["PassiveOpens"] and px["ServerSynSent"] >= px["ProxyAccepted"]
+              and srv["syns"] <= px["ServerSynSent"] and srv["syns"] >= c["completed"] - in_flight
+              and px["ServerConnected"] >= c["completed"] - in_flight
+              and srv["data"] >= c["completed"] - in_flight and srv["data"] <= px["ServerConnected"]
+              and px["ServerRefused"] == 0 and px["ServerTimeout"] == 0)
+        report(name, ok, f"exits {sw.returncode}/{gen.returncode} clients {c} server {srv} proxy {px} "
+                         f"live {live} engine PassiveOpens={k.get('PassiveOpens')} {g_err[-200:]} {sw_err[-200:]}")
+    except Exception as e:
+        report(name, False, repr(e)[:300])
+    finally:
+        for p in (gen, sw):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+
+
 try:
     subprocess.run([PCAPGEN, "--out", os.path.join(WORK, "flood.pcap"), "--count", "2048"], check=True,
                    capture_output=True)
@@ -462,7 +546,8 @@ try:
     only = set(filter(None, os.environ.get("SYNWALL_E2E_ONLY", "").split(",")))
     cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
              "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
-             "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "pcapgen_mix": pcapgen_mix,
+             "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
+             "pcapgen_mix": pcapgen_mix,
              "malformed_replay": malformed_replay}
     unknown = only - set(cases)
     if unknown:
