@@ -16,9 +16,9 @@ WORKERS=${SYNWALL_WORKERS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 2 ))}
 [ -x build/apps/synwall ] || { echo "run-proxy: build/apps/synwall missing: run scripts/run.sh --proxy" >&2; exit 2; }
 command -v curl >/dev/null || { echo "run-proxy: curl missing: run scripts/setup-deps.sh" >&2; exit 2; }
 
+. scripts/lib/proxy-topology.sh
 work=$(mktemp -d)
 prefix="synwall-proxy-$$"
-NS_CLI=swd-cli NS_SRV=swd-srv NS_MID=swd-mid
 sw_pid=""; http_pid=""
 cleanup() {
   [ -n "$sw_pid" ] && kill -INT "$sw_pid" 2>/dev/null || true
@@ -28,58 +28,22 @@ cleanup() {
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
-  for ns in $NS_CLI $NS_SRV $NS_MID; do ip netns del "$ns" 2>/dev/null || true; done
+  topology_down
   rm -rf "$work" "/var/run/dpdk/$prefix"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Topology: client 10.88.0.1 [cli0]--[mid-out] synwall [mid-in]--[srv0] 10.88.0.2 server.
-for ns in $NS_CLI $NS_SRV $NS_MID; do ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; done
-ip link add cli0 netns $NS_CLI type veth peer name mid-out netns $NS_MID
-ip link add srv0 netns $NS_SRV type veth peer name mid-in netns $NS_MID
-ip -n $NS_CLI addr add 10.88.0.1/24 dev cli0
-ip -n $NS_SRV addr add 10.88.0.2/24 dev srv0
-for l in "$NS_CLI cli0" "$NS_SRV srv0" "$NS_MID mid-out" "$NS_MID mid-in" "$NS_CLI lo" "$NS_SRV lo"; do
-  set -- $l; ip -n "$1" link set "$2" up
-done
-# Linux leaves checksums to the NIC on veth; through AF_PACKET they must be complete.
-ip netns exec $NS_CLI ethtool -K cli0 tx off >/dev/null
-ip netns exec $NS_SRV ethtool -K srv0 tx off >/dev/null
-
+topology_up
 mkdir -p "$work/www"
 echo "hello from the real server behind synwall" > "$work/www/index.html"
-ip netns exec $NS_SRV /usr/bin/python3 -m http.server 8080 --bind 10.88.0.2 --directory "$work/www" \
+ip netns exec $NS_SRV /usr/bin/python3 -m http.server 8080 --bind $SRV_ADDR --directory "$work/www" \
   >"$work/http.log" 2>&1 &
 http_pid=$!
 
-cat > "$work/proxy.toml" <<TOML
-[[port]]
-name = "outside"
-device = "net_af_packet0,iface=mid-out,qpairs=$WORKERS"
-profile = "net_af_packet"
-
-[[port]]
-name = "inside"
-device = "net_af_packet1,iface=mid-in,qpairs=$WORKERS"
-profile = "net_af_packet"
-
-[[listener]]
-name = "web"
-address = "10.88.0.2"
-port = 8080
-cookie_mode = "auto"
-
-[application]
-kind = "proxy"
-server_port = "inside"
-TOML
-
-# lcore 0: stats (mostly asleep); workers on lcores 1..WORKERS spread over the CPUs.
-lcores="0@0"
-for w in $(seq "$WORKERS"); do lcores="$lcores,$w@$(( w % $(nproc) ))"; done
-ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 512 --lcores "$lcores" --file-prefix="$prefix" --no-pci \
-  --log-level=lib.eal:error -- --config "$work/proxy.toml" --drivers-config "$ROOT/drivers-config" \
+proxy_config "$WORKERS" 8080 > "$work/proxy.toml"
+ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 512 --lcores "$(worker_lcores "$WORKERS")" --file-prefix="$prefix" \
+  --no-pci --log-level=lib.eal:error -- --config "$work/proxy.toml" --drivers-config "$ROOT/drivers-config" \
   --stats-period 5 --stats-json "$work/stats.json" >"$work/synwall.log" 2>&1 &
 sw_pid=$!
 
@@ -94,13 +58,13 @@ wait_for() {  # seconds, description, command...
 }
 wait_for 30 "synwall to start" grep -q '^synwall:' "$work/synwall.log"
 wait_for 30 "the HTTP server" sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':8080 '"
-wait_for 30 "the first answer through synwall" ip netns exec $NS_CLI curl -s --max-time 2 -o /dev/null http://10.88.0.2:8080/
+wait_for 30 "the first answer through synwall" ip netns exec $NS_CLI curl -s --max-time 2 -o /dev/null http://$SRV_ADDR:8080/
 sed 's/^/synwall | /' "$work/synwall.log" | grep -v 'TELEMETRY' || true
 
-echo "curl: $REQUESTS requests to http://10.88.0.2:8080/ through synwall"
+echo "curl: $REQUESTS requests to http://$SRV_ADDR:8080/ through synwall"
 ok=0
 for i in $(seq "$REQUESTS"); do
-  body=$(ip netns exec $NS_CLI curl -s --max-time 5 http://10.88.0.2:8080/ || true)
+  body=$(ip netns exec $NS_CLI curl -s --max-time 5 http://$SRV_ADDR:8080/ || true)
   [ "$body" = "hello from the real server behind synwall" ] && ok=$((ok + 1))
 done
 echo "curl: $ok of $REQUESTS answered by the server"
