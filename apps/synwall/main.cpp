@@ -172,15 +172,19 @@ Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, const std::vector
     return t;
 }
 
-void print_line(const Totals& t, const Totals& prev, double dt) {
+void print_line(const Totals& t, const Totals& prev, double dt, bool proxy) {
     using namespace handshake;
     auto rate = [&](uint64_t a, uint64_t b) { return static_cast<double>(a - b) / dt; };
     std::printf("rx %8.3f Mpps | tx %8.3f Mpps | SYN %8.3f M/s | cookies %8.3f M/s | SYN-ACK(q) %8.3f M/s | "
-                "established %9.0f/s | drops %9.0f/s | half-open %lu\n",
+                "established %9.0f/s | drops %9.0f/s | half-open %lu",
                 rate(t.io.rx, prev.io.rx) / 1e6, rate(t.io.tx, prev.io.tx) / 1e6, rate(t.c[kSynRecv], prev.c[kSynRecv]) / 1e6,
                 rate(t.c[kSyncookiesSent], prev.c[kSyncookiesSent]) / 1e6, rate(t.c[kSynAckSent], prev.c[kSynAckSent]) / 1e6,
                 rate(t.c[kEstablished], prev.c[kEstablished]), rate(t.io.freed_drop, prev.io.freed_drop),
                 static_cast<unsigned long>(t.half_open));
+    if (proxy)
+        std::printf(" | proxied %9.0f/s | flows %lu", rate(t.proxy[app::kServerConnected], prev.proxy[app::kServerConnected]),
+                    static_cast<unsigned long>(t.proxy_active));
+    std::printf("\n");
     std::fflush(stdout);
 }
 
@@ -423,7 +427,7 @@ int main(int argc, char** argv) {
         }
         if (now >= next) {
             const Totals t = totals(lanes, apps);
-            print_line(t, prev, static_cast<double>(now - last) / 1e9);
+            print_line(t, prev, static_cast<double>(now - last) / 1e9, proxy);
             prev = t;
             last = now;
             next += period;
