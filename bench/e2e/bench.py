@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""synwall's side-by-side benchmarks (issue 4), run by scripts/bench.sh.
+"""synwall's side-by-side benchmarks, run by scripts/bench.sh.
 
 Every comparison runs its peers one after the other in the same run, on the same virtual devices
 and lcore budget (one busy core each for the system under test and for the traffic source), and
