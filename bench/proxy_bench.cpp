@@ -90,7 +90,8 @@ struct Rig {
         handshake::Connection c;
         while (engine.accept(0, c)) dispose(c.packet, proxy.on_accept(c, io));
         for (uint32_t i = 0; i < out.n_flow; ++i)
-            dispose(out.flow[i].packet, proxy.on_packet(out.flow[i].packet, {out.flow[i].flow, out.flow[i].from_server}, io));
+            dispose(out.flow[i].packet,
+                    proxy.on_packet(out.flow[i].packet, {out.flow[i].flow, out.flow[i].from_server, out.flow[i].parsed}, io));
         proxy.on_tick(io);
         for (uint32_t f : io.closed) engine.forget_flow(f);
         io.closed.clear();

@@ -40,7 +40,8 @@ Disposition Absorb::on_accept(handshake::Connection& c, AppIo& io) noexcept {
 // Every flow was closed at accept: what still arrives (a retransmitted ACK, the client's FIN)
 // lingers out with the flow, except a new SYN on the tuple, which opens a new connection.
 Disposition Absorb::on_packet(net::Packet& p, FlowRef f, AppIo& io) noexcept {
-    const net::ParsedPacket pp = net::parse({p.data, p.len}, net::kRxIpChecksumGood | net::kRxL4ChecksumGood);
+    const net::ParsedPacket pp =
+        f.parsed ? *f.parsed : net::parse({p.data, p.len}, net::kRxIpChecksumGood | net::kRxL4ChecksumGood);
     if (pp.ok() && (pp.tcp_flags & (net::tcp_flag::kSyn | net::tcp_flag::kAck | net::tcp_flag::kRst)) == net::tcp_flag::kSyn &&
         f.flow < tags_.size() && tags_[f.flow] != 0) {
         tags_[f.flow] = 0;

@@ -13,6 +13,7 @@
 
 #include "handshake/connection.hpp"
 #include "net/packet.hpp"
+#include "net/parser.hpp"
 
 namespace synwall::app {
 
@@ -39,6 +40,8 @@ struct Disposition {
 struct FlowRef {
     uint32_t flow;     // the id its connection carried (Connection::flow)
     bool from_server;  // sent by the protected server (a proxied flow's server leg), not the client
+    const net::ParsedPacket* parsed = nullptr;  // the engine's parse of the packet, when the worker
+                                                // hands it over itself (nullptr: parse it)
 };
 
 // What an application can do besides deciding on the buffer in hand; given with every call.

@@ -122,7 +122,7 @@ Disposition Proxy::on_packet(net::Packet& p, FlowRef ref, AppIo& io) noexcept {
         return Disposition::free();
     }
     Flow& f = flows_[ref.flow];
-    const net::ParsedPacket pp = parse_trusted(p);
+    const net::ParsedPacket pp = ref.parsed ? *ref.parsed : parse_trusted(p);
     if (!pp.ok()) {
         counters_.add(kUnexpected);
         return Disposition::free();

@@ -118,7 +118,7 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
     for (uint32_t i = 0; i < out_.n_flow; ++i) {
         handshake::FlowPacket& f = out_.flow[i];
         if (app_) {
-            app_->deliver(f.packet, {f.flow, f.from_server});
+            app_->deliver(f.packet, {f.flow, f.from_server, f.parsed});
         } else if (config_.flows) {
             rte_mbuf* m = mbuf_of(f.packet);
             m->port = f.packet.port;

@@ -298,7 +298,7 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
         }
         counters_.add(kFlowPackets);
         counters_.add(kServerFlowPackets);
-        out.flow[out.n_flow++] = FlowPacket{pkt, st.est, true};
+        out.flow[out.n_flow++] = FlowPacket{pkt, st.est, true, &st.p};
         return;
     }
     if (touched(st.crc)) {
@@ -311,7 +311,7 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
     switch (st.action) {
     case Action::kFlow:
         counters_.add(kFlowPackets);
-        out.flow[out.n_flow++] = FlowPacket{pkt, st.est, false};
+        out.flow[out.n_flow++] = FlowPacket{pkt, st.est, false, &st.p};
         return;
     case Action::kSyn: return on_syn(st, pkt, now_ns, out);
     case Action::kAck: return on_ack(st, pkt, now_ns, out);

@@ -49,6 +49,7 @@ struct FlowPacket {
     net::Packet packet;
     uint32_t flow;     // established-flow index
     bool from_server;  // sent by the protected server to the client (a proxied flow's server leg)
+    const net::ParsedPacket* parsed;  // the engine's parse of it: valid until the next process_burst
 };
 
 struct BurstOutput {

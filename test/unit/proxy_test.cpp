@@ -98,7 +98,9 @@ struct ProxyRig {
         handshake::Connection c;
         while (e.worker->accept(0, c)) dispose(c.packet, proxy.on_accept(c, io));
         for (uint32_t i = 0; i < out.n_flow; ++i)
-            dispose(out.flow[i].packet, proxy.on_packet(out.flow[i].packet, {out.flow[i].flow, out.flow[i].from_server}, io));
+            dispose(out.flow[i].packet,
+                    proxy.on_packet(out.flow[i].packet,
+                                    {out.flow[i].flow, out.flow[i].from_server, engine_parse ? out.flow[i].parsed : nullptr}, io));
         for (uint32_t i = 0; i < out.n_pass; ++i) io.sent.push_back({Frames::bytes(out.pass[i]), 99});  // bridged
         for (uint32_t id : io.closed) e.worker->forget_flow(id);  // as the loop does, inline
         closed_total += io.closed.size();
@@ -119,6 +121,7 @@ struct ProxyRig {
     }
     uint64_t pc(uint32_t c) const { return proxy.counters()[c]; }
     size_t closed_total = 0;
+    bool engine_parse = true;  // hand the engine's parse over, as the worker loop does (false: an application lcore)
 };
 
 // A segment from the server to the client of `syn`'s connection.
@@ -315,6 +318,7 @@ INSTANTIATE_TEST_SUITE_P(AllPaths, ProxyLifecycle,
 
 TEST(Proxy, ServerWithoutOptionsGetsUnscaledWindowsAndNoSack) {
     ProxyRig rig({listener(Fam::v4, 80, CookieMode::kAlways)});
+    rig.engine_parse = false;  // the proxy parses each segment itself, as on an application lcore
     Handshake h = client_handshake(rig, Fam::v4, {}, "");
     const uint32_t cisn = h.syn.seq, our_isn = h.synack.seq();
     rig.feed(build_frame(h.ack), kClientPort);
