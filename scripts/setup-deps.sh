@@ -14,7 +14,7 @@ packages=(
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes for the fuzz run
   python3-matplotlib                 # scripts/bench.sh's plots (Debian's /usr/bin/python3)
   iproute2 ethtool                   # network namespaces and veths for the end-to-end tests
-  nftables                           # scripts/bench.sh: nftables synproxy, the third peer of the kernel comparison
+  nftables                           # nftables synproxy: scripts/bench.sh's third kernel peer, proxy_test.py's reference
   curl iperf3 nmap tcpdump tshark    # test/e2e/proxy_test.py: clients, bulk transfer, SYN scan, captures
 )
 

@@ -6,8 +6,8 @@ hugepages.
 Each case prints "PASS name[mode]" or "FAIL name[mode]: why"; the exit status is the number of
 failures.
   proxy_test.py BUILD_DIR DRIVERS_CONFIG_DIR
-Needs root, curl, iperf3, nmap, tcpdump, tshark, iproute2, ethtool and Debian's /usr/bin/python3
-(scripts/setup-deps.sh installs them).
+Needs root, curl, iperf3, nmap, tcpdump, tshark, iproute2, ethtool, nftables, taskset and Debian's
+/usr/bin/python3 (scripts/setup-deps.sh installs them), and build/apps/synwall-gen.
 
 Topology (created here, deleted in a `finally` whatever happens):
 
@@ -20,7 +20,9 @@ Client and server share a /24: ARP and neighbour discovery cross synwall, which 
 that is not for a protected service. Protected: 10.77.0.2 and fd77::2 on 8080 (python's
 http.server), 5201 (iperf3) and 9000 (an exact-byte-count stream server); port 9001 of the same
 stream server is not protected (bridged). Every case runs twice, once per cookie_mode of the
-listeners: "auto" (no flood: the SYN queue answers) and "always" (every handshake a SYN cookie).
+listeners: "auto" (the SYN queue answers; cookies only while it is full: in the flood cases, the SYN
+flood filling it with requests to silent sources that stay until they expire) and "always" (every
+handshake a SYN cookie).
 
 Cases per mode:
   start_and_reach_server          synwall's ready line, then a client reaches the server through it
@@ -46,16 +48,58 @@ Cases per mode:
   nmap_syn_scan_open_no_leftover  nmap -sS sees 8080 open; its RST leaves no state, the server
                                   never sees a SYN for it
   unprotected_port_bridged        a port without a listener crosses unchanged, the proxy untouched
+  syn_flood_http_200_sequential   200 GETs (curl --max-time 5 each) under a spoofed SYN flood at
+                                  10.77.0.2:8080: >= 99 % answered (connect time p50/p99/max and the
+                                  flood rate achieved are printed on the PASS line); the server's
+                                  kernel counts exactly one passive open per connected GET and no
+                                  listen drop or SYN cookie; no frame from or to the spoofed prefix
+                                  on srv0; synwall saw the flood and counted the client kernel's RSTs
+                                  to its SYN-ACKs
+  ack_flood_dropped               20 GETs under a 2 s spoofed ACK flood (random acknowledgment
+                                  numbers): no frame from or to the spoofed prefix on srv0, the
+                                  server's counters moved by the GETs only, DropInvalidAck grew by
+                                  every flood frame synwall read (the PASS line: how many were sent,
+                                  read, counted)
+  rst_flood_dropped               the same with a RST flood: RstIgnored
   exit_and_counters               SIGINT: exit 0; the --stats-json counters are consistent
+
+Spoofed sources: the floods come from synwall-gen (build/apps/synwall-gen) running in swp-cli on
+net_af_packet over cli0, beside the client kernel's own use of cli0, with cli0's and srv0's MACs:
+they look like the client's frames. Their sources are 10.77.128.0/17, a prefix that swp-cli owns and
+that swp-srv routes back to the client; the SYN-ACKs synwall sends them (with the MACs of the frame
+answered) reach the client's kernel. Half of it answers: 10.77.128.0/18 is local there (a route on
+lo), so the client kernel resets each SYN-ACK, and synwall must absorb those RSTs. Half is silent:
+10.77.192.0/18 is blackholed there, so its half-open requests stay until they expire and fill the SYN
+queue (cookie_mode "auto" then answers with cookies). No other address is ever spoofed.
+
+The reference, mode "nft": synwall replaced by a Linux bridge in swp-mid, nftables synproxy on the
+server itself (swp-srv), the same clients and the same flood. Cases:
+  start_and_reach_server, http_50_sequential, download_10mib_sha256, client_no_timestamps,
+  client_no_sack, client_no_window_scaling, syn_flood_http_200_sequential   (each suffixed [nft])
+Synproxy's own counters (/proc/net/stat/synproxy in swp-srv) show every connection passed through
+it. In the flood case the spoofed SYNs do reach srv0 (synproxy runs behind it, in the server's
+kernel); what must stay clean is the server's TCP stack: one passive open per connected GET, no
+listen drop, no SYN cookie of its own. A kernel without nftables synproxy fails these cases.
+
+CPU placement (2 CPUs): synwall's worker polls lcore 1, synwall-gen polls lcore 0, and the curls of
+the flood cases run on CPU 0 (taskset), as if the clients were other machines. A curl that
+started on CPU 1 would take the worker's CPU at the moment its own SYN arrives, and the 512-frame
+AF_PACKET ring in front of synwall would fill meanwhile (seen: 1 in 10 GETs then waited out a 1 s
+SYN retransmit, with 0.5 % of all frames lost); synwall-gen on lcore 1 would share the worker's CPU
+(seen: 3 % of all frames lost, 1 in 70 GETs delayed by 1 s). Both the synwall and the nftables runs
+use the same placement and the same generator command. With nftables the whole kernel path of a
+flood SYN (bridge, synproxy, its SYN-ACK, the client kernel's RST) runs in the softirq of the CPU
+that sent it, synwall-gen's, which slows the generator: compare the rates achieved.
 
 SYNWALL_PROXY_ONLY=name,name runs a subset (start_and_reach_server and exit_and_counters always
 run, capture_clean and splice_translation with http_200_sequential); SYNWALL_PROXY_MODES=auto runs
-one mode; SYNWALL_PROXY_PCAP_DIR=DIR keeps a header capture of
+one mode (default auto,always,nft); SYNWALL_PROXY_PCAP_DIR=DIR keeps a header capture of
 both sides of synwall for every case there (for investigating a failure).
 """
 import concurrent.futures
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -67,6 +111,7 @@ import time
 
 BUILD, DRIVERS = sys.argv[1], sys.argv[2]
 SYNWALL = os.path.abspath(os.path.join(BUILD, "apps", "synwall"))
+GEN = os.path.abspath(os.path.join(BUILD, "apps", "synwall-gen"))
 DRIVERS = os.path.abspath(DRIVERS)
 PY = "/usr/bin/python3"  # Debian's (PATH may lead to another): runs the servers and clients
 WORK = tempfile.mkdtemp(prefix="synwall-proxy-e2e-")
@@ -74,8 +119,13 @@ LCORES = "0,1" if os.cpu_count() >= 2 else "0"
 CLI, SRV, MID = "swp-cli", "swp-srv", "swp-mid"
 CLI4, SRV4, CLI6, SRV6 = "10.77.0.1", "10.77.0.2", "fd77::1", "fd77::2"
 HTTP, IPERF, STREAM, BRIDGED = 8080, 5201, 9000, 9001
+SPOOFED = "10.77.128.0/17"  # flood sources: owned by swp-cli, routed back to it by swp-srv
+SPOOFED_ANSWERING, SPOOFED_SILENT = "10.77.128.0/18", "10.77.192.0/18"  # its halves: see setup_topology
+SPOOFED_BPF = ["ip", "and", "net", SPOOFED]  # from or to the spoofed prefix
+FLOOD_PPS = 100000          # synwall-gen --rate (paced); the rate achieved is reported
+GEN_LCORE, CLIENT_CPU = "0", "0"  # away from synwall's worker (lcore 1): see "CPU placement" above
 ONLY = set(filter(None, os.environ.get("SYNWALL_PROXY_ONLY", "").split(",")))
-MODES = [m for m in os.environ.get("SYNWALL_PROXY_MODES", "auto,always").split(",") if m]
+MODES = [m for m in os.environ.get("SYNWALL_PROXY_MODES", "auto,always,nft").split(",") if m]
 PCAP_DIR = os.environ.get("SYNWALL_PROXY_PCAP_DIR", "")
 MIB = 1 << 20
 failures = 0
@@ -83,9 +133,11 @@ procs = []      # every process started here (killed by PID at the end if still 
 prefixes = []   # DPDK runtime directories to remove
 
 
-def report(name, ok, why=""):
+def report(name, ok, why="", note=""):
+    """note: measurements worth seeing on a PASS line too (in parentheses)."""
     global failures
-    print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + why), flush=True)
+    print(("PASS " if ok else "FAIL ") + name + (f" ({note})" if ok and note else "") + ("" if ok else ": " + why),
+          flush=True)
     failures += 0 if ok else 1
 
 
@@ -173,6 +225,17 @@ def setup_topology():
         ns(n, "ethtool", "-K", iface, "tx", "off", check=True)
     for n, iface in ((MID, "mid-out"), (MID, "mid-in"), (CLI, "cli0"), (SRV, "srv0")):
         run(["ip", "-n", n, "link", "set", iface, "up"], check=True)
+    # The floods' spoofed sources belong to the client, and the server routes them back to it. One
+    # half answers: a local route on lo makes the client's kernel take every frame to it (and answer
+    # SYN-ACKs with RSTs). The other half is silent, as spoofed sources usually are: a blackhole
+    # route drops what reaches the client for it, so half-open requests to it stay until they expire.
+    run(["ip", "-n", CLI, "route", "add", "local", SPOOFED_ANSWERING, "dev", "lo"], check=True)
+    run(["ip", "-n", CLI, "route", "add", "blackhole", SPOOFED_SILENT], check=True)
+    run(["ip", "-n", SRV, "route", "add", SPOOFED, "via", CLI4, "dev", "srv0"], check=True)
+
+
+def mac(netns, iface):
+    return json.loads(ns(netns, "ip", "-j", "link", "show", iface, check=True).stdout)[0]["address"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +381,7 @@ class Synwall:
             s.connect(f"/var/run/dpdk/{self.prefix}/dpdk_telemetry.v2")
             info = json.loads(s.recv(4096))
             s.send(cmd.encode())
-            return json.loads(s.recv(info["max_output_len"]))[cmd]
+            return json.loads(s.recv(info["max_output_len"]))[cmd.split(",")[0]]  # "/ethdev/stats,0": "/ethdev/stats"
         finally:
             s.close()
 
@@ -492,6 +555,103 @@ def stream(op, addr, port, n, seed=7, timeout=60):
         return {"ok": False, "error": f"exit {r.returncode}: {r.stderr.decode(errors='replace')[-300:]}"}
 
 
+def curl_timed(addr, path, timeout):
+    """One GET from CLIENT_CPU: (HTTP status or curl's error, body, connect time in s (0 when the
+    connection never came up), total time in s)."""
+    r = ns(CLI, "taskset", "-c", CLIENT_CPU, "curl", "-sS", "-g", "--max-time", timeout,
+           "-w", "%{stderr}%{http_code} %{time_connect} %{time_total}", url(addr, path), timeout=timeout + 10)
+    err = r.stderr.decode(errors="replace").split()
+    code, connect, total = (err[-3], float(err[-2]), float(err[-1])) if len(err) >= 3 else ("", 0.0, 0.0)
+    if r.returncode != 0:
+        code = f"curl exit {r.returncode}: {' '.join(err[:-3])[-200:]}"
+    return code, r.stdout, connect, total
+
+
+def quantile(values, q):
+    """Nearest rank: the smallest value with at least q of all at or below it."""
+    v = sorted(values)
+    return v[max(0, math.ceil(len(v) * q) - 1)] if v else float("nan")
+
+
+def synproxy_stats(netns):
+    """nftables synproxy's counters of a namespace (/proc/net/stat/synproxy: one hex row per CPU), summed."""
+    lines = ns(netns, "cat", "/proc/net/stat/synproxy", timeout=10, check=True).stdout.decode().split("\n")
+    names = lines[0].split()
+    total = dict.fromkeys(names, 0)
+    for row in lines[1:]:
+        for n, v in zip(names, row.split()):
+            total[n] += int(v, 16)
+    return total
+
+
+class Flood:
+    """synwall-gen in swp-cli on cli0 (net_af_packet: raw frames beside the client kernel's own use
+    of cli0) with cli0's source and srv0's destination MAC, so the frames look like the client's:
+    `kind` (syn, ack, rst) from SPOOFED to SRV4:HTTP at FLOOD_PPS, paced, for `seconds` or until
+    stopped. Ready when it prints its "synwall-gen:" line (after its port is up)."""
+
+    seeds = iter(range(1, 1000))  # each flood its own: the same seed would replay the same tuples
+
+    def __init__(self, kind, tag, seconds=240):
+        self.prefix = f"swp-gen-{tag}-{os.getpid()}"
+        prefixes.append(self.prefix)
+        self.json = os.path.join(WORK, f"gen-{tag}.json")
+        self.out, self.err = os.path.join(WORK, f"gen-{tag}.out"), os.path.join(WORK, f"gen-{tag}.err")
+        cmd = [GEN, "--no-huge", "-m", "256", "-l", GEN_LCORE, f"--file-prefix={self.prefix}", "--no-pci",
+               "--log-level=lib.eal:error", "--", "--port", "net_af_packet0,iface=cli0", "--flood", kind,
+               "--flood-src", SPOOFED, "--dst", SRV4, "--dport", HTTP, "--rate", FLOOD_PPS,
+               "--src-mac", mac(CLI, "cli0"), "--dst-mac", mac(SRV, "srv0"), "--duration", seconds,
+               "--seed", next(Flood.seeds), "--json", self.json]
+        self.p = spawn(CLI, cmd, open(self.out, "w"), open(self.err, "w"))
+
+        def ready():
+            if self.p.poll() is not None:
+                return "exited"
+            with open(self.out) as f:
+                return "ready" if any(l.startswith("synwall-gen:") for l in f) else None
+        if wait_for(ready, 30, "synwall-gen's 'synwall-gen:' start line") == "exited":
+            raise RuntimeError(f"synwall-gen exited {self.p.returncode}: {open(self.err).read()[-400:]}")
+
+    def stop(self, wait=False):
+        """SIGINT (or, with wait, the end of its duration); returns (exit status, its --json summary or None)."""
+        if wait:
+            try:
+                self.p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        rc = stop(self.p, signal.SIGINT, timeout=20)
+        # DPDK's AF_PACKET driver leaves the interface promiscuous: give the client its cli0 back as it was.
+        run(["ip", "-n", CLI, "link", "set", "cli0", "promisc", "off"])
+        try:
+            return rc, json.load(open(self.json))
+        except (OSError, ValueError):
+            return rc, None
+
+    @staticmethod
+    def summary(g, kind):
+        if not g:
+            return "no synwall-gen summary"
+        r = g["received"]
+        return (f"flood {g['flood_pps'] / 1e3:.1f} kpps achieved of {FLOOD_PPS / 1e3:.0f} kpps asked: "
+                f"{g['sent'][kind]} {kind.upper()}s in {g['seconds']:.1f} s"
+                + (f", SYN-ACKs back on cli0 {r['flood_synacks']}, the client kernel's RSTs {r['flood_rsts']}"
+                   if kind == "syn" else ""))
+
+
+# Linux counters of the server that no spoofed segment and no connection through a SYN proxy may move.
+SERVER_QUIET = ("TcpExtListenDrops", "TcpExtListenOverflows", "TcpExtSyncookiesSent", "TcpExtSyncookiesRecv",
+                "TcpExtSyncookiesFailed", "TcpExtTCPReqQFullDoCookies", "TcpExtTCPReqQFullDrop")
+
+
+def server_counters(before, connections):
+    """The server's kernel after `connections` legitimate connections: exactly that many passive
+    opens, none of SERVER_QUIET moved. (ok, text)."""
+    now = nstat(SRV)
+    d = {k: now.get(k, 0) - before["srv"].get(k, 0) for k in ("TcpPassiveOpens", "TcpOutRsts") + SERVER_QUIET}
+    ok = d["TcpPassiveOpens"] == connections and all(d[k] == 0 for k in SERVER_QUIET)
+    return ok, f"server nstat +{d} for {connections} legitimate connections"
+
+
 # ---------------------------------------------------------------------------------------------
 # Cases
 
@@ -502,6 +662,7 @@ class Run:
         self.mode, self.small, self.big_sha = mode, small, big_sha
         self.sw = Synwall(mode)
         self.requests = 0  # connections to protected ports opened by the cases (lower bound)
+        self.flood_cookies = 0  # SYN cookies sent in the flood cases (auto mode: the only ones allowed)
 
     def case(self, name, fn, always=False):
         if ONLY and name not in ONLY and not always:
@@ -509,7 +670,7 @@ class Run:
         full = f"{name}[{self.mode}]"
         caps = []
         try:
-            before = snapshot(self.sw)
+            before = self.snapshot()
         except Exception as e:
             report(full, False, f"cannot read counters before the case: {e!r}"[:400])
             return False
@@ -517,21 +678,26 @@ class Run:
             os.makedirs(PCAP_DIR, exist_ok=True)
             caps = [Capture(CLI, "cli0", os.path.join(PCAP_DIR, f"{full}-cli0.pcap"), snaplen=128),
                     Capture(SRV, "srv0", os.path.join(PCAP_DIR, f"{full}-srv0.pcap"), snaplen=128)]
+        note = ""
         try:
-            ok, why = fn(before)
+            ok, why, *rest = fn(before)  # (ok, why) or (ok, why, note for the PASS line)
+            note = rest[0] if rest else ""
         except Exception as e:  # a broken step is a failed case, not a crash of the suite
             ok, why = False, f"{type(e).__name__}: {e}"
         for c in caps:
             c.stop()
         try:
-            d = delta(before, snapshot(self.sw))
+            d = delta(before, self.snapshot())
         except Exception as e:
             d = {"error": repr(e)}
         csum = {side: {k: v for k, v in d.get(side, {}).items() if "CsumErrors" in k} for side in ("cli", "srv")}
         if ok and (csum["cli"] or csum["srv"]):
             ok, why = False, f"checksum errors counted by Linux: {csum}"
-        report(full, ok, "" if ok else f"{why} | evidence: {evidence(d)}"[:3000])
+        report(full, ok, "" if ok else f"{why} | evidence: {evidence(d)}"[:3000], note)
         return ok
+
+    def snapshot(self):
+        return snapshot(self.sw)
 
     def proxy_delta(self, before):
         now = self.sw.telemetry("/synwall/proxy")
@@ -894,6 +1060,115 @@ class Run:
         ok = up.get("ok") and down.get("ok") and untouched and passed > 0
         return ok, f"up {up} down {down}; proxy {d}; PassNoListener +{passed}"
 
+    def syn_flood(self, before):
+        """200 GETs one after the other (curl --max-time 5 each, from CLIENT_CPU) while synwall-gen
+        floods 10.77.0.2:8080 with SYNs from SPOOFED. Required: at least 99 % answered with the
+        right body; the server's kernel opened exactly one connection per GET that connected and
+        counted no listen drop and no SYN cookie (server_counters). Through synwall also: not one
+        frame from or to SPOOFED on srv0, the flood reached synwall (SynRecv: at least half of
+        what was sent; frames lost in the AF_PACKET ring in front of it cannot count), the client
+        kernel's RSTs to its SYN-ACKs were counted (RstReqRemoved, RstIgnored) and not forwarded,
+        every connected GET was proxied. Through nftables: synproxy saw the flood and validated a cookie
+        for every connected GET. The connect times (curl's time_connect) and the flood rate
+        achieved go on the PASS line."""
+        n, max_time = 200, 5
+        syn0 = synproxy_stats(SRV) if self.sw is None else None
+        cap = (Capture(SRV, "srv0", os.path.join(WORK, f"flood-syn-{self.mode}-srv0.pcap"), SPOOFED_BPF)
+               if self.sw is not None else None)
+        flood, results, rc, g = None, [], None, None
+        try:
+            flood = Flood("syn", f"syn-{self.mode}")
+            for _ in range(n):
+                results.append(curl_timed(SRV4, "small", max_time))
+        finally:
+            if flood:
+                rc, g = flood.stop()
+            if cap:
+                cap.stop()
+        good = {i for i, (code, body, _, _) in enumerate(results) if code == "200" and body == self.small}
+        bad = [f"#{i}: {r[0]}" for i, r in enumerate(results) if i not in good]
+        times, totals = [results[i][2] for i in good], [results[i][3] for i in good]
+        connected = sum(1 for r in results if r[2] > 0)
+        self.requests += connected
+        srv_ok, srv_why = server_counters(before, connected)
+        gen_ok = rc == 0 and g is not None and g["flood_pps"] >= 0.3 * FLOOD_PPS
+        sent = g["sent"]["syn"] if g else 0
+        ok = len(good) >= 0.99 * n and srv_ok and gen_ok
+        note = (f"{len(good)}/{n} answered, connect p50 {quantile(times, 0.5) * 1e3:.1f} ms "
+                f"p99 {quantile(times, 0.99) * 1e3:.1f} ms max {max(times, default=0) * 1e3:.1f} ms, "
+                f"whole GET p50 {quantile(totals, 0.5) * 1e3:.1f} ms p99 {quantile(totals, 0.99) * 1e3:.1f} ms; "
+                f"{Flood.summary(g, 'syn')}")
+        if self.sw is None:
+            syn1 = synproxy_stats(SRV)
+            sp = {k: syn1[k] - syn0.get(k, 0) for k in syn1}
+            ok = ok and sp["syn_received"] >= 0.5 * sent and sp["cookie_valid"] >= connected
+            note += f"; synproxy {sp}"
+        else:
+            spoofed_at_server = len(tshark_fields(cap.path, "frame"))
+            now = self.sw.telemetry("/synwall/stats")
+            e = {k: now[k] - before["engine"].get(k, 0)
+                 for k in ("SynRecv", "SynAckSent", "SyncookiesSent", "TCPReqQFullDoCookies", "RstReqRemoved",
+                           "RstIgnored", "TCPChallengeACK", "PassiveOpens")}
+            self.flood_cookies += e["SyncookiesSent"]
+            d = self.proxy_delta(before)
+            rsts_seen = g["received"]["flood_rsts"] if g else 0
+            ok = (ok and spoofed_at_server == 0 and e["SynRecv"] >= 0.5 * sent
+                  and e["RstReqRemoved"] + e["RstIgnored"] >= 0.5 * rsts_seen
+                  and d["ProxyAccepted"] == connected and d["ServerConnected"] == connected
+                  and d["ServerTimeout"] == 0 and d["ServerRefused"] == 0)
+            note += (f"; frames from or to {SPOOFED} on srv0: {spoofed_at_server}; engine {e}; proxy accepted "
+                     f"{d['ProxyAccepted']} connected {d['ServerConnected']}")
+        why = f"{len(bad)} of {n} failed {bad[:5]}; gen exit {rc}; {srv_why}; {note}"
+        return ok, why, note
+
+    def spoofed_flood(self, kind, counters):
+        """20 GETs while synwall-gen sends `kind` segments (ack: random acknowledgment numbers) from
+        SPOOFED to 10.77.0.2:8080 for 2 s (it ends by itself). Required: every GET answered; not
+        one frame from or to SPOOFED on srv0; the server's kernel moved by the GETs only
+        (server_counters); synwall counted every flood segment it read in `counters` (and no
+        more): the frames it read on the outside port (ethdev ipackets) less those the client's
+        kernel sent (IpOutRequests, Ip6OutRequests, a few ARP/ND) <= the sum of `counters` <= the
+        frames it read. Frames lost in the 512-frame AF_PACKET ring before synwall, when something
+        else holds its CPU, are never read: the difference to what synwall-gen sent is reported,
+        and must stay under half of it."""
+        def fn(before):
+            n = 20
+            cap = Capture(SRV, "srv0", os.path.join(WORK, f"flood-{kind}-{self.mode}-srv0.pcap"), SPOOFED_BPF)
+            read0 = self.sw.telemetry("/ethdev/stats,0")["ipackets"]  # port 0: "outside"
+            flood, results, rc, g = None, [], None, None
+            try:
+                flood = Flood(kind, f"{kind}-{self.mode}", seconds=2)
+                results = [curl_timed(SRV4, "small", 5) for _ in range(n)]
+            finally:
+                if flood:
+                    rc, g = flood.stop(wait=True)
+                cap.stop()
+            bad = [f"#{i}: {r[0]}" for i, r in enumerate(results) if r[0] != "200" or r[1] != self.small]
+            connected = sum(1 for r in results if r[2] > 0)
+            self.requests += connected
+            srv_ok, srv_why = server_counters(before, connected)
+            spoofed_at_server = len(tshark_fields(cap.path, "frame"))
+            now = self.sw.telemetry("/synwall/stats")
+            e = {k: now[k] - before["engine"].get(k, 0)
+                 for k in ("DropInvalidAck", "SyncookiesFailed", "DropBadAckNumber", "RstIgnored", "RstReqRemoved",
+                           "TCPChallengeACK", "OutRsts", "ReplyRateLimited", "SyncookiesSent", "PassiveOpens")}
+            self.flood_cookies += e["SyncookiesSent"]  # the SYN flood's silent requests may still fill the queue
+            read = self.sw.telemetry("/ethdev/stats,0")["ipackets"] - read0
+            cli = nstat(CLI)
+            legit = sum(cli.get(k, 0) - before["cli"].get(k, 0) for k in ("IpOutRequests", "Ip6OutRequests")) + 16
+            d = self.proxy_delta(before)
+            sent = g["sent"][kind] if g else 0
+            gen_ok = rc == 0 and g is not None and g["flood_pps"] >= 0.3 * FLOOD_PPS
+            counted = sum(e[k] for k in counters)
+            ok = (not bad and srv_ok and gen_ok and spoofed_at_server == 0 and read - legit <= counted <= read
+                  and counted >= 0.5 * sent and d["ProxyAccepted"] == connected
+                  and d["ServerConnected"] == connected)
+            note = (f"{Flood.summary(g, kind)}; synwall read {read} frames on the outside port, of them at most "
+                    f"{legit} the client's, {'+'.join(counters)} +{counted} (so lost before synwall: "
+                    f"{sent - counted}); frames from or to {SPOOFED} on srv0: {spoofed_at_server}; engine {e}")
+            return ok, f"{len(bad)} of {n} GETs failed {bad[:5]}; gen exit {rc}; {srv_why}; proxy {d}; {note}", note
+        return fn
+
     def exit_and_counters(self, before):
         rc, stats = self.sw.stop()
         if stats is None:
@@ -901,7 +1176,7 @@ class Run:
         c, p, io = stats["counters"], stats.get("proxy", {}), stats["io"]
         zero = ("ServerRefused", "ServerTimeout", "ServerBadSynAck", "HeldDropped", "ProxyNoBuffer", "LingerEvicted",
                 "IdleTimeout")
-        cookies_ok = (c["SyncookiesSent"] == 0 if self.mode == "auto"
+        cookies_ok = (c["SyncookiesSent"] == self.flood_cookies if self.mode == "auto"
                       else c["SyncookiesRecv"] == c["PassiveOpens"] and c["SyncookiesSent"] >= c["PassiveOpens"])
         ok = (rc == 0 and p.get("ProxyAccepted", 0) >= self.requests and p["ProxyAccepted"] == c["PassiveOpens"]
               and p["ServerConnected"] == p["ProxyAccepted"] and p["ServerSynSent"] >= p["ProxyAccepted"]
@@ -954,7 +1229,174 @@ class Run:
         self.case("ipv6", self.variant([], [], lambda c, s: c["v6"], addr=SRV6))
         self.case("nmap_syn_scan_open_no_leftover", self.nmap)
         self.case("unprotected_port_bridged", self.bridged)
+        self.case("syn_flood_http_200_sequential", self.syn_flood)
+        # Where a flood segment lands: an ACK matching no request or cookie (DropInvalidAck), or, by
+        # chance, the tuple of a request the SYN flood left half-open (DropBadAckNumber); a RST to no
+        # request (RstIgnored), or by chance one in a request's window (challenge ACK, rate-limited).
+        self.case("ack_flood_dropped", self.spoofed_flood("ack", ("DropInvalidAck", "DropBadAckNumber")))
+        self.case("rst_flood_dropped", self.spoofed_flood("rst", ("RstIgnored", "RstReqRemoved", "TCPChallengeACK",
+                                                                  "ReplyRateLimited")))
         self.case("exit_and_counters", self.exit_and_counters, always=True)
+
+
+# nftables synproxy, the usual recipe: SYNs to the protected ports skip conntrack (notrack), synproxy
+# answers them with its own cookies; the ACK that returns a valid cookie (conntrack: invalid) makes
+# synproxy open the connection to the local server, which then is tracked; other invalid segments
+# are dropped. `wscale 7` is what clients are told the server's shift is; synproxy does not rescale
+# windows, and the server's real shift here is larger (10: tcp_rmem's 32 MiB maximum), so clients
+# underestimate the server's windows (slower, never beyond them). Ports: the HTTP server and the
+# stream server, as synwall's listeners.
+SYNPROXY_RULES = f"""table inet synwall_reference {{
+  chain pre {{
+    type filter hook prerouting priority raw; policy accept;
+    tcp dport {{ {HTTP}, {STREAM} }} tcp flags syn notrack
+  }}
+  chain in {{
+    type filter hook input priority filter; policy accept;
+    tcp dport {{ {HTTP}, {STREAM} }} ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+    ct state invalid drop
+  }}
+}}
+"""
+
+
+class Reference(Run):
+    """The reference, mode "nft": the same clients, servers and flood, with nftables synproxy in
+    place of synwall. swp-mid bridges mid-out and mid-in (a Linux bridge, no address); the server's
+    own kernel runs SYNPROXY_RULES with nf_conntrack_tcp_loose=0 (synproxy needs strict tracking;
+    tcp_timestamps stays 1, the default: synproxy keeps the client's options in its cookie's
+    timestamp). Undone at the end (ruleset flushed, bridge deleted, sysctl restored), so that a
+    synwall mode can run after it. If the reference cannot be set up (no nft, a kernel without
+    nft_synproxy), every [nft] case fails with the reason."""
+
+    def __init__(self, small, big_sha):
+        self.mode, self.small, self.big_sha = "nft", small, big_sha
+        self.sw = None
+        self.requests = 0
+        self.flood_cookies = 0
+        self.broken = ""  # why the reference is not in place
+        self.loose = None  # the server's nf_conntrack_tcp_loose before
+
+    def snapshot(self):
+        s = snapshot(None)
+        try:
+            s["synproxy"] = synproxy_stats(SRV)
+        except Exception:  # no synproxy in this kernel: start_and_reach says so
+            s["synproxy"] = {}
+        return s
+
+    def start_and_reach(self, before):
+        try:
+            ns(MID, "ip", "link", "add", "br0", "type", "bridge", check=True)
+            ns(MID, "sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1", check=True)  # no address: quiet
+            for iface in ("mid-out", "mid-in"):
+                ns(MID, "ip", "link", "set", iface, "master", "br0", check=True)
+            ns(MID, "ip", "link", "set", "br0", "up", check=True)
+            # The ruleset first: it loads conntrack, whose sysctls only exist then.
+            ns(SRV, "nft", "-f", write("synproxy.nft", SYNPROXY_RULES), check=True)
+            loose = ns(SRV, "sysctl", "-n", "net.netfilter.nf_conntrack_tcp_loose", check=True)
+            self.loose = loose.stdout.decode().strip()
+            ns(SRV, "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0", check=True)
+            synproxy_stats(SRV)
+        except Exception as e:
+            self.broken = (f"nftables synproxy not set up (nft from the nftables package, a kernel with "
+                           f"nft_synproxy): {e}")
+            return False, self.broken
+        last = None
+
+        def reached():
+            nonlocal last
+            last = curl(SRV4, "small", timeout=2)
+            return last[0] == "200" and last[1] == self.small
+        try:
+            wait_for(reached, 20, "a GET through the bridge and synproxy", period=0.2)
+        except TimeoutError as e:
+            self.broken = f"{e}: last {last[0]} {last[2][-200:]}"
+            return False, self.broken
+        sp = self.synproxy_delta(before)
+        if sp.get("cookie_valid", 0) < 1:
+            self.broken = f"the GET did not pass through synproxy: {sp}"
+            return False, self.broken
+        self.requests += 1
+        return True, ""
+
+    def synproxy_delta(self, before):
+        now = synproxy_stats(SRV)
+        return {k: v - before["synproxy"].get(k, 0) for k, v in now.items()}
+
+    def through_synproxy(self, before, n):
+        """n connections, each through synproxy (one valid cookie each) to the server's kernel:
+        exactly n passive opens there and nothing in SERVER_QUIET."""
+        sp = self.synproxy_delta(before)
+        srv_ok, srv_why = server_counters(before, n)
+        self.requests += n
+        return srv_ok and sp["cookie_valid"] == n, f"synproxy {sp}; {srv_why}"
+
+    def http_sequential(self, before):
+        bad = sequential_gets(SRV4, 50, self.small)
+        ok, why = self.through_synproxy(before, 50)
+        return ok and not bad, f"{len(bad)} of 50 failed {bad[:5]}; {why}"
+
+    def download(self, before):
+        rc, sha, size, err = download_sha(SRV4)
+        ok, why = self.through_synproxy(before, 1)
+        return (ok and rc == 0 and sha == self.big_sha,
+                f"curl exit {rc}, {size} bytes, sha256 {sha[:16]} want {self.big_sha[:16]} {err}; {why}")
+
+    def variant(self, setup, restore, took_effect, addr=SRV4):
+        """As Run.variant: 20 GETs, the 10 MiB download and a 16 MiB exact upload with the client's
+        stack configured by `setup`. Synproxy's SYN to the server stays inside the server's kernel,
+        so the handshakes are read on cli0 only: the setting is seen in every client SYN, and
+        synproxy's SYN-ACK offers nothing the client did not."""
+        def fn(before):
+            cap = Capture(CLI, "cli0", os.path.join(WORK, f"hs-{self.mode}-cli0.pcap"), SYN_BPF, snaplen=160)
+            try:
+                for cmd in setup:
+                    run(cmd, check=True)
+                bad = sequential_gets(addr, 20, self.small)
+                rc, sha, size, err = download_sha(addr)
+                up = stream("up", addr, STREAM, 16 * MIB, seed=11)
+            finally:
+                for cmd in restore:
+                    run(cmd)
+                cap.stop()
+            hs = [v for v in handshakes(cap.path).values() if "syn" in v and "synack" in v]
+            effect = [v["syn"] for v in hs if not took_effect(v["syn"], v["synack"])]
+            extra = [v for v in hs if (v["synack"]["ts"] and not v["syn"]["ts"])
+                     or (v["synack"]["sack"] and not v["syn"]["sack"])
+                     or (v["synack"]["wscale"] is not None and v["syn"]["wscale"] is None)]
+            ok, why = self.through_synproxy(before, 22)
+            ok = (ok and len(hs) >= 22 and not effect and not extra and not bad and rc == 0
+                  and sha == self.big_sha and up.get("ok"))
+            return ok, (f"GETs failed {len(bad)} {bad[:4]}; download exit {rc} {size} bytes "
+                        f"sha256 ok={sha == self.big_sha} {err}; upload {up}; {len(hs)} handshakes on cli0 "
+                        f"(want 22), setting not seen in {effect[:2]}, synproxy offered more than the client "
+                        f"in {extra[:2]}; {why}")
+        return fn
+
+    def undo(self):
+        ns(SRV, "nft", "flush", "ruleset")
+        if self.loose is not None:
+            ns(SRV, "sysctl", "-qw", f"net.netfilter.nf_conntrack_tcp_loose={self.loose}")
+        ns(MID, "ip", "link", "del", "br0")
+
+    def all(self):
+        def unless_broken(fn):
+            return lambda before: (False, f"not run: {self.broken}") if self.broken else fn(before)
+        try:
+            self.case("start_and_reach_server", self.start_and_reach, always=True)
+            self.case("http_50_sequential", unless_broken(self.http_sequential))
+            self.case("download_10mib_sha256", unless_broken(self.download))
+            c4 = lambda k, v: ["ip", "netns", "exec", CLI, "sysctl", "-qw", f"net.ipv4.{k}={v}"]
+            cur = lambda k: ns(CLI, "sysctl", "-n", f"net.ipv4.{k}", check=True).stdout.decode().strip()
+            for name, key, effect in (("client_no_timestamps", "tcp_timestamps", lambda c, s: not c["ts"]),
+                                      ("client_no_sack", "tcp_sack", lambda c, s: not c["sack"]),
+                                      ("client_no_window_scaling", "tcp_window_scaling",
+                                       lambda c, s: c["wscale"] is None)):
+                self.case(name, unless_broken(self.variant([c4(key, "0")], [c4(key, cur(key))], effect)))
+            self.case("syn_flood_http_200_sequential", unless_broken(self.syn_flood))
+        finally:
+            self.undo()
 
 
 def wait_for_empty_half_open(sw, timeout=3):
@@ -976,14 +1418,14 @@ def on_sigterm(signum, frame):
 signal.signal(signal.SIGTERM, on_sigterm)
 t0 = time.monotonic()
 try:
-    for tool in ("curl", "iperf3", "nmap", "tcpdump", "tshark", "ethtool", "ss", "nstat"):
+    for tool in ("curl", "iperf3", "nmap", "tcpdump", "tshark", "ethtool", "ss", "nstat", "taskset"):
         if shutil.which(tool) is None:
             report(f"tool_{tool}_installed", False, "missing: run scripts/setup-deps.sh")
     if failures == 0:
         setup_topology()
         small, big_sha = start_servers()
         for mode in MODES:
-            Run(mode, small, big_sha).all()
+            (Reference(small, big_sha) if mode == "nft" else Run(mode, small, big_sha)).all()
 except KeyboardInterrupt:
     report("interrupted", False, "SIGINT or SIGTERM: the remaining cases did not run")
 except Exception as e:
