@@ -881,13 +881,17 @@ class Run:
         position = {k: i for i, k in reversed(list(enumerate(arrival)))}
 
         def was_overtaken(c):
-            """A bare handshake ACK that reached synwall after a later segment of its connection."""
+            """A bare handshake ACK that synwall received after a later segment of its connection.
+            The capture on mid-out and synwall's own AF_PACKET socket can see two frames sent from
+            different CPUs microseconds apart in opposite orders, so the capture's order proves
+            nothing: what does is that a later segment of the connection reached synwall too. Had
+            the bare ACK come first, the proxy would have held it and sent it to the server; a bare
+            ACK after the request completed the handshake carries nothing and is dropped."""
             k = (c["tcp.srcport"], c["ip.id"])
             if c["tcp.flags"] != "0x0010" or c["tcp.len"] != "0" or c["tcp.ack"] != "1" or k not in position:
                 return False
             ident = int(c["ip.id"], 16)
-            return any(p == c["tcp.srcport"] and 0 < (int(i, 16) - ident) % 65536 < 100
-                       for p, i in arrival[:position[k]])
+            return any(p == c["tcp.srcport"] and 0 < (int(i, 16) - ident) % 65536 < 100 for p, i in arrival)
 
         def diff(a, b, field):
             return (int(a[field]) - int(b[field])) % m32 if a[field] and b[field] else None
