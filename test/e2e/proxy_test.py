@@ -1114,7 +1114,11 @@ class Run:
         times, totals = [results[i][2] for i in good], [results[i][3] for i in good]
         connected = sum(1 for r in results if r[2] > 0)
         self.requests += connected
-        srv_ok, srv_why = server_counters(before, connected)
+        # synwall: a client that connected is a connection the server opened (the proxy's counters
+        # below say so too). nftables synproxy can complete a client's handshake and then fail to
+        # open the server's (seen: 1 in 200 under this flood, the GET times out): there the server's
+        # opens must equal the GETs answered, and the GETs that were not stay within the 1 %.
+        srv_ok, srv_why = server_counters(before, connected if self.sw is not None else len(good))
         gen_ok = rc == 0 and g is not None and g["flood_pps"] >= 0.3 * FLOOD_PPS
         sent = g["sent"]["syn"] if g else 0
         ok = len(good) >= 0.99 * n and srv_ok and gen_ok
@@ -1125,7 +1129,7 @@ class Run:
         if self.sw is None:
             syn1 = synproxy_stats(SRV)
             sp = {k: syn1[k] - syn0.get(k, 0) for k in syn1}
-            ok = ok and sp["syn_received"] >= 0.5 * sent and sp["cookie_valid"] >= connected
+            ok = ok and sp["syn_received"] >= 0.5 * sent and sp["cookie_valid"] >= len(good)
             note += f"; synproxy {sp}"
         else:
             spoofed_at_server = len(tshark_fields(cap.path, "frame"))
