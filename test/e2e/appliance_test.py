@@ -519,10 +519,12 @@ server_port = "inside"
         g_out, g_err = gen.communicate(timeout=20)
         gj, sj = json.load(open(gen_json)), json.load(open(sw_json))
         c, k, px, srv = gj["clients"], sj["counters"], sj["proxy"], gj["server"]
-        # Connections under way when the generator stopped polling: a client closes with its FIN
-        # right after its ACK and starts the next connection without waiting for the server leg,
-        # so a client may have a few whose server SYN was never answered (seen: 202 of 1.65 M).
-        in_flight = max(1000, c["completed"] // 1000)
+        # Connections under way when the generator stopped polling both its ports at once: a client
+        # closes with its FIN right after its ACK and starts the next connection without waiting
+        # for the server leg, so the pipeline holds the last few milliseconds of connections
+        # (seen: 1904 server legs without their request yet at 760 k connections/s). Allowed:
+        # 10 ms worth of the measured rate.
+        in_flight = max(1000, int(c["handshakes_per_s"] * 0.01))
         ok = (sw.returncode == 0 and gen.returncode == 0 and live.get("ServerConnected", 0) > 0
               and c["completed"] > 1000 and c["failed"] == 0 and c["success_ratio"] == 1.0
               and k["SyncookiesFailed"] > 0 and gj["received"]["flood_synacks"] > 10000
