@@ -7,16 +7,12 @@ namespace synwall::app {
 
 Disposition Absorb::on_accept(handshake::Connection& c, AppIo& io) noexcept {
     ++accepted_;
-    if (c.flow < tags_.size()) {
-        if (++next_tag_ == 0) next_tag_ = 1;
-        tags_[c.flow] = next_tag_;
-        Linger::Entry evicted;
-        if (linger_.push(c.flow, next_tag_, io.now_ns(), evicted) && tags_[evicted.flow] == evicted.tag) {
-            ++evicted_;
-            close_if_current(evicted, io);
-        }
-    } else {
+    uint32_t evicted;
+    if (!linger_.holds(c.flow)) {
         io.close_flow(c.flow);  // more flows than this instance was sized for: no grace period
+    } else if (linger_.push(c.flow, io.now_ns(), evicted)) {
+        ++evicted_;
+        io.close_flow(evicted);
     }
     // The engine validated this frame already: skip the checksums.
     const net::ParsedPacket p =
@@ -43,8 +39,8 @@ Disposition Absorb::on_packet(net::Packet& p, FlowRef f, AppIo& io) noexcept {
     const net::ParsedPacket pp =
         f.parsed ? *f.parsed : net::parse({p.data, p.len}, net::kRxIpChecksumGood | net::kRxL4ChecksumGood);
     if (pp.ok() && (pp.tcp_flags & (net::tcp_flag::kSyn | net::tcp_flag::kAck | net::tcp_flag::kRst)) == net::tcp_flag::kSyn &&
-        f.flow < tags_.size() && tags_[f.flow] != 0) {
-        tags_[f.flow] = 0;
+        linger_.lingering(f.flow)) {
+        linger_.cancel(f.flow);
         io.close_flow(f.flow);
         return Disposition::reprocess();
     }
@@ -52,20 +48,14 @@ Disposition Absorb::on_packet(net::Packet& p, FlowRef f, AppIo& io) noexcept {
     return Disposition::free();
 }
 
-void Absorb::close_if_current(const Linger::Entry& e, AppIo& io) noexcept {
-    if (tags_[e.flow] != e.tag) return;  // closed early; the id may serve a newer flow now
-    tags_[e.flow] = 0;
-    io.close_flow(e.flow);
-}
-
 void Absorb::on_tick(AppIo& io) noexcept {
-    Linger::Entry e;
-    while (linger_.pop_due(io.now_ns(), e)) close_if_current(e, io);
+    uint32_t flow;
+    while (linger_.pop_due(io.now_ns(), flow)) io.close_flow(flow);
 }
 
 void Absorb::drain(AppIo& io) noexcept {
-    Linger::Entry e;
-    while (linger_.pop(e)) close_if_current(e, io);
+    uint32_t flow;
+    while (linger_.pop(flow)) io.close_flow(flow);
 }
 
 }  // namespace synwall::app

@@ -10,8 +10,6 @@
 #include "app/application.hpp"
 #include "app/linger.hpp"
 
-#include <vector>
-
 namespace synwall::app {
 
 enum class CloseWith : uint8_t { kRst, kFin };
@@ -26,7 +24,7 @@ struct AbsorbConfig {
 class Absorb final : public Application {
 public:
     explicit Absorb(const AbsorbConfig& config)
-        : how_(config.close_with), linger_(config.linger_capacity, config.grace_ns), tags_(config.flow_capacity, 0) {}
+        : how_(config.close_with), linger_(config.flow_capacity, config.linger_capacity, config.grace_ns) {}
     Disposition on_accept(handshake::Connection& c, AppIo& io) noexcept override;
     Disposition on_packet(net::Packet& p, FlowRef f, AppIo& io) noexcept override;
     void on_tick(AppIo& io) noexcept override;
@@ -38,12 +36,8 @@ public:
     uint64_t evicted() const noexcept { return evicted_; }       // flows forgotten before their grace ended
 
 private:
-    void close_if_current(const Linger::Entry& e, AppIo& io) noexcept;
-
     CloseWith how_;
     Linger linger_;
-    std::vector<uint32_t> tags_;  // per flow id: the tag of its linger entry (0: not lingering)
-    uint32_t next_tag_ = 0;
     uint64_t accepted_ = 0;
     uint64_t closed_ = 0;
     uint64_t late_ = 0;

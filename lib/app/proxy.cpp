@@ -45,7 +45,7 @@ Proxy::Proxy(const ProxyConfig& config)
       timers_(config.flow_capacity, kTickNs, kSlots, 0),
       // Half the flow ids at most linger: under a high connection rate the oldest closed flows are
       // forgotten early rather than leaving no room for new connections.
-      linger_(std::max<uint32_t>(config.flow_capacity / 2, 1), config.grace_ns),
+      linger_(config.flow_capacity, std::max<uint32_t>(config.flow_capacity / 2, 1), config.grace_ns),
       expired_(kTimerBudget) {
     for (uint32_t i = 0; i < held_.size(); ++i) held_[i].next = i + 1 < held_.size() ? i + 1 : kNil;
     held_free_ = 0;
@@ -60,8 +60,6 @@ Disposition Proxy::on_accept(handshake::Connection& c, AppIo& io) noexcept {
     const net::ParsedPacket ack = parse_trusted(c.packet);
     Flow& f = flows_[c.flow];
     f = Flow{};
-    if (++next_tag_ == 0) next_tag_ = 1;
-    f.tag = next_tag_;
     f.state = State::kServerSyn;
     f.ack = c.packet;
     f.last_ns = io.now_ns();
@@ -127,7 +125,7 @@ Disposition Proxy::on_packet(net::Packet& p, FlowRef ref, AppIo& io) noexcept {
         counters_.add(kUnexpected);
         return Disposition::free();
     }
-    if ((f.lingering || (f.fins & kFinClient)) && !ref.from_server &&
+    if ((linger_.lingering(ref.flow) || (f.fins & kFinClient)) && !ref.from_server &&
         (pp.tcp_flags & (flag::kSyn | flag::kAck | flag::kRst)) == flag::kSyn) {
         // A new connection on the tuple of a flow the client has closed (a SYN in TIME_WAIT, or
         // after a FIN whose end we missed: the client reuses the port only once it is done):
@@ -343,24 +341,19 @@ void Proxy::close(Flow& f, uint32_t id, State state, AppIo& io) noexcept {
     f.timer = timer::TimerWheel::kInvalid;
     release_held(f, io);
     f.state = state;
-    if (f.lingering) return;
-    f.lingering = true;
-    Linger::Entry evicted;
-    if (linger_.push(id, f.tag, io.now_ns(), evicted) && flows_[evicted.flow].tag == evicted.tag) {
+    if (linger_.lingering(id)) return;
+    uint32_t evicted;
+    if (linger_.push(id, io.now_ns(), evicted)) {
         counters_.add(kLingerEvicted);
-        free_if_current(evicted, io);
+        free_flow(evicted, io);
     }
-}
-
-void Proxy::free_if_current(const Linger::Entry& e, AppIo& io) noexcept {
-    const Flow& f = flows_[e.flow];
-    if (f.state != State::kFree && f.lingering && f.tag == e.tag) free_flow(e.flow, io);
 }
 
 void Proxy::free_flow(uint32_t id, AppIo& io) noexcept {
     Flow& f = flows_[id];
     timers_.cancel(f.timer);
     release_held(f, io);
+    linger_.cancel(id);
     f = Flow{};
     count_active(-1);
     counters_.add(kFreed);
@@ -383,7 +376,7 @@ void Proxy::on_timer(uint32_t id, AppIo& io) noexcept {
         f.timer = timers_.start(now, config_.server_syn_timeout_ns << f.retries, id);
         return;
     }
-    if (f.state == State::kSpliced && !f.lingering) {
+    if (f.state == State::kSpliced && !linger_.lingering(id)) {
         if (now - f.last_ns >= config_.idle_timeout_ns) {
             counters_.add(kIdleTimeout);
             close(f, id, State::kDead, io);
@@ -397,16 +390,13 @@ void Proxy::on_tick(AppIo& io) noexcept {
     const uint64_t now = io.now_ns();
     const uint32_t n = timers_.expire(now, expired_.data(), kTimerBudget);
     for (uint32_t i = 0; i < n; ++i) on_timer(expired_[i], io);
-    Linger::Entry e;
-    while (linger_.pop_due(now, e)) free_if_current(e, io);
+    uint32_t id;
+    while (linger_.pop_due(now, id)) free_flow(id, io);
 }
 
 void Proxy::drain(AppIo& io) noexcept {
     for (uint32_t id = 0; id < flows_.size(); ++id)
-        if (flows_[id].state != State::kFree) free_flow(id, io);
-    Linger::Entry e;
-    while (linger_.pop(e)) {
-    }
+        if (flows_[id].state != State::kFree) free_flow(id, io);  // lingering ones too
 }
 
 }  // namespace synwall::app

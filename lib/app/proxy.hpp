@@ -110,7 +110,6 @@ private:
         net::Packet ack;            // the client's completing ACK: held until the server leg is up
         uint64_t last_ns = 0;       // last segment either way (idle timeout)
         uint32_t timer = timer::TimerWheel::kInvalid;
-        uint32_t tag = 0;           // generation of this slot's flow (its linger entry carries it)
         uint32_t held_head = kNil;  // later client segments held (index into held_)
         uint32_t held_tail = kNil;
         uint32_t held_bytes = 0;
@@ -126,7 +125,6 @@ private:
         uint8_t conn_flags = 0;     // handshake::ConnFlags
         uint8_t retries = 0;
         uint8_t fins = 0;
-        bool lingering = false;
         State state = State::kFree;
     };
     struct Held {
@@ -145,7 +143,6 @@ private:
     void hold(Flow& f, net::Packet& p) noexcept;
     void release_held(Flow& f, AppIo& io) noexcept;
     void close(Flow& f, uint32_t id, State state, AppIo& io) noexcept;
-    void free_if_current(const Linger::Entry& e, AppIo& io) noexcept;
     void free_flow(uint32_t id, AppIo& io) noexcept;
     void on_timer(uint32_t id, AppIo& io) noexcept;
     void count_active(int delta) noexcept {
@@ -158,7 +155,6 @@ private:
     uint32_t held_free_ = kNil;
     uint32_t held_in_use_ = 0;
     uint32_t active_ = 0;
-    uint32_t next_tag_ = 0;
     timer::TimerWheel timers_;
     Linger linger_;
     std::vector<uint32_t> expired_;

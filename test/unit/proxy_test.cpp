@@ -581,6 +581,42 @@ TEST(Proxy, TrafficFromTheServerToOtherClientsIsBridged) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Linger alone.
+
+TEST(Linger, ExpiresInOrderSkipsCancelledEntriesAndEvictsWhenFull) {
+    app::Linger l(/*flow ids*/ 8, /*entries*/ 3, /*grace*/ 10);
+    uint32_t f = 99;
+    EXPECT_FALSE(l.push(1, 100, f));
+    EXPECT_FALSE(l.push(2, 105, f));
+    EXPECT_TRUE(l.lingering(1));
+    EXPECT_FALSE(l.pop_due(109, f)) << "nothing due before 110";
+    ASSERT_TRUE(l.pop_due(110, f));
+    EXPECT_EQ(f, 1u);
+    EXPECT_FALSE(l.lingering(1));
+    // Flow 2 ends early and its id comes back for a newer connection, which lingers later.
+    l.cancel(2);
+    EXPECT_FALSE(l.lingering(2));
+    EXPECT_FALSE(l.push(2, 200, f));
+    EXPECT_FALSE(l.pop_due(150, f)) << "the stale entry of flow 2 (due at 115) closes nothing";
+    EXPECT_TRUE(l.lingering(2));
+    ASSERT_TRUE(l.pop_due(210, f));
+    EXPECT_EQ(f, 2u);
+    // Full: the oldest current entry is handed back; stale ones make room without an eviction.
+    EXPECT_FALSE(l.push(3, 300, f));
+    EXPECT_FALSE(l.push(4, 301, f));
+    EXPECT_FALSE(l.push(5, 302, f));
+    ASSERT_TRUE(l.push(6, 303, f));
+    EXPECT_EQ(f, 3u);
+    EXPECT_FALSE(l.lingering(3));
+    l.cancel(4);
+    EXPECT_FALSE(l.push(7, 304, f)) << "the cancelled entry of flow 4 made room";
+    EXPECT_FALSE(l.holds(8));
+    std::vector<uint32_t> rest;
+    while (l.pop(f)) rest.push_back(f);
+    EXPECT_EQ(rest, (std::vector<uint32_t>{5, 6, 7}));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The splice functions alone.
 
 TEST(Splice, RescaleWindow) {
