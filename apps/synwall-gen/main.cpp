@@ -173,11 +173,12 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     // Nothing is sent before the link is up (a memif peer connects after start): frames sent into
     // a down link are lost, and the clients' first SYNs would wait out a 1 s retransmit.
-    for (int i = 0; i < 300; ++i) {
+    auto link_up = [](uint16_t p) {
         rte_eth_link link{};
-        rte_eth_link rlink{};
-        const bool respond_up = !respond || (rte_eth_link_get_nowait(respond_port, &rlink) == 0 && rlink.link_status == RTE_ETH_LINK_UP);
-        if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP && respond_up) break;
+        return rte_eth_link_get_nowait(p, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
+    };
+    for (int i = 0; i < 300; ++i) {
+        if (link_up(port) && (!respond || link_up(respond_port))) break;
         if (i == 299) std::fprintf(stderr, "synwall-gen: --port: link still down after 30 s; sending anyway\n");
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         if (g_stop.load()) break;

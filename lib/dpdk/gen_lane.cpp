@@ -142,31 +142,23 @@ uint32_t GenLane::poll(uint64_t now_ns) noexcept {
 }
 
 ResponderLane::ResponderLane(uint16_t port, uint16_t queue, uint16_t burst, uint64_t key, uint16_t reply_bytes)
-    : port_(port), queue_(queue), burst_(burst), responder_(key, reply_bytes), rx_(burst), tx_() {
-    tx_.reserve(burst);
-}
+    : port_(port), queue_(queue), burst_(burst), responder_(key, reply_bytes), rx_(burst), tx_({{port, queue, queue}}, burst, 0) {}
 
 uint32_t ResponderLane::poll(uint64_t now_ns) noexcept {
     const uint16_t n = rte_eth_rx_burst(port_, queue_, rx_.data(), burst_);
-    if (n == 0) return 0;
-    tx_.clear();
+    uint32_t answered = 0;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = rx_[i];
         net::Packet p = to_packet(m);
-        if (m->nb_segs == 1 && responder_.on_frame(p, now_ns))
-            tx_.push_back(finish_tx(p));
-        else
+        if (m->nb_segs == 1 && responder_.on_frame(p, now_ns)) {
+            tx_.queue(port_, finish_tx(p), now_ns);
+            ++answered;
+        } else {
             rte_pktmbuf_free(m);
+        }
     }
-    uint16_t sent = 0;
-    while (sent < tx_.size()) {
-        const uint16_t k = rte_eth_tx_burst(port_, queue_, tx_.data() + sent, static_cast<uint16_t>(tx_.size() - sent));
-        if (k == 0) break;
-        sent = static_cast<uint16_t>(sent + k);
-    }
-    for (size_t i = sent; i < tx_.size(); ++i) rte_pktmbuf_free(tx_[i]);
-    tx_refused_ += tx_.size() - sent;
-    return static_cast<uint32_t>(tx_.size());
+    if (answered) tx_.flush();
+    return answered;
 }
 
 }  // namespace synwall::dpdk

@@ -23,6 +23,7 @@
 #include "gen/gen_options.hpp"
 #include "gen/responder.hpp"
 #include "handshake/rate_limiter.hpp"
+#include "dpdk/worker_loop.hpp"
 
 struct rte_mbuf;
 
@@ -87,13 +88,13 @@ public:
     ResponderLane(uint16_t port, uint16_t queue, uint16_t burst, uint64_t key, uint16_t reply_bytes);
     uint32_t poll(uint64_t now_ns) noexcept;  // returns the frames answered
     const gen::ResponderStats& stats() const noexcept { return responder_.stats(); }
-    uint64_t tx_refused() const noexcept { return tx_refused_; }
+    uint64_t tx_refused() noexcept { return tx_.stats().tx_refused; }
 
 private:
     uint16_t port_, queue_, burst_;
     gen::Responder responder_;
-    std::vector<rte_mbuf*> rx_, tx_;
-    uint64_t tx_refused_ = 0;
+    std::vector<rte_mbuf*> rx_;
+    TxBatcher tx_;  // flushed at the end of every poll
 };
 
 }  // namespace synwall::dpdk

@@ -23,6 +23,7 @@
 #include "gen/gen_options.hpp"
 #include "gen/latency_histogram.hpp"
 #include "gen/malformed_writer.hpp"
+#include "gen/responder.hpp"
 #include "handshake/worker.hpp"
 #include "net/parser.hpp"
 #include "packet_factory.hpp"
@@ -1637,3 +1638,77 @@ TEST(ClientPool, ConnectionsCycleThroughTheClientsPorts) {
         EXPECT_EQ(pool.stats().bad_synacks, 0u);
     }
 }
+
+namespace {
+
+// The stateless server of --respond: what a Linux server would answer, checksums valid, nothing kept.
+TEST(Responder, AnswersSynsDataAndFinsAndIgnoresTheRest) {
+    for (const pf::Fam fam : {pf::Fam::v4, pf::Fam::v6}) {
+        gen::Responder r(7, /*reply_bytes*/ 10);
+        pf::SegmentSpec s;
+        s.fam = fam;
+        s.src = fam == pf::Fam::v4 ? pf::v4("10.99.0.1") : pf::v6("2001:db8:1::1");
+        s.dst = fam == pf::Fam::v4 ? pf::v4("203.0.113.10") : pf::v6("2001:db8:2::10");
+        s.seq = 5000;
+        s.tcp_options = pf::tcp_options({.mss = 1400, .wscale = 6, .sack = true, .ts = true, .tsval = 42});
+        auto answer = [&](const pf::SegmentSpec& in) -> std::optional<FrameView> {
+            std::vector<uint8_t> b = pf::build_frame(in);
+            const size_t len = b.size();
+            b.resize(2048);
+            net::Packet p{b.data(), static_cast<uint16_t>(len), 2048, 0, 0, nullptr};
+            if (!r.on_frame(p, kT0)) return std::nullopt;
+            return FrameView({b.begin(), b.begin() + p.len});
+        };
+        const auto sa = answer(s);
+        ASSERT_TRUE(sa);
+        EXPECT_EQ(sa->flags(), SYN | ACK);
+        EXPECT_EQ(sa->ack(), 5001u);
+        EXPECT_EQ(sa->src_addr(), FrameView(pf::build_frame(s)).dst_addr());
+        EXPECT_TRUE(sa->tcp_checksum_ok());
+        const pf::OptionSpec o = sa->options();
+        EXPECT_EQ(o.mss, 1460);
+        EXPECT_EQ(o.wscale, 7);
+        EXPECT_TRUE(o.sack);
+        EXPECT_TRUE(o.ts);
+        EXPECT_EQ(o.tsecr, 42u);
+        EXPECT_EQ(answer(s)->seq(), sa->seq()) << "stateless: the same tuple gets the same ISN";
+
+        pf::SegmentSpec d = s;
+        d.flags = ACK;
+        d.seq = 5001;
+        d.ack = sa->seq() + 1;
+        d.tcp_options.clear();
+        d.payload.assign(30, 'q');
+        const auto ack = answer(d);
+        ASSERT_TRUE(ack);
+        EXPECT_EQ(ack->flags() & ACK, ACK);
+        EXPECT_EQ(ack->seq(), sa->seq() + 1);
+        EXPECT_EQ(ack->ack(), 5031u);
+        EXPECT_EQ(ack->payload().size(), 10u) << "reply_bytes of response";
+        EXPECT_TRUE(ack->tcp_checksum_ok());
+
+        pf::SegmentSpec fin = d;
+        fin.flags = FIN | ACK;
+        fin.seq = 5031;
+        fin.payload.clear();
+        const auto fa = answer(fin);
+        ASSERT_TRUE(fa);
+        EXPECT_EQ(fa->flags(), FIN | ACK);
+        EXPECT_EQ(fa->ack(), 5032u);
+
+        pf::SegmentSpec bare = d;
+        bare.payload.clear();
+        EXPECT_FALSE(answer(bare)) << "a bare ACK needs no answer";
+        pf::SegmentSpec rst = d;
+        rst.flags = RST;
+        rst.payload.clear();
+        EXPECT_FALSE(answer(rst));
+        EXPECT_EQ(r.stats().syns, 2u);
+        EXPECT_EQ(r.stats().data, 1u);
+        EXPECT_EQ(r.stats().data_bytes, 30u);
+        EXPECT_EQ(r.stats().fins, 1u);
+        EXPECT_EQ(r.stats().ignored, 2u);
+    }
+}
+
+}  // namespace
