@@ -102,6 +102,29 @@ struct Rig {
     }
 };
 
+// Client `i`'s SYN, or its FIN (from the client's side of the handshake: seq after the SYN), in a
+// buffer of the rig's.
+net::Packet client_segment(Rig& rig, uint32_t i, bool fin) {
+    const pf::SegmentSpec spec = bench::linux_syn(false, i);
+    net::SynSpec s;
+    std::copy(spec.src.begin(), spec.src.end(), s.src.begin());
+    std::copy(spec.dst.begin(), spec.dst.end(), s.dst.begin());
+    s.src_port = spec.sport;
+    s.seq = spec.seq;
+    s.tsval = i;
+    if (fin) {
+        s.seq += 1;
+        s.ack = 0;  // not checked by the splice; the server's answer takes its seq from it
+        s.flags = net::tcp_flag::kFin | net::tcp_flag::kAck;
+        s.mss = 0;
+        s.sack = false;
+        s.wscale = -1;
+    }
+    net::Packet p = rig.io.take();
+    p.len = net::write_syn(s, p.data, p.room);
+    return p;
+}
+
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 void BM_ProxiedConnection(benchmark::State& state) {
@@ -120,19 +143,7 @@ void BM_ProxiedConnection(benchmark::State& state) {
         };
         // 1. Client SYNs.
         frames.clear();
-        for (uint32_t i = 0; i < kBurst; ++i) {
-            net::SynSpec s;
-            const pf::SegmentSpec spec = bench::linux_syn(false, next + i);
-            std::copy(spec.src.begin(), spec.src.end(), s.src.begin());
-            std::copy(spec.dst.begin(), spec.dst.end(), s.dst.begin());
-            s.src_port = spec.sport;
-            s.seq = spec.seq;
-            s.tsval = next + i;
-            net::Packet p = rig.io.take();
-            p.len = net::write_syn(s, p.data, p.room);
-            frames.push_back(p);
-        }
-        next += kBurst;
+        for (uint32_t i = 0; i < kBurst; ++i) frames.push_back(client_segment(rig, next + i, false));
         auto synacks = timed(frames);
         // 2. The clients' ACKs (in the SYN-ACKs' buffers).
         for (auto& p : synacks) {
@@ -151,22 +162,8 @@ void BM_ProxiedConnection(benchmark::State& state) {
         connected += held_acks.size();
         // 4. The clients' FINs (from the clients' side of the handshake: seq after the SYN).
         frames.clear();
-        for (uint32_t i = 0; i < kBurst; ++i) {
-            const pf::SegmentSpec spec = bench::linux_syn(false, next - kBurst + i);
-            net::SynSpec s;
-            std::copy(spec.src.begin(), spec.src.end(), s.src.begin());
-            std::copy(spec.dst.begin(), spec.dst.end(), s.dst.begin());
-            s.src_port = spec.sport;
-            s.seq = spec.seq + 1;
-            s.ack = 0;  // not checked by the splice; the server's answer takes its seq from it
-            s.flags = net::tcp_flag::kFin | net::tcp_flag::kAck;
-            s.mss = 0;
-            s.sack = false;
-            s.wscale = -1;
-            net::Packet p = rig.io.take();
-            p.len = net::write_syn(s, p.data, p.room);
-            frames.push_back(p);
-        }
+        for (uint32_t i = 0; i < kBurst; ++i) frames.push_back(client_segment(rig, next + i, true));
+        next += kBurst;
         auto fins = timed(frames);
         // 5. The server's FIN-ACKs.
         for (auto& p : fins) {
