@@ -44,17 +44,12 @@ quiet() { grep --line-buffered -v '^TELEMETRY: No legacy'; }
 
 if [ "$PCAP" = 1 ]; then
   ./build/apps/synwall-pcapgen --out "$work/flood.pcap" --count 4096 --src 198.18.0.0/15 --dst 203.0.113.10
-  device="net_pcap0,rx_pcap=$work/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"; profile=net_pcap
-else
-  device="net_memif0,role=server,socket=$work/memif.sock"; profile=net_memif
-fi
-if [ "$PCAP" = 1 ]; then
   cat > "$work/synwall.toml" <<TOML
 # The absorber: one port, one listener answering the flood, connections closed at once.
 [[port]]
 name = "wire"
-device = "$device"
-profile = "$profile"
+device = "net_pcap0,rx_pcap=$work/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"
+profile = "net_pcap"
 
 [[listener]]
 name = "web"
@@ -67,30 +62,8 @@ max_half_open = 1024
 kind = "absorb"
 TOML
 else
-  cat > "$work/synwall.toml" <<TOML
-# The embedded default: synwall in front of a server. Clients and the flood on "outside", the
-# protected server on "inside"; everything that is not the protected service is bridged.
-[[port]]
-name = "outside"
-device = "net_memif0,role=server,socket=$work/out.sock"
-profile = "net_memif"
-
-[[port]]
-name = "inside"
-device = "net_memif1,role=server,socket=$work/in.sock"
-profile = "net_memif"
-
-[[listener]]
-name = "web"
-address = "203.0.113.10"
-port = 80
-cookie_mode = "auto"     # SYN queue first, cookies once it is full
-max_half_open = 1024
-
-[application]
-kind = "proxy"
-server_port = "inside"
-TOML
+  . scripts/lib/memif-proxy.sh
+  memif_proxy_config "$work" auto >"$work/synwall.toml"  # SYN queue first, cookies once it is full
 fi
 
 if [ "$PCAP" = 1 ]; then
