@@ -392,15 +392,14 @@ def malformed_replay():
             report(name, False, repr(e)[:300])
 
 
-def gen_over_memif():
-    """synwall-gen and synwall as two processes joined by net_memif: a paced spoofed flood plus
-    closed-loop clients that send an HTTP request with their ACK; the generator stops sending,
-    synwall is stopped while the generator lingers (memif peers must both stop polling before
-    either leaves), both exit 0."""
-    prefix = f"e2e-memif-{os.getpid()}"
-    sock = f"synwall-e2e-{os.getpid()}.sock"
-    cfg = write("memif.toml", config(device=f"net_memif0,role=server,socket={sock}", profile="net_memif"))
-    sw_json, gen_json = os.path.join(WORK, "sw-memif.json"), os.path.join(WORK, "gen-memif.json")
+def synwall_with_gen(cfg, prefix, vdevs, gen_args, while_running=None):
+    """synwall (lcore 0) and synwall-gen (lcore 1) joined by net_memif (`vdevs`: the generator's
+    client ends): the generator runs `gen_args` (with --json), synwall is stopped with SIGTERM once
+    the generator's summary is out and while it lingers (memif peers must both stop polling before
+    either leaves). `while_running(prefix)` runs once the generator started. Returns (synwall's
+    exit, synwall's stderr, the generator's exit, its stderr, its JSON, synwall's --stats-json,
+    what while_running returned); both processes are reaped, also on error."""
+    sw_json, gen_json = os.path.join(WORK, f"sw-{prefix}.json"), os.path.join(WORK, f"gen-{prefix}.json")
     sw = subprocess.Popen(command(cfg, prefix, "--stats-json", sw_json, lcores="0"), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     gen = None
@@ -410,37 +409,50 @@ def gen_over_memif():
             if "port(s)" in sw.stdout.readline():
                 break
         prefixes.append(prefix + "-gen")
-        g = subprocess.Popen([GEN, "--no-huge", "-m", "512", "-l", "1" if LCORES != "0" else "0",
-                              f"--file-prefix={prefix}-gen", "--no-pci", "--log-level=lib.eal:error",
-                              f"--vdev=net_memif0,role=client,socket={sock}", "--", "--port", "net_memif0",
-                              "--rate", "200000", "--flood", "syn=8,ack=1,rst=1", "--clients", "200",
-                              "--client-data", "http", "--duration", "3", "--linger", "3", "--json", gen_json],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        gen = g
+        gen = subprocess.Popen([GEN, "--no-huge", "-m", "512", "-l", "1" if LCORES != "0" else "0",
+                                f"--file-prefix={prefix}-gen", "--no-pci", "--log-level=lib.eal:error",
+                                *[f"--vdev={v}" for v in vdevs], "--", *gen_args, "--json", gen_json],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen = while_running(prefix) if while_running else None
         deadline = time.time() + 30
-        while time.time() < deadline and g.poll() is None:
-            if g.stdout.readline().startswith("summary:"):
+        while time.time() < deadline and gen.poll() is None:
+            if gen.stdout.readline().startswith("summary:"):
                 break
         sw.send_signal(signal.SIGTERM)
-        sw_out, sw_err = sw.communicate(timeout=10)
-        g_out, g_err = g.communicate(timeout=20)
-        gj, sj = json.load(open(gen_json)), json.load(open(sw_json))
-        c, k = gj["clients"], sj["counters"]
-        ok = (sw.returncode == 0 and g.returncode == 0 and c["completed"] > 1000 and c["success_ratio"] == 1.0
-              and c["failed"] == 0 and gj["received"]["flood_synacks"] > 100000
-              and k["PassiveOpens"] >= c["completed"] - 200 and k["SyncookiesFailed"] > 0
-              and k["EstablishedWithData"] == k["PassiveOpens"]
-              and gj["clients"]["latency_us"]["p99"] > 0)
-        report("synwall_gen_over_memif_clients_and_flood", ok,
-               f"gen exit {g.returncode} clients {c} received {gj['received']} synwall exit {sw.returncode} "
-               f"PassiveOpens={k.get('PassiveOpens')} EstablishedWithData={k.get('EstablishedWithData')} {g_err[-200:]} {sw_err[-200:]}")
-    except Exception as e:
-        report("synwall_gen_over_memif_clients_and_flood", False, repr(e)[:300])
+        _, sw_err = sw.communicate(timeout=10)
+        _, g_err = gen.communicate(timeout=20)
+        return sw.returncode, sw_err, gen.returncode, g_err, json.load(open(gen_json)), json.load(open(sw_json)), seen
     finally:
         for p in (gen, sw):
             if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def gen_over_memif():
+    """synwall-gen and synwall as two processes joined by net_memif: a paced spoofed flood plus
+    closed-loop clients that send an HTTP request with their ACK; the generator stops sending,
+    synwall is stopped while the generator lingers (memif peers must both stop polling before
+    either leaves), both exit 0."""
+    prefix = f"e2e-memif-{os.getpid()}"
+    sock = f"synwall-e2e-{os.getpid()}.sock"
+    cfg = write("memif.toml", config(device=f"net_memif0,role=server,socket={sock}", profile="net_memif"))
+    try:
+        sw_rc, sw_err, g_rc, g_err, gj, sj, _ = synwall_with_gen(
+            cfg, prefix, [f"net_memif0,role=client,socket={sock}"],
+            ["--port", "net_memif0", "--rate", "200000", "--flood", "syn=8,ack=1,rst=1", "--clients", "200",
+             "--client-data", "http", "--duration", "3", "--linger", "3"])
+        c, k = gj["clients"], sj["counters"]
+        ok = (sw_rc == 0 and g_rc == 0 and c["completed"] > 1000 and c["success_ratio"] == 1.0
+              and c["failed"] == 0 and gj["received"]["flood_synacks"] > 100000
+              and k["PassiveOpens"] >= c["completed"] - 200 and k["SyncookiesFailed"] > 0
+              and k["EstablishedWithData"] == k["PassiveOpens"]
+              and gj["clients"]["latency_us"]["p99"] > 0)
+        report("synwall_gen_over_memif_clients_and_flood", ok,
+               f"gen exit {g_rc} clients {c} received {gj['received']} synwall exit {sw_rc} "
+               f"PassiveOpens={k.get('PassiveOpens')} EstablishedWithData={k.get('EstablishedWithData')} {g_err[-200:]} {sw_err[-200:]}")
+    except Exception as e:
+        report("synwall_gen_over_memif_clients_and_flood", False, repr(e)[:300])
     # Bad input: one line naming the flag, exit 2.
     for name, args, expected in [
         ("no_port", ["--clients", "5"], "--port: required"),
@@ -483,41 +495,22 @@ max_half_open = 256
 kind = "proxy"
 server_port = "inside"
 """)
-    sw_json, gen_json = os.path.join(WORK, "sw-proxy.json"), os.path.join(WORK, "gen-proxy.json")
-    sw = subprocess.Popen(command(cfg, prefix, "--stats-json", sw_json, lcores="0"), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    gen = None
     name = "proxy_over_memif_clients_reach_the_server_the_flood_does_not"
-    try:
-        deadline = time.time() + 20
-        while time.time() < deadline and sw.poll() is None:
-            if "port(s)" in sw.stdout.readline():
-                break
-        prefixes.append(prefix + "-gen")
-        gen = subprocess.Popen([GEN, "--no-huge", "-m", "512", "-l", "1" if LCORES != "0" else "0",
-                                f"--file-prefix={prefix}-gen", "--no-pci", "--log-level=lib.eal:error",
-                                f"--vdev=net_memif0,role=client,socket={out_sock}",
-                                f"--vdev=net_memif1,role=client,socket={in_sock}", "--", "--port", "net_memif0",
-                                "--respond", "net_memif1", "--rate", "200000", "--flood", "syn=8,ack=1,rst=1",
-                                "--clients", "200", "--client-data", "http", "--client-close", "fin",
-                                "--duration", "3", "--linger", "3", "--json", gen_json],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # While it runs: the proxy's counters through the stock telemetry client.
-        live = {}
-        deadline = time.time() + 15
-        while time.time() < deadline and gen.poll() is None:
+
+    def live_counters(prefix):  # the proxy's counters through the stock telemetry client
+        live, deadline = {}, time.time() + 15
+        while time.time() < deadline:
             live = telemetry(prefix, "/synwall/proxy")["/synwall/proxy"]
             if live.get("ServerConnected", 0) > 0:
                 break
             time.sleep(0.2)
-        deadline = time.time() + 30
-        while time.time() < deadline and gen.poll() is None:
-            if gen.stdout.readline().startswith("summary:"):
-                break
-        sw.send_signal(signal.SIGTERM)
-        sw_out, sw_err = sw.communicate(timeout=10)
-        g_out, g_err = gen.communicate(timeout=20)
-        gj, sj = json.load(open(gen_json)), json.load(open(sw_json))
+        return live
+    try:
+        sw_rc, sw_err, g_rc, g_err, gj, sj, live = synwall_with_gen(
+            cfg, prefix, [f"net_memif0,role=client,socket={out_sock}", f"net_memif1,role=client,socket={in_sock}"],
+            ["--port", "net_memif0", "--respond", "net_memif1", "--rate", "200000", "--flood", "syn=8,ack=1,rst=1",
+             "--clients", "200", "--client-data", "http", "--client-close", "fin", "--duration", "3", "--linger", "3"],
+            live_counters)
         c, k, px, srv = gj["clients"], sj["counters"], sj["proxy"], gj["server"]
         # Connections under way when the generator stopped polling both its ports at once: a client
         # closes with its FIN right after its ACK and starts the next connection without waiting
@@ -525,7 +518,7 @@ server_port = "inside"
         # (seen: 1904 server legs without their request yet at 760 k connections/s). Allowed:
         # 10 ms worth of the measured rate.
         in_flight = max(1000, int(c["handshakes_per_s"] * 0.01))
-        ok = (sw.returncode == 0 and gen.returncode == 0 and live.get("ServerConnected", 0) > 0
+        ok = (sw_rc == 0 and g_rc == 0 and live.get("ServerConnected", 0) > 0
               and c["completed"] > 1000 and c["failed"] == 0 and c["success_ratio"] == 1.0
               and k["SyncookiesFailed"] > 0 and gj["received"]["flood_synacks"] > 10000
               and px["ProxyAccepted"] == k["PassiveOpens"] and px["ServerSynSent"] >= px["ProxyAccepted"]
@@ -533,15 +526,10 @@ server_port = "inside"
               and px["ServerConnected"] >= c["completed"] - in_flight
               and srv["data"] >= c["completed"] - in_flight and srv["data"] <= px["ServerConnected"]
               and px["ServerRefused"] == 0 and px["ServerTimeout"] == 0)
-        report(name, ok, f"exits {sw.returncode}/{gen.returncode} clients {c} server {srv} proxy {px} "
+        report(name, ok, f"exits {sw_rc}/{g_rc} clients {c} server {srv} proxy {px} "
                          f"live {live} engine PassiveOpens={k.get('PassiveOpens')} {g_err[-200:]} {sw_err[-200:]}")
     except Exception as e:
         report(name, False, repr(e)[:300])
-    finally:
-        for p in (gen, sw):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
 
 
 try:

@@ -160,6 +160,21 @@ def spawn(netns, cmd, out, err, cwd=None):
     return p
 
 
+def spawn_until_line(netns, cmd, out, err, line):
+    """spawn(), then wait for its stdout (file `out`) to show a line starting with `line` (a DPDK
+    tool's start-up line: ports up); RuntimeError with its stderr if it exits first."""
+    p = spawn(netns, cmd, open(out, "w"), open(err, "w"))
+
+    def ready():
+        if p.poll() is not None:
+            return "exited"
+        with open(out) as f:
+            return "ready" if any(l.startswith(line) for l in f) else None
+    if wait_for(ready, 30, f"the '{line}' start line") == "exited":
+        raise RuntimeError(f"{cmd[0]} exited {p.returncode}: {open(err).read()[-400:]}")
+    return p
+
+
 def stop(p, sig=signal.SIGTERM, timeout=10):
     """Signal one process we started (by PID) and reap it; SIGKILL if it does not leave in time."""
     if p is None:
@@ -364,15 +379,7 @@ class Synwall:
         cmd = [SYNWALL, "--no-huge", "-m", "512", "-l", LCORES, f"--file-prefix={self.prefix}", "--no-pci",
                "--log-level=lib.eal:error", "--", "--config", self.cfg, "--drivers-config", DRIVERS,
                "--stats-period", "0.5", "--stats-json", self.json]
-        self.p = spawn(MID, cmd, open(self.out, "w"), open(self.err, "w"))
-
-        def ready():
-            if self.p.poll() is not None:
-                return "exited"
-            with open(self.out) as f:
-                return "ready" if any(l.startswith("synwall:") for l in f) else None
-        if wait_for(ready, 30, "synwall's 'synwall:' ready line") == "exited":
-            raise RuntimeError(f"synwall exited {self.p.returncode}: {open(self.err).read()[-400:]}")
+        self.p = spawn_until_line(MID, cmd, self.out, self.err, "synwall:")
 
     def telemetry(self, cmd):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -602,15 +609,7 @@ class Flood:
                "--flood-src", SPOOFED, "--dst", SRV4, "--dport", HTTP, "--rate", FLOOD_PPS,
                "--src-mac", mac(CLI, "cli0"), "--dst-mac", mac(SRV, "srv0"), "--duration", seconds,
                "--seed", next(Flood.seeds), "--json", self.json]
-        self.p = spawn(CLI, cmd, open(self.out, "w"), open(self.err, "w"))
-
-        def ready():
-            if self.p.poll() is not None:
-                return "exited"
-            with open(self.out) as f:
-                return "ready" if any(l.startswith("synwall-gen:") for l in f) else None
-        if wait_for(ready, 30, "synwall-gen's 'synwall-gen:' start line") == "exited":
-            raise RuntimeError(f"synwall-gen exited {self.p.returncode}: {open(self.err).read()[-400:]}")
+        self.p = spawn_until_line(CLI, cmd, self.out, self.err, "synwall-gen:")
 
     def stop(self, wait=False):
         """SIGINT (or, with wait, the end of its duration); returns (exit status, its --json summary or None)."""
