@@ -47,18 +47,12 @@ ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 512 --lcores "$(worker_l
   --stats-period 5 --stats-json "$work/stats.json" >"$work/synwall.log" 2>&1 &
 sw_pid=$!
 
-wait_for() {  # seconds, description, command...
-  local deadline=$((SECONDS + $1)) what=$2
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if [ $SECONDS -ge $deadline ]; then echo "run-proxy: timed out waiting for $what" >&2; cat "$work/synwall.log" >&2; exit 1; fi
-    kill -0 "$sw_pid" 2>/dev/null || { echo "run-proxy: synwall exited" >&2; cat "$work/synwall.log" >&2; exit 1; }
-    sleep 0.1
-  done
+ready() {  # seconds, description, command...: wait_until, with synwall's log when it fails
+  WATCH_PID=$sw_pid wait_until "$@" || { echo "run-proxy: synwall's log:" >&2; cat "$work/synwall.log" >&2; exit 1; }
 }
-wait_for 30 "synwall to start" grep -q '^synwall:' "$work/synwall.log"
-wait_for 30 "the HTTP server" sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':8080 '"
-wait_for 30 "the first answer through synwall" ip netns exec $NS_CLI curl -s --max-time 2 -o /dev/null http://$SRV_ADDR:8080/
+ready 30 "synwall to start" grep -q '^synwall:' "$work/synwall.log"
+ready 30 "the HTTP server" sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':8080 '"
+ready 30 "the first answer through synwall" ip netns exec $NS_CLI curl -s --max-time 2 -o /dev/null http://$SRV_ADDR:8080/
 sed 's/^/synwall | /' "$work/synwall.log" | grep -v 'TELEMETRY' || true
 
 echo "curl: $REQUESTS requests to http://$SRV_ADDR:8080/ through synwall"

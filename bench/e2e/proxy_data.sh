@@ -50,7 +50,7 @@ start_middle() {  # testpmd | synwall
   fi
   mid_pid=$!
   # Ready when a short transfer gets through (ARP and the path included).
-  wait_until 30 "$1 forwarding" ip netns exec $NS_CLI iperf3 -c "$SRV_ADDR" -n 64K --connect-timeout 1000
+  WATCH_PID=$mid_pid wait_until 30 "$1 forwarding" ip netns exec $NS_CLI iperf3 -c "$SRV_ADDR" -n 64K --connect-timeout 1000
 }
 
 run_iperf() {  # direction flag ("" or -R); prints "gbit segments_per_s"

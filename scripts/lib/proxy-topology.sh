@@ -27,7 +27,7 @@ topology_up() {
 }
 
 # The synwall configuration of the proxy in this topology (WORKERS queues per port).
-proxy_config() {  # workers, ports (space-separated), [extra listener lines]
+proxy_config() {  # workers, protected ports (space-separated)
   local workers=$1 port
   cat <<TOML
 [[port]]
@@ -65,12 +65,14 @@ worker_lcores() {
   echo "$s"
 }
 
-# Polls a command until it succeeds; fails after `seconds`.
+# Polls a command until it succeeds; fails after `seconds`, or at once when the process
+# $WATCH_PID (if set: the synwall or testpmd being waited for) has exited.
 wait_until() {  # seconds, description, command...
   local deadline=$((SECONDS + $1)) what=$2
   shift 2
   until "$@" >/dev/null 2>&1; do
     [ $SECONDS -lt $deadline ] || { echo "timed out waiting for $what" >&2; return 1; }
+    [ -z "${WATCH_PID:-}" ] || kill -0 "$WATCH_PID" 2>/dev/null || { echo "exited while waiting for $what" >&2; return 1; }
     sleep 0.1
   done
 }
