@@ -172,7 +172,7 @@ Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, const std::vector
     return t;
 }
 
-void print_line(const Totals& t, const Totals& prev, double dt, bool proxy) {
+void print_line(const Totals& t, const Totals& prev, double dt, size_t workers, bool proxy) {
     using namespace handshake;
     auto rate = [&](uint64_t a, uint64_t b) { return static_cast<double>(a - b) / dt; };
     std::printf("rx %8.3f Mpps | tx %8.3f Mpps | SYN %8.3f M/s | cookies %8.3f M/s | SYN-ACK(q) %8.3f M/s | "
@@ -181,6 +181,7 @@ void print_line(const Totals& t, const Totals& prev, double dt, bool proxy) {
                 rate(t.c[kSyncookiesSent], prev.c[kSyncookiesSent]) / 1e6, rate(t.c[kSynAckSent], prev.c[kSynAckSent]) / 1e6,
                 rate(t.c[kEstablished], prev.c[kEstablished]), rate(t.io.freed_drop, prev.io.freed_drop),
                 static_cast<unsigned long>(t.half_open));
+    std::printf(" | busy %3.0f %%", 100.0 * rate(t.io.busy_ns, prev.io.busy_ns) / 1e9 / static_cast<double>(workers));
     if (proxy)
         std::printf(" | proxied %9.0f/s | flows %lu", rate(t.proxy[app::kServerConnected], prev.proxy[app::kServerConnected]),
                     static_cast<unsigned long>(t.proxy_active));
@@ -194,7 +195,8 @@ std::string summary_json(const Totals& t, double seconds, size_t workers, bool p
                     ", \"tx_refused\": " + std::to_string(t.io.tx_refused) + ", \"freed_drop\": " +
                     std::to_string(t.io.freed_drop) + ", \"freed_pass\": " + std::to_string(t.io.freed_pass) +
                     ", \"accepted\": " + std::to_string(t.io.accepted) + ", \"flow_packets\": " +
-                    std::to_string(t.io.flow_packets) + ", \"flow_ring_full\": " + std::to_string(t.io.flow_ring_full) + "},\n  \"counters\": {";
+                    std::to_string(t.io.flow_packets) + ", \"flow_ring_full\": " + std::to_string(t.io.flow_ring_full) + ", \"busy_s\": " +
+                    std::to_string(static_cast<double>(t.io.busy_ns) / 1e9) + "},\n  \"counters\": {";
     for (uint32_t i = 0; i < handshake::kCounterCount; ++i)
         j += std::string(i ? ", " : "") + "\"" + std::string(handshake::counter_name(i)) + "\": " + std::to_string(t.c[i]);
     j += "}";
@@ -427,7 +429,7 @@ int main(int argc, char** argv) {
         }
         if (now >= next) {
             const Totals t = totals(lanes, apps);
-            print_line(t, prev, static_cast<double>(now - last) / 1e9, proxy);
+            print_line(t, prev, static_cast<double>(now - last) / 1e9, lanes.size(), proxy);
             prev = t;
             last = now;
             next += period;

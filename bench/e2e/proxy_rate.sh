@@ -7,8 +7,10 @@
 # server saw: its SYN answered (the generator's "server.syns"), i.e. the server leg was opened
 # for a client that completed its handshake with synwall.
 #   bench/e2e/proxy_rate.sh [SECONDS] [ROUNDS] [CLIENTS]    defaults 5, 3, 4000
-# Prints per round: proxied connections/s, client handshakes/s, p50/p99 connect latency, and the
-# median. --no-huge; both processes stop cleanly (memif stop order: synwall first).
+# Prints per round: proxied connections/s, client handshakes/s, p50/p99 connect latency, the
+# worker's busy share (time in loop iterations that received packets: what is left is spare
+# capacity, the generator being the limit) and proxied connections per busy worker-second; then
+# the medians. --no-huge; both processes stop cleanly (memif stop order: synwall first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -64,18 +66,20 @@ round() {
 import json, sys
 g = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
 c = g["clients"]; p = s.get("proxy", {})
+busy = s["io"]["busy_s"]  # the worker's time in iterations that received packets
+per_busy = g["server"]["syns"] / busy if busy > 0 else 0
 print(f'{g["server"]["syns_per_s"]:.0f} {c["handshakes_per_s"]:.0f} {c["latency_us"]["p50"]:.1f} {c["latency_us"]["p99"]:.1f} '
-      f'{p.get("ServerSynRetrans", 0)} {p.get("UnexpectedSegments", 0)}')
+      f'{p.get("ServerSynRetrans", 0)} {p.get("UnexpectedSegments", 0)} {busy / s["seconds"]:.3f} {per_busy:.0f}')
 PY
 }
 
-rates=()
+rates=(); per_busy=()
 for r in $(seq "$ROUNDS"); do
   if ! line=$(round); then echo "round $r: FAILED"; echo "$line"; continue; fi
-  read -r proxied hs p50 p99 retrans unexpected <<<"$line"
-  rates+=("$proxied")
-  echo "round $r: proxied $proxied conn/s, client handshakes $hs /s, connect p50 $p50 us p99 $p99 us (server SYN retransmits $retrans, unexpected segments $unexpected)"
+  read -r proxied hs p50 p99 retrans unexpected busy pb <<<"$line"
+  rates+=("$proxied"); per_busy+=("$pb")
+  echo "round $r: proxied $proxied conn/s, client handshakes $hs /s, connect p50 $p50 us p99 $p99 us, worker busy $busy, $pb proxied per busy second (server SYN retransmits $retrans, unexpected segments $unexpected)"
 done
 [ ${#rates[@]} -gt 0 ] || { echo "no round succeeded"; exit 1; }
-median=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "median: $median proxied connections/s on one worker (target >= 1000000)"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "median: $(median "${rates[@]}") proxied connections/s on one worker (target >= 1000000); $(median "${per_busy[@]}") per busy worker-second"

@@ -27,6 +27,7 @@ void IoStats::add(const IoStats& o) noexcept {
     multi_segment_dropped += o.multi_segment_dropped;
     flow_ring_full += o.flow_ring_full;
     flow_delivered += o.flow_delivered;
+    busy_ns += o.busy_ns;
 }
 
 TxBatcher::TxBatcher(std::vector<PortBinding> ports, uint16_t burst, uint64_t flush_ns) : burst_(burst), flush_ns_(flush_ns) {
@@ -151,6 +152,7 @@ int32_t WorkerLoop::peer_of(uint16_t port) const noexcept {
 }
 
 uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
+    if (last_poll_busy_) stats_.busy_ns += now_ns - last_poll_ns_;
     uint32_t total = 0;
     for (const PortBinding& b : config_.ports) {
         const uint16_t n = rte_eth_rx_burst(b.port, b.rx_queue, rx_.data(), config_.burst);
@@ -193,6 +195,8 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
     // Keep the TX counters in one place.
     stats_.tx = tx_.stats().tx;
     stats_.tx_refused = tx_.stats().tx_refused;
+    last_poll_ns_ = now_ns;
+    last_poll_busy_ = total > 0;
     return total;
 }
 

@@ -70,6 +70,9 @@ struct IoStats {
     uint64_t accepted = 0, multi_segment_dropped = 0;
     uint64_t flow_ring_full = 0;  // flow packets the application lcore's ring refused (freed)
     uint64_t flow_delivered = 0;  // flow packets an application lcore took from its rings
+    // Time in loop iterations that received packets (from that iteration's clock reading to the
+    // next's): the lcore's real use, where a polling lcore always shows 100 % busy to the OS.
+    uint64_t busy_ns = 0;
     void add(const IoStats& o) noexcept;
 };
 
@@ -125,6 +128,8 @@ private:
     std::vector<net::Packet> pkts_;
     std::vector<FlowHandoff> handoff_;  // flow packets of this loop iteration, for config_.flows
     IoStats stats_;
+    uint64_t last_poll_ns_ = 0;  // the previous iteration's clock reading ...
+    bool last_poll_busy_ = false;  // ... and whether it received packets (IoStats::busy_ns)
 };
 
 }  // namespace synwall::dpdk

@@ -234,6 +234,26 @@ TEST(DataplaneTimers, SynAckRetransmitsUseMempoolBuffersWithAnInjectedClock) {
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
 }
 
+// busy_ns counts the clock time of the iterations that received packets, not of empty polls.
+TEST(DataplaneBusy, OnlyIterationsThatReceivedPacketsCountAsBusy) {
+    {
+        Rig rig("ringbusy", {listener(pf::Fam::v4, CookieMode::kAlways)});
+        EXPECT_EQ(rig.pw->poll(kT0), 0u);
+        EXPECT_EQ(rig.pw->poll(kT0 + 1000), 0u);
+        EXPECT_EQ(rig.pw->stats().busy_ns, 0u) << "empty polls are idle";
+        rig.wire.send(pf::build_frame(client_syn(pf::Fam::v4, 4000)));
+        EXPECT_EQ(rig.pw->poll(kT0 + 2000), 1u);
+        EXPECT_EQ(rig.pw->stats().busy_ns, 0u) << "an iteration ends at the next clock reading";
+        EXPECT_EQ(rig.pw->poll(kT0 + 2700), 0u);
+        EXPECT_EQ(rig.pw->stats().busy_ns, 700u) << "from the busy iteration's reading to the next";
+        EXPECT_EQ(rig.pw->poll(kT0 + 9000), 0u);
+        EXPECT_EQ(rig.pw->stats().busy_ns, 700u) << "the empty iteration after it stays idle";
+        rig.pw->flush();
+        EXPECT_EQ(rig.wire.drain().size(), 1u);  // its SYN-ACK
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
 TEST(DataplaneRobustness, MalformedAndForeignFramesAreFreedAndCounted) {
     {
         Rig rig("ringbad", {listener(pf::Fam::v4, CookieMode::kAuto)});
