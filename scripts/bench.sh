@@ -4,7 +4,7 @@
 # section), the plots into docs/img/ and the figures into bench/results/latest.json.
 #   scripts/bench.sh            full runs (a few minutes)
 #   scripts/bench.sh --quick    every comparison briefly (under 3 minutes in all), a smoke check
-#   scripts/bench.sh --only io_floor,clients   a subset (io_floor, testpmd_source, clients, kernel, scale, memory)
+#   scripts/bench.sh --only io_floor,clients   a subset (io_floor, testpmd_source, clients, kernel, scale, memory, proxy)
 # Needs root (DPDK vdevs); no NIC and no hugepages (--no-huge throughout).
 set -euo pipefail
 cd "$(dirname "$0")/.."

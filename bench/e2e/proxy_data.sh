@@ -53,8 +53,8 @@ start_middle() {  # testpmd | synwall
   WATCH_PID=$mid_pid wait_until 30 "$1 forwarding" ip netns exec $NS_CLI iperf3 -c "$SRV_ADDR" -n 64K --connect-timeout 1000
 }
 
-run_iperf() {  # direction flag ("" or -R); prints "gbit segments_per_s"
-  ip netns exec $NS_CLI iperf3 -c "$SRV_ADDR" -t "$SECS" $1 -J >"$work/iperf.json" 2>/dev/null || { echo "0 0"; return; }
+run_iperf() {  # direction flag ("" or -R); prints "gbit segments_per_s", or FAILED
+  ip netns exec $NS_CLI iperf3 -c "$SRV_ADDR" -t "$SECS" $1 -J >"$work/iperf.json" 2>/dev/null || { echo "FAILED FAILED"; return; }
   /usr/bin/python3 - "$work/iperf.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -74,10 +74,19 @@ for r in $(seq "$ROUNDS"); do
     echo "round $r: $mid: client->server ${up% *} Gbit/s (${up#* } segments/s), server->client ${down% *} Gbit/s (${down#* } segments/s)"
   done
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Medians over the rounds that did not fail; a peer with none is reported as failed, not as 0.
+median() { printf '%s\n' "$@" | grep -v FAILED | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "FAILED"}'; }
+status=0
 for dir in up down; do
   t=(); s=()
   for r in $(seq "$ROUNDS"); do t+=("${res[testpmd,$dir,$r]}"); s+=("${res[synwall,$dir,$r]}"); done
   mt=$(median "${t[@]}"); ms=$(median "${s[@]}")
-  echo "median $([ $dir = up ] && echo client-\>server || echo server-\>client): testpmd io $mt Gbit/s, synwall proxy $ms Gbit/s, ratio $(awk -v s="$ms" -v t="$mt" 'BEGIN {printf "%.2f", (t > 0 ? s / t : 0)}') (target >= 0.8)"
+  label=$([ $dir = up ] && echo client-\>server || echo server-\>client)
+  if [ "$mt" = FAILED ] || [ "$ms" = FAILED ]; then
+    echo "median $label: testpmd io $mt, synwall proxy $ms: no ratio (a peer failed every round)"
+    status=1
+  else
+    echo "median $label: testpmd io $mt Gbit/s, synwall proxy $ms Gbit/s, ratio $(awk -v s="$ms" -v t="$mt" 'BEGIN {printf "%.2f", s / t}') (target >= 0.8)"
+  fi
 done
+exit $status

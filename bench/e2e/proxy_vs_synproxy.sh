@@ -31,6 +31,7 @@ ROOT=$(pwd)
 SECS=${1:-3}
 ROUNDS=${2:-3}
 CLIENTS=${3:-4000}
+FLOOD_PPS=${4:-50000}
 [ -x build/apps/synwall ] || { meson setup build >/dev/null 2>&1 || true; ninja -C build >/dev/null; }
 NS_GEN=swq-gen NS_MID=swq-mid
 work=$(mktemp -d)
@@ -114,12 +115,12 @@ peer_synwall() {  # starts synwall (sw_pid); sets DST: the server's MAC (bump in
   cat >"$work/proxy.toml" <<TOML
 [[port]]
 name = "outside"
-device = "net_af_packet0,iface=m-out,qdisc_bypass=1"
+device = "net_af_packet0,iface=m-out,qdisc_bypass=1,framecnt=4096"
 profile = "net_af_packet"
 
 [[port]]
 name = "inside"
-device = "net_af_packet1,iface=m-in,qdisc_bypass=1"
+device = "net_af_packet1,iface=m-in,qdisc_bypass=1,framecnt=4096"
 profile = "net_af_packet"
 
 [[listener]]
@@ -148,7 +149,18 @@ TOML
 
 cpu1_busy() { awk '/^cpu1 / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 
-# One generator run against the peer in place; prints "key=value ..." or fails.
+# The server legs nftables synproxy opened so far: its cookie_valid counter (a validated ACK
+# makes it send the server its SYN), summed over the CPUs' hex rows.
+synproxy_legs() {
+  local n=0 _e _s _i valid _rest
+  while read -r _e _s _i valid _rest; do
+    [ "$_e" = entries ] || n=$(( n + 0x$valid ))
+  done < <(ip netns exec $NS_MID cat /proc/net/stat/synproxy)
+  echo $n
+}
+
+# One generator run against the peer in place: $work/gen.json, and "busy-seconds wall-seconds"
+# of CPU 1 (the nft peer's cost) in $work/cpu1.
 measure() {  # dst MAC, clients, extra generator arguments...
   local dst=$1 clients=$2
   shift 2
@@ -156,37 +168,52 @@ measure() {  # dst MAC, clients, extra generator arguments...
   local b0 t0 b1 t1
   b0=$(cpu1_busy); t0=$(date +%s.%N)
   ip netns exec $NS_GEN ./build/apps/synwall-gen --no-huge -m 1024 -l 0 --file-prefix=pvs-gen --no-pci \
-    --log-level=lib.eal:error --vdev=net_af_packet0,iface=g-out,qdisc_bypass=1 \
-    --vdev=net_af_packet1,iface=g-in,qdisc_bypass=1 -- --port net_af_packet0 --respond net_af_packet1 \
+    --log-level=lib.eal:error --vdev=net_af_packet0,iface=g-out,qdisc_bypass=1,framecnt=4096 \
+    --vdev=net_af_packet1,iface=g-in,qdisc_bypass=1,framecnt=4096 -- --port net_af_packet0 --respond net_af_packet1 \
     --dst-mac "$dst" --clients "$clients" --client-ports 64 --client-close rst --duration "$SECS" \
     --json "$work/gen.json" "$@" >"$work/gen.log" 2>&1 || { tail -3 "$work/gen.log" >&2; return 1; }
   b1=$(cpu1_busy); t1=$(date +%s.%N)
-  /usr/bin/python3 - "$work/gen.json" "$((b1 - b0))" "$(getconf CLK_TCK)" "$t0" "$t1" <<'PY'
+  echo "$(( b1 - b0 )) $(getconf CLK_TCK) $t0 $t1" >"$work/cpu1"
+}
+
+# "key=value ..." of a run: what the generator saw, the legs the proxy says it opened, and its CPU
+# time (nft: CPU 1's busy time; synwall: its worker's busy time, its own accounting).
+summarise() {  # peer, legs opened (nft; synwall: from its stats JSON), synwall's stats JSON
+  /usr/bin/python3 - "$work/gen.json" "$work/cpu1" "$@" <<'PY'
 import json, sys
 g = json.load(open(sys.argv[1]))
-busy = int(sys.argv[2]) / int(sys.argv[3])
-wall = float(sys.argv[5]) - float(sys.argv[4])
-c, s = g["clients"], g["server"]
-legs = s["syns"]
-print(f"proxied_per_s={legs / g['seconds']:.0f} handshakes_per_s={c['handshakes_per_s']:.0f} "
-      f"cpu1_busy={busy / wall:.3f} per_cpu_s={legs / busy if busy > 0 else 0:.0f} "
-      f"success={c['success_ratio']:.5f} p50_us={c['latency_us']['p50']:.1f} p99_us={c['latency_us']['p99']:.1f} "
-      f"legs_per_handshake={legs / c['completed'] if c['completed'] else 0:.4f} flood_mpps={g['flood_pps'] / 1e6:.4f}")
+jiffies, hz, t0, t1 = open(sys.argv[2]).read().split()
+peer = sys.argv[3]
+if peer == "nft":
+    legs_sent, cpu = int(sys.argv[4]), int(jiffies) / int(hz)
+else:
+    s = json.load(open(sys.argv[5]))
+    legs_sent, cpu = s["proxy"]["ServerSynSent"], s["io"]["busy_s"]
+secs = g["seconds"]
+c = g["clients"]
+reached = g["server"]["syns"]
+print(f"legs_per_s={legs_sent / secs:.0f} reached_server_per_s={reached / secs:.0f} handshakes_per_s={c['handshakes_per_s']:.0f} "
+      f"cpu_busy={cpu / secs:.3f} per_cpu_s={legs_sent / cpu if cpu > 0 else 0:.0f} success={c['success_ratio']:.5f} "
+      f"p50_us={c['latency_us']['p50']:.1f} p99_us={c['latency_us']['p99']:.1f} "
+      f"reached_per_handshake={reached / c['completed'] if c['completed'] else 0:.4f} flood_mpps={g['flood_pps'] / 1e6:.4f}")
 PY
 }
 
 run_peer() {  # round, peer, run (clients|flood)
-  local r=$1 peer=$2 run=$3 line
+  local r=$1 peer=$2 run=$3 line="" legs0=0 legs=0 ok=1
   up
   # Not in a subshell: peer_synwall's process must stay known to down().
-  if ! peer_$peer; then echo "round $r $peer $run FAILED: the peer could not be set up"; return; fi
+  if ! peer_$peer; then echo "round $r $peer $run FAILED: the peer could not be set up"; down; return; fi
+  [ $peer = nft ] && legs0=$(synproxy_legs)
   if [ "$run" = clients ]; then
-    line=$(measure "$DST" "$CLIENTS" --flood off) || line=""
+    measure "$DST" "$CLIENTS" --flood off || ok=0
   else
-    line=$(measure "$DST" 32 --flood syn --rate max) || line=""
+    measure "$DST" 32 --flood syn --rate "$FLOOD_PPS" || ok=0
   fi
+  [ $peer = nft ] && legs=$(( $(synproxy_legs) - legs0 ))
+  down  # synwall writes its stats JSON as it stops
+  [ $ok = 1 ] && line=$(summarise $peer $legs "$work/sw-$run.json") || line=""
   if [ -n "$line" ]; then echo "round $r $peer $run $line"; else echo "round $r $peer $run FAILED: the generator failed"; fi
-  down
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -207,7 +234,7 @@ def med(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
 for (peer, run), rs in sorted(rows.items()):
-    keys = ("proxied_per_s", "cpu1_busy", "per_cpu_s", "handshakes_per_s") if run == "clients" else \
-           ("success", "p50_us", "p99_us", "legs_per_handshake", "flood_mpps")
+    keys = ("legs_per_s", "cpu_busy", "per_cpu_s", "reached_server_per_s", "handshakes_per_s") if run == "clients" else \
+           ("success", "p50_us", "p99_us", "reached_per_handshake", "flood_mpps", "handshakes_per_s")
     print(f"median {peer} {run} " + " ".join(f"{k}={med([float(x[k]) for x in rs]):g}" for k in keys) + f" rounds={len(rs)}")
 PY
