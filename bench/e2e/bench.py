@@ -734,7 +734,7 @@ lcore, is the first limit; the copy-based memif link the second.
     if nft_c and nft_c["per_cpu_s"] and per_worker:
         r1, r2 = per_worker / nft_c["per_cpu_s"], (per_busy or 0) / nft_c["per_cpu_s"]
         result("proxy.synwall_memif_vs_nft_synproxy_per_cpu_second", r1, "ratio", "nft-synproxy", r1)
-        goal = (f"synwall's worker, saturated by nothing but the generator on memif, proxies {per_worker:,.0f} "
+        goal = (f"On memif, driven as fast as the generator can, synwall's worker proxies {per_worker:,.0f} "
                 f"connections/s: **{r1:.1f} ×** nftables synproxy's {nft_c['per_cpu_s']:,.0f} per CPU-second "
                 f"({r2:.1f} × counted per busy worker-second; target ≥ 20 ×).")
     for peer, f in (("nft_synproxy", nft_f), ("synwall", sw_f)):
