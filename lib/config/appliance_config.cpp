@@ -180,7 +180,7 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
         Reader r(*t, path, "engine", error);
         uint64_t rto_ms = c.engine.synack_rto_ns / 1'000'000;
         r.only({"half_open_capacity", "established_capacity", "burst", "timer_budget", "synack_rto_ms", "ttl",
-                "reply_rate", "reply_burst", "l2_cache_entries"}) &&
+                "reply_rate", "reply_burst", "invalid_ratelimit_ms", "l2_cache_entries"}) &&
             r.integer("half_open_capacity", c.engine.half_open_capacity, 1, 1 << 30) &&
             r.integer("established_capacity", c.engine.established_capacity, 1, 1 << 30) &&
             r.integer("burst", c.burst, 1, handshake::kMaxBurst) &&
@@ -188,6 +188,7 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
             r.integer("synack_rto_ms", rto_ms, 1, 60'000) && r.integer("ttl", c.engine.ttl, 1, 255) &&
             r.integer("reply_rate", c.engine.reply_rate_per_s, 0, 10'000'000) &&
             r.integer("reply_burst", c.engine.reply_burst, 0, 10'000'000) &&
+            r.integer("invalid_ratelimit_ms", c.engine.invalid_ratelimit_ms, 0, 60'000) &&
             r.integer("l2_cache_entries", c.engine.l2_cache_entries, 1, 65535);
         c.engine.synack_rto_ns = rto_ms * 1'000'000;
     }

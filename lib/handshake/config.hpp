@@ -49,6 +49,9 @@ struct EngineConfig {
                                                   // the last cookie was sent (TCP_SYNCOOKIE_VALID)
     uint32_t reply_rate_per_s = 1000;        // RSTs + challenge ACKs, per worker (tcp_challenge_ack_limit)
     uint32_t reply_burst = 100;
+    // Per request: at most one answer to out-of-window segments (a SYN-ACK resent for a duplicate
+    // SYN, an ACK for a bad segment) per interval (net.ipv4.tcp_invalid_ratelimit; 0: no limit).
+    uint32_t invalid_ratelimit_ms = 500;
     uint8_t ttl = 64;                        // TTL / hop limit of our replies
     bool checksum_offload = false;           // leave checksums to the NIC (pseudo-header only)
     net::ParseConfig parse;

@@ -31,6 +31,10 @@ struct alignas(64) HalfOpen {
     uint8_t client_wscale;  // kNoWscale: none
     uint8_t flags;          // ConnFlags
     uint8_t retransmits;
+    // When this request last answered an out-of-window segment (a resent SYN-ACK or an ACK), in
+    // units of 2^24 ns (0: never): such answers are limited per request, as tcp_oow_rate_limited
+    // limits a request_sock's. 16 bits wrap after 18 minutes; a request lives about a minute.
+    uint16_t last_oow;
 };
 static_assert(sizeof(HalfOpen) <= 64, "half-open requests must fit one cache line");
 

@@ -36,6 +36,7 @@ namespace synwall::handshake {
     X(kRstSent, "OutRsts", "RSTs sent for invalid ACKs / SYN-ACKs to a listener")                    \
     X(kChallengeAcks, "TCPChallengeACK", "challenge ACKs sent (RFC 5961)")                            \
     X(kReplyRateLimited, "ReplyRateLimited", "RSTs and challenge ACKs suppressed by the rate limit") \
+    X(kAckSkippedSynRecv, "TCPACKSkippedSynRecv", "SYN-ACK resends and ACKs of a request suppressed: one per request per 500 ms") \
     X(kRstReqRemoved, "RstReqRemoved", "RSTs with the exact sequence that removed a half-open request") \
     X(kRstIgnored, "RstIgnored", "RSTs outside the window or to no request")                           \
     X(kDropSynFin, "DropSynFin", "SYN+FIN segments")                                                  \

@@ -379,14 +379,16 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     if (st.req != kNone) {  // SYN-RECEIVED: a retransmitted SYN, or a new one on the same tuple
         HalfOpen& r = half_open_.at(st.req);
         if (p.seq == r.client_isn) {
-            // Same ISN, same options: as tcp_check_req's inet_rtx_syn_ack.
-            if (p.options.has_timestamps) r.ts_recent = p.options.tsval;
+            // Same ISN: as tcp_check_req's inet_rtx_syn_ack, at most one per request per
+            // invalid_ratelimit (else each spoofed copy draws a bigger SYN-ACK: a reflector). The
+            // request keeps the timestamp of the SYN that made it, as the kernel's does.
+            if (oow_rate_limited(r, now_ns)) return drop(pkt, kAckSkippedSynRecv, out);
             counters_.add(kSynAckResent);
             transmit(pkt, p, request_synack(r, now_ns), out);
             return;
         }
         // RFC 5961 §4: a SYN with another sequence number gets a challenge ACK.
-        return send_challenge_ack(st, pkt, r.server_isn + 1, r.client_isn + 1, now_ns, out);
+        return send_request_ack(st, pkt, r, now_ns, out);
     }
 
     if (accept_[st.listener]->full()) {
@@ -446,6 +448,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
                                    (o.has_timestamps && l.timestamps ? kConnTimestamps : 0) |
                                    (is_ecn_setup_syn(p) && l.ecn ? kConnEcn : 0));
     r.retransmits = 0;
+    r.last_oow = 0;
     r.timer = timers_.start(now_ns, config_.synack_rto_ns, req);
     std::atomic_ref(ls.half_open).store(ls.half_open + 1, std::memory_order_relaxed);  // telemetry reads it
     touch(st.crc);
@@ -464,7 +467,7 @@ void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
             return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropBadAckNumber, now_ns, out);
         if (!seq_in_window(net::TcpSeq(p.seq), net::TcpSeq(r.client_isn + 1), std::max<uint32_t>(l.window, 1))) {
             counters_.add(kDropOutOfWindow);
-            return send_challenge_ack(st, pkt, r.server_isn + 1, r.client_isn + 1, now_ns, out);
+            return send_request_ack(st, pkt, r, now_ns, out);
         }
         c.client_isn = r.client_isn;
         c.server_isn = r.server_isn;
@@ -547,7 +550,7 @@ void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection
 void Worker::on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
     // RFC 5961 §3.2 in SYN-RECEIVED: exact RCV.NXT resets, in-window gets a challenge ACK.
     if (st.req == kNone) return drop(pkt, kRstIgnored, out);
-    const HalfOpen& r = half_open_.at(st.req);
+    HalfOpen& r = half_open_.at(st.req);
     const ListenerConfig& l = *st.lc;
     const net::TcpSeq rcv_nxt(r.client_isn + 1);
     if (net::TcpSeq(st.p.seq) == rcv_nxt) {
@@ -556,7 +559,7 @@ void Worker::on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
         return drop(pkt, kRstReqRemoved, out);
     }
     if (seq_in_window(net::TcpSeq(st.p.seq), rcv_nxt, std::max<uint32_t>(l.window, 1)))
-        return send_challenge_ack(st, pkt, r.server_isn + 1, r.client_isn + 1, now_ns, out);
+        return send_request_ack(st, pkt, r, now_ns, out);
     drop(pkt, kRstIgnored, out);
 }
 
@@ -568,14 +571,32 @@ void Worker::send_rst_or_drop(const PacketState& st, net::Packet& pkt, bool rst,
     if (transmit(pkt, st.p, net::rst_for(st.p), out)) counters_.add(kRstSent);
 }
 
-void Worker::send_challenge_ack(const PacketState& st, net::Packet& pkt, uint32_t seq, uint32_t ack,
-                                uint64_t now_ns, BurstOutput& out) noexcept {
+bool Worker::oow_rate_limited(HalfOpen& r, uint64_t now_ns) noexcept {
+    if (config_.invalid_ratelimit_ms == 0) return false;
+    constexpr unsigned kUnitShift = 24;  // HalfOpen::last_oow's unit: 2^24 ns, about 16.8 ms
+    const auto now = static_cast<uint16_t>(std::max<uint64_t>((now_ns >> kUnitShift) & 0xffff, 1));
+    const uint64_t interval = ((uint64_t{config_.invalid_ratelimit_ms} * 1'000'000) >> kUnitShift) + 1;
+    if (r.last_oow != 0 && static_cast<uint16_t>(now - r.last_oow) < interval) return true;
+    r.last_oow = now;
+    return false;
+}
+
+void Worker::send_request_ack(const PacketState& st, net::Packet& pkt, HalfOpen& r, uint64_t now_ns,
+                              BurstOutput& out) noexcept {
+    if (oow_rate_limited(r, now_ns)) return drop(pkt, kAckSkippedSynRecv, out);
     if (!reply_limit_.allow(now_ns)) return drop(pkt, kReplyRateLimited, out);
+    const ListenerConfig& l = *st.lc;
     net::ReplySegment seg;
     seg.flags = flag::kAck;
-    seg.seq = seq;
-    seg.ack = ack;
-    seg.window = st.lc->window;
+    seg.seq = r.server_isn + 1;
+    seg.ack = r.client_isn + 1;
+    // After a SYN, windows are scaled (RFC 7323 §2.2): ours, shifted by the scale we offered.
+    seg.window = r.client_wscale != kNoWscale ? static_cast<uint16_t>(l.window >> l.wscale) : l.window;
+    if (r.flags & kConnTimestamps) {
+        seg.options.timestamps = true;
+        seg.options.tsval = ts_clock_ms(now_ns);
+        seg.options.tsecr = r.ts_recent;
+    }
     if (transmit(pkt, st.p, seg, out)) counters_.add(kChallengeAcks);
 }
 

@@ -129,8 +129,12 @@ private:
                             uint64_t now_ns, BurstOutput& out) noexcept;
     void send_rst_or_drop(const PacketState& st, net::Packet& pkt, bool rst, uint32_t drop_counter,
                           uint64_t now_ns, BurstOutput& out) noexcept;
-    void send_challenge_ack(const PacketState& st, net::Packet& pkt, uint32_t seq, uint32_t ack,
-                            uint64_t now_ns, BurstOutput& out) noexcept;
+    // The request's ACK for a segment it does not accept (tcp_v4_reqsk_send_ack): SND.NXT, RCV.NXT,
+    // our window scaled as negotiated, timestamps if negotiated; limited per request and per worker.
+    void send_request_ack(const PacketState& st, net::Packet& pkt, HalfOpen& r, uint64_t now_ns,
+                          BurstOutput& out) noexcept;
+    // tcp_oow_rate_limited for a request: true when it answered one too recently (else notes now).
+    bool oow_rate_limited(HalfOpen& r, uint64_t now_ns) noexcept;
     bool transmit(net::Packet& pkt, const net::ParsedPacket& in, const net::ReplySegment& seg,
                   BurstOutput& out) noexcept;
     void drop(net::Packet& pkt, uint32_t counter, BurstOutput& out) noexcept;

@@ -1259,10 +1259,10 @@ class Run:
         self.case("syn_flood_http_200_sequential", self.syn_flood)
         # Where a flood segment lands: an ACK matching no request or cookie (DropInvalidAck), or, by
         # chance, the tuple of a request the SYN flood left half-open (DropBadAckNumber); a RST to no
-        # request (RstIgnored), or by chance one in a request's window (challenge ACK, rate-limited).
+        # request (RstIgnored), or by chance one in a request's window (challenge ACK, limited per request and per worker).
         self.case("ack_flood_dropped", self.spoofed_flood("ack", ("DropInvalidAck", "DropBadAckNumber")))
         self.case("rst_flood_dropped", self.spoofed_flood("rst", ("RstIgnored", "RstReqRemoved", "TCPChallengeACK",
-                                                                  "ReplyRateLimited")))
+                                                                  "ReplyRateLimited", "TCPACKSkippedSynRecv")))
         self.case("exit_and_counters", self.exit_and_counters, always=True)
 
 

@@ -411,24 +411,96 @@ TEST(HalfOpen, RstInSynReceivedFollowsRfc5961) {
     EXPECT_EQ(e.worker->half_open(0), 0u);
 }
 
-TEST(HalfOpen, ChallengeAcksAreRateLimited) {
+TEST(HalfOpen, ChallengeAcksAreRateLimitedPerWorker) {
+    // One in-window RST to each of 50 requests: each request may answer once, the worker's token
+    // bucket (burst 5, 10/s) lets 5 through.
     EngineConfig ec;
     ec.reply_rate_per_s = 10;
     ec.reply_burst = 5;
     Engine e({listener(Fam::v4, 80, CookieMode::kNever)}, ec);
-    auto syn = client_syn(Fam::v4);
-    e.reply(pf::build_frame(syn));
-    auto rst = syn;
-    rst.flags = RST;
-    rst.seq = syn.seq + 10;
+    std::vector<SegmentSpec> rsts;
+    for (uint16_t i = 0; i < 100; ++i) {
+        auto syn = client_syn(Fam::v4);
+        syn.sport = static_cast<uint16_t>(20000 + i);
+        e.reply(pf::build_frame(syn));
+        auto rst = syn;
+        rst.flags = RST;
+        rst.seq = syn.seq + 10;
+        rsts.push_back(rst);
+    }
     int sent = 0;
-    for (int i = 0; i < 50; ++i) sent += e.feed(pf::build_frame(rst)).n_tx;
+    for (int i = 0; i < 50; ++i) sent += e.feed(pf::build_frame(rsts[i])).n_tx;
     EXPECT_EQ(sent, 5);
     EXPECT_EQ(e.counter(kReplyRateLimited), 45u);
+    EXPECT_EQ(e.counter(kAckSkippedSynRecv), 0u);
     e.now += kSec;  // 10 more tokens, capped at the burst of 5
     sent = 0;
-    for (int i = 0; i < 50; ++i) sent += e.feed(pf::build_frame(rst)).n_tx;
+    for (int i = 50; i < 100; ++i) sent += e.feed(pf::build_frame(rsts[i])).n_tx;
     EXPECT_EQ(sent, 5);
+}
+
+TEST(HalfOpen, DuplicateSynsAreAnsweredOncePerRequestPerInterval) {
+    // A reflector otherwise: each spoofed 54-byte copy of a request's SYN drew a 74-byte SYN-ACK.
+    // As tcp_check_req (tcp_oow_rate_limited): one resend per request per invalid_ratelimit_ms.
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    const auto syn = client_syn(Fam::v4, {.mss = 1460, .sack = true, .ts = true, .tsval = 1000});
+    const auto first = e.reply(pf::build_frame(syn));
+    ASSERT_FALSE(first.empty());
+    auto dup = syn;
+    dup.tcp_options = pf::tcp_options({.mss = 1460, .sack = true, .ts = true, .tsval = 5555});
+    const auto dup_bytes = pf::build_frame(dup);
+    size_t bytes_in = 0, bytes_out = 0;
+    std::vector<uint8_t> resent;
+    for (int i = 0; i < 1000; ++i) {
+        e.now += kSec / 1000;  // 1000 copies over one second
+        bytes_in += dup_bytes.size();
+        e.feed(dup_bytes);
+        for (uint32_t k = 0; k < e.out.n_tx; ++k) {
+            bytes_out += e.out.tx[k].len;
+            if (resent.empty()) resent = Frames::bytes(e.out.tx[k]);
+        }
+    }
+    EXPECT_EQ(e.counter(kSynAckResent), 2u) << "one at once, one after the interval";
+    EXPECT_EQ(e.counter(kAckSkippedSynRecv), 998u);
+    EXPECT_LT(static_cast<double>(bytes_out) / static_cast<double>(bytes_in), 0.01);
+    ASSERT_FALSE(resent.empty());
+    const FrameView r(resent), f(first);
+    EXPECT_EQ(r.flags(), SYN | ACK);
+    EXPECT_EQ(r.seq(), f.seq());
+    EXPECT_EQ(r.options().tsecr, 1000u) << "the request keeps the timestamp of the SYN that made it";
+    EXPECT_EQ(e.worker->half_open(), 1u);
+    EXPECT_EQ(e.counter(kSynRecv), 1001u);
+}
+
+TEST(HalfOpen, RequestAcksCarryTimestampsAndAScaledWindow) {
+    // RFC 7323: after the SYN, windows are scaled and, timestamps negotiated, every segment
+    // carries them (TSecr: the request's ts_recent), as tcp_v4_reqsk_send_ack.
+    for (bool negotiated : {false, true}) {
+        SCOPED_TRACE(negotiated);
+        auto l = listener(Fam::v4, 80, CookieMode::kNever);
+        l.window = 64240;
+        l.wscale = 10;
+        Engine e({l});
+        auto syn = client_syn(Fam::v4, negotiated ? OptionSpec{.mss = 1460, .wscale = 7, .ts = true, .tsval = 4242}
+                                                  : OptionSpec{.mss = 1460});
+        const FrameView r(e.reply(pf::build_frame(syn)));
+        ASSERT_EQ(r.flags(), SYN | ACK);
+        e.now += kSec / 10;
+        auto other = syn;
+        other.seq += 5000;  // a SYN with another ISN: the request's ACK
+        const FrameView c(e.reply(pf::build_frame(other)));
+        ASSERT_EQ(c.flags(), ACK);
+        EXPECT_EQ(c.seq(), r.seq() + 1);
+        EXPECT_EQ(c.ack(), syn.seq + 1);
+        EXPECT_EQ(c.window(), negotiated ? 64240 >> 10 : 64240);
+        const OptionSpec o = c.options();
+        EXPECT_EQ(o.ts, negotiated);
+        if (negotiated) {
+            EXPECT_EQ(o.tsecr, 4242u);
+            EXPECT_GE(o.tsval, r.options().tsval);
+        }
+        EXPECT_TRUE(c.tcp_checksum_ok());
+    }
 }
 
 TEST(HalfOpen, AckWithWrongAckNumberIsDroppedOrReset) {
