@@ -2,6 +2,7 @@
 
 #include "net/parser.hpp"
 #include "net/reply_builder.hpp"
+#include "net/tcp_clock.hpp"
 
 namespace synwall::app {
 
@@ -26,7 +27,14 @@ Disposition Absorb::on_accept(handshake::Connection& c, AppIo& io) noexcept {
         seg.window = 0;
     } else {
         seg.flags = net::tcp_flag::kFin | net::tcp_flag::kAck;
-        seg.window = 65535;
+        // 64 KiB of receive window, scaled if scaling was negotiated (RFC 7323 §2.2).
+        seg.window = c.rcv_wscale != handshake::kNoWscale ? static_cast<uint16_t>(65535u >> c.rcv_wscale) : 65535;
+    }
+    // Timestamps negotiated: on every segment (RFC 7323 §3.2), echoing the client's latest TSval.
+    if (c.flags & handshake::kConnTimestamps) {
+        seg.options.timestamps = true;
+        seg.options.tsval = net::tcp_ts_clock(io.now_ns());
+        seg.options.tsecr = c.ts_recent;
     }
     if (!net::build_reply(c.packet, p, seg, {})) return Disposition::free();
     ++closed_;

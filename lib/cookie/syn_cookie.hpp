@@ -63,6 +63,15 @@ inline CookieOptions decode_opts(uint8_t v) noexcept {
     return CookieOptions{static_cast<uint8_t>((v >> 2) & 15), (v & 2) != 0, (v & 1) != 0};
 }
 
+// A cookie SYN-ACK's TSval: the clock with its low bits replaced by the cookie's option bits, never
+// ahead of the clock (as the kernel's cookie_init_timestamp): the connection's later segments read
+// the plain clock and must not look older to the client's PAWS check (RFC 7323 §5).
+inline uint32_t cookie_tsval(uint32_t clock, uint8_t opts) noexcept {
+    uint32_t ts = (clock & ~uint32_t{kOptsMask}) | (opts & kOptsMask);
+    if (ts > clock) ts -= kOptsMask + 1u;  // the previous 64 ms period, same option bits
+    return ts;
+}
+
 // The connection 4-tuple seen from the client: `client` is the SYN's source.
 struct FlowTuple {
     net::Family family = net::Family::kIpv4;

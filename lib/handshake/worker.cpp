@@ -1,11 +1,11 @@
 #include "handshake/worker.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "net/byte_order.hpp"
-
-#include <algorithm>
-#include <cstring>
+#include "net/tcp_clock.hpp"
 
 namespace synwall::handshake {
 
@@ -48,8 +48,6 @@ uint16_t default_mss(Family f) noexcept { return f == Family::kIpv4 ? 536 : 1220
 bool is_ecn_setup_syn(const ParsedPacket& p) noexcept {
     return (p.tcp_flags & (flag::kEce | flag::kCwr)) == (flag::kEce | flag::kCwr);
 }
-
-uint32_t ts_clock_ms(uint64_t now_ns) noexcept { return static_cast<uint32_t>(now_ns / 1'000'000); }
 
 }  // namespace
 
@@ -354,7 +352,7 @@ void Worker::send_cookie_synack(const PacketState& st, net::Packet& pkt, uint32_
     const cookie::CookieOptions co = cookie::decode_opts(cookie_opts);
     seg.options.timestamps = ts;
     if (ts) {
-        seg.options.tsval = (ts_clock_ms(now_ns) & ~uint32_t{cookie::kOptsMask}) | cookie_opts;
+        seg.options.tsval = cookie::cookie_tsval(net::tcp_ts_clock(now_ns), cookie_opts);
         seg.options.tsecr = p.options.tsval;
         seg.options.sack_permitted = co.sack;
         if (co.wscale != kNoWscale) seg.options.wscale = l.wscale;
@@ -594,7 +592,7 @@ void Worker::send_request_ack(const PacketState& st, net::Packet& pkt, HalfOpen&
     seg.window = r.client_wscale != kNoWscale ? static_cast<uint16_t>(l.window >> l.wscale) : l.window;
     if (r.flags & kConnTimestamps) {
         seg.options.timestamps = true;
-        seg.options.tsval = ts_clock_ms(now_ns);
+        seg.options.tsval = net::tcp_ts_clock(now_ns);
         seg.options.tsecr = r.ts_recent;
     }
     if (transmit(pkt, st.p, seg, out)) counters_.add(kChallengeAcks);
@@ -609,7 +607,7 @@ net::ReplySegment Worker::request_synack(const HalfOpen& r, uint64_t now_ns) con
     seg.window = l.window;
     seg.options.mss = l.mss;
     seg.options.timestamps = (r.flags & kConnTimestamps) != 0;
-    seg.options.tsval = ts_clock_ms(now_ns);
+    seg.options.tsval = net::tcp_ts_clock(now_ns);
     seg.options.tsecr = r.ts_recent;
     seg.options.sack_permitted = (r.flags & kConnSack) != 0;
     if (r.client_wscale != kNoWscale) seg.options.wscale = l.wscale;

@@ -691,6 +691,43 @@ TEST(Absorb, RetransmittedCompletingAckWithinTheGracePeriodOpensNothing) {
     EXPECT_EQ(e.worker->established(), 0u) << "forgotten after the grace period";
 }
 
+TEST(Absorb, ItsFinAndRstCarryTimestampsAndAScaledWindowWhenNegotiated) {
+    // RFC 7323: timestamps negotiated, every segment carries them (a FIN without them is dropped
+    // by the client's PAWS handling); after the SYN, windows are scaled. In both modes, both ways.
+    for (bool cookie : {false, true})
+        for (bool negotiated : {false, true})
+            for (auto how : {app::CloseWith::kFin, app::CloseWith::kRst}) {
+                SCOPED_TRACE(::testing::Message() << "cookie=" << cookie << " negotiated=" << negotiated
+                                                  << " fin=" << (how == app::CloseWith::kFin));
+                Engine e({listener(Fam::v4, 80, cookie ? CookieMode::kAlways : CookieMode::kNever)});
+                TestIo io(e.frames);
+                io.now = e.now;
+                app::Absorb absorb({.close_with = how, .grace_ns = 0});
+                const SegmentSpec syn = client_syn(
+                    Fam::v4, negotiated ? OptionSpec{.mss = 1460, .wscale = 7, .ts = true, .tsval = 9000} : OptionSpec{.mss = 1460});
+                const FrameView synack(e.reply(build_frame(syn)));
+                e.feed(build_frame(client_ack(syn, synack, negotiated)));
+                handshake::Connection c;
+                ASSERT_TRUE(e.worker->accept(0, c));
+                ASSERT_EQ(absorb.on_accept(c, io).kind, app::Disposition::Kind::kTransmit);
+                const FrameView close(Frames::bytes(c.packet));
+                EXPECT_TRUE(close.tcp_checksum_ok());
+                EXPECT_EQ(close.seq(), synack.seq() + 1);
+                const OptionSpec o = close.options();
+                EXPECT_EQ(o.ts, negotiated);
+                if (negotiated) {
+                    EXPECT_EQ(o.tsecr, 777u) << "the client's latest TSval (its ACK's)";
+                    EXPECT_GE(o.tsval, synack.options().tsval) << "never older than our SYN-ACK's";
+                }
+                if (how == app::CloseWith::kFin) {
+                    EXPECT_EQ(close.flags(), FIN | ACK);
+                    EXPECT_EQ(close.window(), negotiated ? 65535 >> 7 : 65535);
+                } else {
+                    EXPECT_EQ(close.flags(), RST | ACK);
+                }
+            }
+}
+
 TEST(Absorb, ANewSynOnALingeringTupleIsHandledAsNew) {
     Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
     TestIo io(e.frames);

@@ -706,3 +706,15 @@ TEST(SynCookie, MintAndCheckAcrossARotation) {
     EXPECT_FALSE(check(mint_s + 1, t, w ^ (1u << 28), opts));  // MSS index bit
     EXPECT_FALSE(check(mint_s + 1, t, w ^ 1u, opts));          // MAC bit
 }
+
+TEST(CookieTsval, CarriesTheOptionsAndIsNeverAheadOfTheClock) {
+    // As cookie_init_timestamp: the connection's later segments use the plain clock, so a TSval
+    // ahead of it would make them look older to the client (PAWS).
+    for (uint32_t clock : {0u, 1u, 63u, 64u, 100u, 1000u, 123456789u, 0xffffffc0u, 0xffffffffu})
+        for (uint32_t opts = 0; opts < 64; ++opts) {
+            const uint32_t ts = synwall::cookie::cookie_tsval(clock, static_cast<uint8_t>(opts));
+            EXPECT_EQ(ts & synwall::cookie::kOptsMask, opts) << clock;
+            EXPECT_LT(static_cast<int32_t>(ts - clock), 1) << clock << " " << opts;
+            EXPECT_LT(clock - ts, 64u) << clock << " " << opts;
+        }
+}
