@@ -45,6 +45,7 @@ namespace synwall::handshake {
     X(kDropInvalidAck, "DropInvalidAck", "ACKs to a listener matching no request or cookie")           \
     X(kDropBadAckNumber, "DropBadAckNumber", "ACKs for a request with the wrong acknowledgment number") \
     X(kDropOutOfWindow, "DropOutOfWindow", "segments for a request outside its receive window")      \
+    X(kPawsRejected, "PAWSEstabRejected", "segments for a request with a TSval older than its SYN's (PAWS, RFC 7323 §5)") \
     X(kDropNoAckFlag, "DropNoAckFlag", "segments with none of SYN, ACK, RST to a listener")          \
     X(kDropFlowTableFull, "DropFlowTableFull", "completing ACKs dropped: established-flow index full") \
     X(kDropReplyTooBig, "DropReplyTooBig", "replies that did not fit the buffer")                    \

@@ -45,6 +45,14 @@ cookie::FlowTuple tuple_of(const ParsedPacket& p) noexcept {
 
 uint16_t default_mss(Family f) noexcept { return f == Family::kIpv4 ? 536 : 1220; }
 
+// PAWS for a request (tcp_paws_reject, RFC 7323 §5.3): timestamps negotiated and the segment's
+// TSval older than TS.Recent, the SYN's. RSTs are not subject to it (the kernel exempts them
+// within an MSL, longer than a request lives).
+bool paws_reject(const HalfOpen& r, const ParsedPacket& p) noexcept {
+    return (r.flags & kConnTimestamps) && p.options.has_timestamps && !p.has(flag::kRst) &&
+           static_cast<int32_t>(r.ts_recent - p.options.tsval) > 0;
+}
+
 bool is_ecn_setup_syn(const ParsedPacket& p) noexcept {
     return (p.tcp_flags & (flag::kEce | flag::kCwr)) == (flag::kEce | flag::kCwr);
 }
@@ -376,6 +384,10 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
 
     if (st.req != kNone) {  // SYN-RECEIVED: a retransmitted SYN, or a new one on the same tuple
         HalfOpen& r = half_open_.at(st.req);
+        if (paws_reject(r, p)) {  // as tcp_check_req: not a retransmission, an old duplicate
+            counters_.add(kPawsRejected);
+            return send_request_ack(st, pkt, r, now_ns, out);
+        }
         if (p.seq == r.client_isn) {
             // Same ISN: as tcp_check_req's inet_rtx_syn_ack, at most one per request per
             // invalid_ratelimit (else each spoofed copy draws a bigger SYN-ACK: a reflector). The
@@ -463,6 +475,10 @@ void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
         HalfOpen& r = half_open_.at(st.req);
         if (p.ack != r.server_isn + 1)
             return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropBadAckNumber, now_ns, out);
+        if (paws_reject(r, p)) {
+            counters_.add(kPawsRejected);
+            return send_request_ack(st, pkt, r, now_ns, out);
+        }
         if (!seq_in_window(net::TcpSeq(p.seq), net::TcpSeq(r.client_isn + 1), std::max<uint32_t>(l.window, 1))) {
             counters_.add(kDropOutOfWindow);
             return send_request_ack(st, pkt, r, now_ns, out);

@@ -525,6 +525,35 @@ TEST(HalfOpen, AckWithWrongAckNumberIsDroppedOrReset) {
     }
 }
 
+TEST(HalfOpen, AnAckOlderThanTheSynByItsTimestampIsRejected) {
+    // PAWS in SYN-RECEIVED (tcp_check_req -> tcp_paws_reject): the request's ACK echoing the SYN's
+    // TSval, no connection; the same ACK with a current TSval completes.
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+    const auto syn = client_syn(Fam::v4, {.mss = 1460, .ts = true, .tsval = 1000});
+    const FrameView r(e.reply(pf::build_frame(syn)));
+    auto old = client_ack(syn, r, true);
+    old.tcp_options = pf::tcp_options({.ts = true, .tsval = 999, .tsecr = r.options().tsval});
+    const FrameView c(e.reply(pf::build_frame(old)));
+    EXPECT_EQ(c.flags(), ACK);
+    EXPECT_EQ(c.ack(), syn.seq + 1);
+    EXPECT_TRUE(c.options().ts);
+    EXPECT_EQ(c.options().tsecr, 1000u);
+    EXPECT_EQ(e.counter(kPawsRejected), 1u);
+    EXPECT_EQ(e.counter(kEstablished), 0u);
+    EXPECT_EQ(e.worker->half_open(), 1u);
+    auto dup_syn = syn;  // an old duplicate of the SYN itself: not answered with a SYN-ACK
+    dup_syn.tcp_options = pf::tcp_options({.mss = 1460, .ts = true, .tsval = 998});
+    e.now += kSec;
+    const FrameView d(e.reply(pf::build_frame(dup_syn)));
+    EXPECT_EQ(d.flags(), ACK);
+    EXPECT_EQ(e.counter(kSynAckResent), 0u);
+    EXPECT_EQ(e.counter(kPawsRejected), 2u);
+    auto current = old;
+    current.tcp_options = pf::tcp_options({.ts = true, .tsval = 1001, .tsecr = r.options().tsval});
+    e.feed(pf::build_frame(current));
+    EXPECT_EQ(e.counter(kEstablished), 1u);
+}
+
 TEST(HalfOpen, AckOutsideTheWindowGetsAChallengeAck) {
     Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
     auto syn = client_syn(Fam::v4);
