@@ -53,8 +53,11 @@ bool paws_reject(const HalfOpen& r, const ParsedPacket& p) noexcept {
            static_cast<int32_t>(r.ts_recent - p.options.tsval) > 0;
 }
 
-bool is_ecn_setup_syn(const ParsedPacket& p) noexcept {
-    return (p.tcp_flags & (flag::kEce | flag::kCwr)) == (flag::kEce | flag::kCwr);
+// Whether a SYN gets ECN (RFC 3168 §6.1.1), as tcp_ecn_create_request: an ECN-setup SYN (ECE and
+// CWR) that is not itself ECT-marked; an ECT SYN is refused ECN (it did not come from an RFC 3168
+// sender, which sends its SYN Not-ECT).
+bool syn_gets_ecn(const ParsedPacket& p) noexcept {
+    return (p.tcp_flags & (flag::kEce | flag::kCwr)) == (flag::kEce | flag::kCwr) && p.ip_ecn == 0;
 }
 
 }  // namespace
@@ -187,7 +190,7 @@ SynCookieInputs syn_cookie_inputs(const ParsedPacket& p, const ListenerConfig& l
         cookie::CookieOptions co;
         co.wscale = o.has_wscale && l.window_scaling ? o.wscale : kNoWscale;
         co.sack = o.sack_permitted && l.sack;
-        co.ecn = is_ecn_setup_syn(p) && l.ecn;
+        co.ecn = syn_gets_ecn(p) && l.ecn;
         r.opts = cookie::encode_opts(co);
     } else {
         r.opts = cookie::kOptsNone;
@@ -456,7 +459,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     r.client_wscale = o.has_wscale && l.window_scaling ? o.wscale : kNoWscale;
     r.flags = static_cast<uint8_t>((o.sack_permitted && l.sack ? kConnSack : 0) |
                                    (o.has_timestamps && l.timestamps ? kConnTimestamps : 0) |
-                                   (is_ecn_setup_syn(p) && l.ecn ? kConnEcn : 0));
+                                   (syn_gets_ecn(p) && l.ecn ? kConnEcn : 0));
     r.retransmits = 0;
     r.last_oow = 0;
     r.timer = timers_.start(now_ns, config_.synack_rto_ns, req);

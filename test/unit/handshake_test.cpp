@@ -525,6 +525,28 @@ TEST(HalfOpen, AckWithWrongAckNumberIsDroppedOrReset) {
     }
 }
 
+TEST(Ecn, AnEctMarkedSetupSynIsRefusedEcnInBothModes) {
+    // tcp_ecn_create_request: ECN only for an ECN-setup SYN that is Not-ECT itself (RFC 3168
+    // §6.1.1: its sender sends SYNs Not-ECT). IPv4 and IPv6, queue and cookie mode, every codepoint.
+    for (Fam fam : {Fam::v4, Fam::v6})
+        for (CookieMode mode : {CookieMode::kNever, CookieMode::kAlways})
+            for (uint8_t ect : {0, 1, 2, 3}) {
+                SCOPED_TRACE(::testing::Message() << "v6=" << (fam == Fam::v6) << " cookie=" << (mode == CookieMode::kAlways)
+                                                  << " ecn field=" << int(ect));
+                Engine e({listener(fam, 80, mode)});
+                auto syn = client_syn(fam, {.mss = 1460, .ts = true, .tsval = 7});
+                syn.flags |= ECE | CWR;
+                syn.ecn = ect;
+                const FrameView r(e.reply(pf::build_frame(syn)));
+                ASSERT_EQ(r.flags() & (SYN | ACK), SYN | ACK);
+                EXPECT_EQ((r.flags() & ECE) != 0, ect == 0);
+                e.feed(pf::build_frame(client_ack(syn, r, true)));
+                Connection c{};
+                ASSERT_TRUE(e.worker->accept(0, c));
+                EXPECT_EQ((c.flags & kConnEcn) != 0, ect == 0);
+            }
+}
+
 TEST(HalfOpen, AnAckOlderThanTheSynByItsTimestampIsRejected) {
     // PAWS in SYN-RECEIVED (tcp_check_req -> tcp_paws_reject): the request's ACK echoing the SYN's
     // TSval, no connection; the same ACK with a current TSval completes.
