@@ -54,7 +54,7 @@ struct Connection {
     // buffer for its first reply or must free it.
     net::Packet packet;
     uint16_t payload_offset;
-    uint16_t payload_len;
+    uint16_t payload_len;   // its data from RCV.NXT (client_isn + 1) on; 0 if it starts later (out of order)
 };
 
 // The per-flow record in the established-flow index.

@@ -555,7 +555,10 @@ void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection
     c.window = p.window;
     c.packet = pkt;
     c.payload_offset = static_cast<uint16_t>(p.l4_offset + p.tcp_header_len);
-    c.payload_len = p.payload_len;
+    // Data that does not start at RCV.NXT (a queued request's ACK in the window but past it) is out
+    // of order: not the connection's first bytes, and not to be acknowledged (the kernel queues it
+    // out of order and ACKs RCV.NXT). A cookie ACK's data starts at RCV.NXT by construction.
+    c.payload_len = p.seq == proto.client_isn + 1 ? p.payload_len : 0;
     q.push(c);  // cannot fail: single producer, checked above
     __atomic_store_n(&queued_total_, queued_total_ + 1, __ATOMIC_RELEASE);
     counters_.add(kEstablished);

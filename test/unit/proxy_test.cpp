@@ -704,7 +704,7 @@ TEST(Absorb, ItsFinAndRstCarryTimestampsAndAScaledWindowWhenNegotiated) {
                 io.now = e.now;
                 app::Absorb absorb({.close_with = how, .grace_ns = 0});
                 const SegmentSpec syn = client_syn(
-                    Fam::v4, negotiated ? OptionSpec{.mss = 1460, .wscale = 7, .ts = true, .tsval = 9000} : OptionSpec{.mss = 1460});
+                    Fam::v4, negotiated ? OptionSpec{.mss = 1460, .wscale = 7, .ts = true, .tsval = 700} : OptionSpec{.mss = 1460});
                 const FrameView synack(e.reply(build_frame(syn)));
                 e.feed(build_frame(client_ack(syn, synack, negotiated)));
                 handshake::Connection c;
@@ -726,6 +726,30 @@ TEST(Absorb, ItsFinAndRstCarryTimestampsAndAScaledWindowWhenNegotiated) {
                     EXPECT_EQ(close.flags(), RST | ACK);
                 }
             }
+}
+
+TEST(Absorb, DataPastRcvNxtOnTheCompletingAckIsNotTheConnectionsFirstBytes) {
+    // In the window but 100 bytes past RCV.NXT: the connection opens (as tcp_check_req), the bytes
+    // are out of order, so the connection starts with no data and nothing past RCV.NXT is acked.
+    for (uint32_t gap : {0u, 100u}) {
+        SCOPED_TRACE(gap);
+        Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
+        const auto syn = client_syn(Fam::v4);
+        const FrameView r(e.reply(build_frame(syn)));
+        auto a = client_ack(syn, r, false, std::vector<uint8_t>(18, 'x'));
+        a.seq += gap;
+        e.feed(build_frame(a));
+        handshake::Connection c{};
+        ASSERT_TRUE(e.worker->accept(0, c));
+        EXPECT_EQ(c.client_isn, syn.seq);
+        EXPECT_EQ(c.payload_len, gap ? 0u : 18u);
+        EXPECT_EQ(c.packet.len, build_frame(a).size()) << "the segment itself still comes along";
+        app::Absorb absorb({.close_with = app::CloseWith::kFin, .grace_ns = 0});
+        TestIo io(e.frames);
+        io.now = e.now;
+        ASSERT_EQ(absorb.on_accept(c, io).kind, app::Disposition::Kind::kTransmit);
+        EXPECT_EQ(FrameView(Frames::bytes(c.packet)).ack(), syn.seq + 1 + (gap ? 0 : 18));
+    }
 }
 
 TEST(Absorb, ANewSynOnALingeringTupleIsHandledAsNew) {
