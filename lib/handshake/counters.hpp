@@ -47,6 +47,7 @@ namespace synwall::handshake {
     X(kDropOutOfWindow, "DropOutOfWindow", "segments for a request outside its receive window")      \
     X(kPawsRejected, "PAWSEstabRejected", "segments for a request with a TSval older than its SYN's (PAWS, RFC 7323 §5)") \
     X(kDropNoAckFlag, "DropNoAckFlag", "segments with none of SYN, ACK, RST to a listener")          \
+    X(kDropMartianSource, "DropMartianSource", "segments to a listener from its own address (a LAND SYN; the kernel's martian source)") \
     X(kDropFlowTableFull, "DropFlowTableFull", "completing ACKs dropped: established-flow index full") \
     X(kDropReplyTooBig, "DropReplyTooBig", "replies that did not fit the buffer")                    \
     X(kRetransNoBuffer, "RetransNoBuffer", "SYN-ACK retransmits skipped: no buffer")                  \

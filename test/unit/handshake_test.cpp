@@ -525,6 +525,26 @@ TEST(HalfOpen, AckWithWrongAckNumberIsDroppedOrReset) {
     }
 }
 
+TEST(Listen, SegmentsFromTheListenersOwnAddressAreDroppedAsMartians) {
+    // A LAND SYN (source = destination, address and port) and anything else from the protected
+    // address itself: the kernel drops a local source arriving from outside; nothing answered.
+    for (Fam fam : {Fam::v4, Fam::v6})
+        for (CookieMode mode : {CookieMode::kNever, CookieMode::kAlways})
+            for (uint8_t flags : {uint8_t{SYN}, uint8_t{ACK}, uint8_t{RST}}) {
+                Engine e({listener(fam, 80, mode)});
+                auto seg = client_syn(fam);
+                seg.src = seg.dst;
+                seg.sport = seg.dport;
+                seg.flags = flags;
+                e.feed(pf::build_frame(seg));
+                EXPECT_EQ(e.out.n_tx, 0u);
+                EXPECT_EQ(e.out.n_drop, 1u);
+                EXPECT_EQ(e.counter(kDropMartianSource), 1u);
+                EXPECT_EQ(e.counter(kSynRecv), 0u);
+                EXPECT_EQ(e.worker->half_open(), 0u);
+            }
+}
+
 TEST(Ecn, AnEctMarkedSetupSynIsRefusedEcnInBothModes) {
     // tcp_ecn_create_request: ECN only for an ECN-setup SYN that is Not-ECT itself (RFC 3168
     // §6.1.1: its sender sends SYNs Not-ECT). IPv4 and IPv6, queue and cookie mode, every codepoint.
