@@ -32,7 +32,6 @@ constexpr KindInfo kInfo[] = {
     {"multicast-destination", S::kBadAddress, true, true},
     {"truncated-tcp", S::kTruncatedTcp, true, true},
     {"bad-tcp-data-offset", S::kBadTcpDataOffset, true, true},
-    {"bad-tcp-option", S::kBadTcpOption, true, true},
     {"bad-tcp-checksum", S::kBadTcpChecksum, true, true},
     {"fragment", S::kFragment, true, true},
     {"not-tcp", S::kNotTcp, true, true},
@@ -173,11 +172,6 @@ uint16_t MalformedWriter::write(Malformation kind, uint8_t* d, uint16_t room, ui
         refresh_checksums(d, v4);
         return len;
     }
-    case M::kBadTcpOption:
-        // The first option (MSS, Linux's order) gets length 0, 1, or one running past the header.
-        th[21] = static_cast<uint8_t>(r % 3 == 0 ? 0 : r % 3 == 1 ? 1 : 40);
-        refresh_checksums(d, v4);
-        return len;
     case M::kBadTcpChecksum:
         th[16 + r % 2] ^= static_cast<uint8_t>(1 + (r >> 8) % 255);
         return len;

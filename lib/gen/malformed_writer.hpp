@@ -31,13 +31,12 @@ enum class Malformation : uint8_t {
     kBadAddress,          // multicast destination
     kTruncatedTcp,        // IP length leaves fewer than 20 bytes of TCP
     kBadTcpDataOffset,    // data offset below 5, or beyond the segment
-    kBadTcpOption,        // an option of length 0 or 1, or overrunning the header
     kBadTcpChecksum,      // TCP checksum wrong
     kFragment,            // IPv4 MF/offset, IPv6 fragment header: passed, never answered
     kNotTcp,              // UDP: passed
     kNotIp,               // ARP EtherType: passed
 };
-inline constexpr size_t kMalformations = 18;
+inline constexpr size_t kMalformations = 17;
 static_assert(static_cast<size_t>(Malformation::kNotIp) + 1 == kMalformations);
 
 // Variants 0 .. kMalformedVariants - 1 of MalformedWriter::write(kind, ..., variant) cover every

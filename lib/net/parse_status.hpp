@@ -24,7 +24,6 @@ namespace synwall::net {
     X(kBadAddress, "DropBadAddress", "multicast, broadcast, unspecified or v4-mapped address")   \
     X(kTruncatedTcp, "DropTruncatedTcp", "segment shorter than the TCP header")                   \
     X(kBadTcpDataOffset, "DropBadTcpDataOffset", "TCP data offset below 5 or beyond the segment")\
-    X(kBadTcpOption, "DropBadTcpOption", "TCP option with length 0/1 or overrunning the header") \
     X(kBadTcpChecksum, "DropBadTcpChecksum", "TCP checksum wrong")
 
 enum class ParseStatus : uint8_t {

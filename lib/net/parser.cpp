@@ -182,12 +182,19 @@ void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseCo
         l4_end = off + 40 + payload;
         proto = ip[6];
         off += 40;
-        // Walk hop-by-hop (0), routing (43), destination options (60); fragment (44) stops.
+        // Walk hop-by-hop (0), routing (43), destination options (60) and fragment (44) headers.
         for (int i = 0;; ++i) {
-            if (proto == 44) { p.status = ParseStatus::kFragment; return; }
-            if (proto != 0 && proto != 43 && proto != 60) break;
+            if (proto != 0 && proto != 43 && proto != 60 && proto != 44) break;
             if (i == kMaxIpv6ExtHeaders) { p.status = ParseStatus::kBadIpv6ExtHeader; return; }
             if (off + 8 > l4_end) { p.status = ParseStatus::kBadIpv6ExtHeader; return; }
+            if (proto == 44) {
+                // A fragment stops the walk (passed), unless it is an atomic fragment (offset 0,
+                // M 0): RFC 6946 has it processed as a whole packet, as the kernel's ipv6_frag_rcv.
+                if ((load_be16(d + off + 2) & 0xfff9) != 0) { p.status = ParseStatus::kFragment; return; }
+                proto = d[off];
+                off += 8;
+                continue;
+            }
             const size_t ext_len = (static_cast<size_t>(d[off + 1]) + 1) * 8;
             if (off + ext_len > l4_end) { p.status = ParseStatus::kBadIpv6ExtHeader; return; }
             proto = d[off];
@@ -216,7 +223,9 @@ void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseCo
     p.ack = load_be32(th + 8);
     p.tcp_flags = th[13];
     p.window = load_be16(th + 14);
-    if (!parse_tcp_options({th + 20, doff - 20}, p.options)) { p.status = ParseStatus::kBadTcpOption; return; }
+    // A "silly" option (length 0 or 1, or overrunning the header) ends the walk and the options
+    // read before it stand, as the kernel's tcp_parse_options: the segment is processed, not dropped.
+    (void)parse_tcp_options({th + 20, doff - 20}, p.options);
 
     if (config.verify_tcp_checksum && !(rx_flags & kRxL4ChecksumGood)) {
         const uint32_t l4_len = static_cast<uint32_t>(l4_end - off);

@@ -525,6 +525,51 @@ TEST(HalfOpen, AckWithWrongAckNumberIsDroppedOrReset) {
     }
 }
 
+TEST(Listen, ASynWithASillyOptionIsAnsweredWithWhatCameBeforeIt) {
+    // tcp_parse_options stops at an option of length 0/1 or one overrunning the header and keeps
+    // what it read: the SYN is answered (it used to be dropped), the MSS before it honoured.
+    for (CookieMode mode : {CookieMode::kNever, CookieMode::kAlways})
+        for (uint8_t silly_len : {uint8_t{0}, uint8_t{1}, uint8_t{40}}) {
+            SCOPED_TRACE(::testing::Message() << "cookie=" << (mode == CookieMode::kAlways) << " len=" << int(silly_len));
+            Engine e({listener(Fam::v4, 80, mode)});
+            auto syn = client_syn(Fam::v4);
+            syn.tcp_options = {2, 4, 0x02, 0x18, 8, silly_len, 0, 0};  // MSS 536, then a silly TS
+            const auto reply = e.reply(pf::build_frame(syn));
+            ASSERT_FALSE(reply.empty());
+            const FrameView r(reply);
+            EXPECT_EQ(r.flags(), SYN | ACK);
+            EXPECT_FALSE(r.options().ts);
+            e.feed(pf::build_frame(client_ack(syn, r, false)));
+            Connection c{};
+            ASSERT_TRUE(e.worker->accept(0, c));
+            EXPECT_EQ(c.mss, 536);
+        }
+}
+
+TEST(Listen, AnIpv6AtomicFragmentIsAnsweredAsAWholeSyn) {
+    // RFC 6946: a fragment header with offset 0 and M 0 is not a fragment; the kernel answers it.
+    // A real fragment (M set) is passed, not answered.
+    for (uint16_t frag : {uint16_t{0}, uint16_t{1}}) {
+        SCOPED_TRACE(frag);
+        Engine e({listener(Fam::v6, 80, CookieMode::kAlways)});
+        auto syn = client_syn(Fam::v6, {.mss = 1440, .ts = true, .tsval = 3});
+        syn.ipv6_ext = {{44, 0, frag}};
+        e.feed(pf::build_frame(syn));
+        if (frag) {
+            EXPECT_EQ(e.out.n_tx, 0u);
+            EXPECT_EQ(e.out.n_pass, 1u);
+            continue;
+        }
+        ASSERT_EQ(e.out.n_tx, 1u);
+        const FrameView r(Frames::bytes(e.out.tx[0]));
+        EXPECT_EQ(r.flags(), SYN | ACK);
+        EXPECT_EQ(r.ack(), syn.seq + 1);
+        EXPECT_TRUE(r.tcp_checksum_ok());
+        e.feed(pf::build_frame(client_ack(syn, r, true)));
+        EXPECT_EQ(e.counter(kEstablished), 1u);
+    }
+}
+
 TEST(Listen, SegmentsFromTheListenersOwnAddressAreDroppedAsMartians) {
     // A LAND SYN (source = destination, address and port) and anything else from the protected
     // address itself: the kernel drops a local source arriving from outside; nothing answered.

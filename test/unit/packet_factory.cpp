@@ -133,6 +133,10 @@ std::vector<uint8_t> build_frame(const SegmentSpec& s) {
             ext.resize(at + len, 0);
             ext[at] = next;
             ext[at + 1] = s.ipv6_ext[i].type == 44 ? 0 : s.ipv6_ext[i].len_units;
+            if (s.ipv6_ext[i].type == 44) {
+                ext[at + 2] = static_cast<uint8_t>(s.ipv6_ext[i].frag >> 8);
+                ext[at + 3] = static_cast<uint8_t>(s.ipv6_ext[i].frag);
+            }
             if (s.ipv6_ext[i].type == 0 || s.ipv6_ext[i].type == 60) {
                 ext[at + 2] = 1;  // PadN covering the rest
                 ext[at + 3] = static_cast<uint8_t>(len - 4);

@@ -16,6 +16,7 @@ enum class Fam { v4, v6 };
 struct Ipv6Ext {
     uint8_t type;             // 0 hop-by-hop, 43 routing, 60 destination options, 44 fragment
     uint8_t len_units = 0;    // hdr ext len field (length = (len_units + 1) * 8; fragment: 8)
+    uint16_t frag = 0;        // fragment: the offset / M field (offset << 3 | M); 0: an atomic fragment
 };
 
 struct SegmentSpec {
