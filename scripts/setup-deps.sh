@@ -16,6 +16,7 @@ packages=(
   iproute2 ethtool                   # network namespaces and veths for the end-to-end tests
   nftables                           # nftables synproxy: scripts/bench.sh's third kernel peer, proxy_test.py's reference
   curl iperf3 nmap tcpdump tshark    # test/e2e/proxy_test.py: clients, bulk transfer, SYN scan, captures
+  python3-scapy                      # test/conformance: crafted probes against Linux and synwall
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# synwall's test command: installs what is missing, builds, runs every suite (unit, stress, the
-# unit tests again under ASan+UBSan, a bounded libFuzzer run) and ends with "N passed, N failed".
+# synwall's test command: installs what is missing, builds, runs every suite (unit, stress, DPDK
+# integration, the end-to-end and conformance suites, the unit tests again under ASan+UBSan, a
+# bounded libFuzzer run) and ends with "N passed, N failed".
 # Exit status is non-zero on any failure.
 #   FUZZ_SECONDS=60  how long the fuzzer runs (default 60)
 set -uo pipefail
@@ -123,6 +124,8 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
     run_cases "e2e/appliance" python3 test/e2e/appliance_test.py build drivers-config
     log "end to end: the proxy between real Linux clients and servers (namespaces, curl, iperf3, nmap, tshark)"
     run_cases "e2e/proxy" python3 test/e2e/proxy_test.py build drivers-config
+    log "conformance: the same crafted probes against Linux listeners and synwall (namespaces, scapy, tshark)"
+    run_cases "conformance" /usr/bin/python3 test/conformance/conformance_test.py build drivers-config
   fi
 else
   tail -50 "$RESULTS/build.log"
