@@ -381,13 +381,12 @@ void Worker::send_cookie_synack(const PacketState& st, net::Packet& pkt, uint32_
 
 void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
     const ParsedPacket& p = st.p;
+    // In the kernel's order (tcp_rcv_state_process, LISTEN): a RST is never answered; any ACK-bearing
+    // segment, SYN+FIN+ACK too, gets a reset (RFC 9293 §3.10.7.2; here if we send resets); then
+    // SYN+FIN is dropped.
     if (p.has(flag::kRst)) return drop(pkt, kDropSynRst, out);
+    if (p.has(flag::kAck)) return send_rst_or_drop(st, pkt, st.lc->rst_on_invalid_ack, kDropSynAckToListener, now_ns, out);
     if (p.has(flag::kFin)) return drop(pkt, kDropSynFin, out);
-    if (p.has(flag::kAck)) {
-        // RFC 9293 §3.10.7.2 LISTEN: any ACK-bearing segment gets a reset (if we send resets).
-        counters_.add(kDropSynAckToListener);
-        return send_rst_or_drop(st, pkt, st.lc->rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
-    }
     counters_.add(kSynRecv);
     const ListenerConfig& l = *st.lc;
     ListenerState& ls = listener_state_[st.listener];

@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 
-from scapy.all import IP, TCP, Ether, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, Raw, conf
+from scapy.all import IP, TCP, Dot1AD, Dot1Q, Ether, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, Raw, conf
 
 CLI4, SRV4 = "10.89.0.1", "10.89.0.2"
 CLI6, SRV6 = "fd89::1", "fd89::2"
@@ -60,23 +60,19 @@ def raw_opts(b, flags="S"):
     return make
 
 
+def flags_probe(flags):
+    """One segment with exactly these flags (of FSRPAU) to the listener's port: Linux's options on a
+    SYN, an unrelated acknowledgement number with ACK, the urgent pointer with URG."""
+    def make(c):
+        return TCP(sport=c["sport"], dport=PORT, flags=flags, seq=C_ISN, ack=123456 if "A" in flags else 0,
+                   window=64240, options=LINUX_OPTS if "S" in flags else [], urgptr=1 if "U" in flags else 0)
+    return Probe("flags_" + (flags or "none"), [make])
+
+
 PROBES = [
-    # Flag combinations on the listener's port.
     Probe("syn_no_options", [syn([])]),
     Probe("syn_linux_options", [syn()]),
     Probe("syn_mss_only", [syn([("MSS", 1400)])]),
-    Probe("syn_fin", [syn(flags="SF")]),
-    Probe("syn_rst", [syn(flags="SR")]),
-    Probe("syn_ack", [syn(flags="SA")]),
-    Probe("syn_urg", [syn(flags="SU", urgptr=1)]),
-    Probe("syn_psh", [syn(flags="SP")]),
-    Probe("bare_ack", [ack(ack_abs=123456)]),
-    Probe("bare_rst", [rst()]),
-    Probe("rst_ack", [rst(flags="RA")]),
-    Probe("null_flags", [syn([], flags="")]),
-    Probe("fin_only", [syn([], flags="F")]),
-    Probe("fin_ack", [ack(flags="FA", ack_abs=123456)]),
-    Probe("xmas", [syn([], flags="FPU")]),
     # Option edge cases.
     Probe("mss_zero", [syn([("MSS", 0)])]),
     Probe("mss_small", [syn([("MSS", 100)])]),
@@ -110,10 +106,23 @@ PROBES = [
     Probe("ipv6_syn", [syn()], v6=True),
     Probe("ipv6_destopts", [syn()], v6=True),
     Probe("ipv6_atomic_fragment", [syn()], v6=True),
+    # VLAN tags (the Linux reference answers them on VLAN interfaces: 802.1Q 100 for 10.89.100.0/24,
+    # 802.1ad 200 then 802.1Q 100 for 10.89.200.0/24).
+    Probe("vlan1_syn", [syn()]),
+    Probe("vlan1_dup_syn", [syn(), syn()]),
+    Probe("vlan1_ack_bad_ack_number", [syn(), ack(ack_off=100)]),
+    Probe("vlan2_syn", [syn()]),
+    Probe("vlan2_ack_bad_ack_number", [syn(), ack(ack_off=100)]),
 ]
+# Every combination of FIN, SYN, RST, PSH, ACK and URG.
+PROBES += [flags_probe("".join(f for i, f in enumerate("FSRPAU") if bits >> i & 1)) for bits in range(64)]
 
 
 def ip_of(probe, v6):
+    if probe.name.startswith("vlan1_"):
+        return Dot1Q(vlan=100) / IP(src="10.89.100.1", dst="10.89.100.2", ttl=64, flags="DF")
+    if probe.name.startswith("vlan2_"):
+        return Dot1AD(vlan=200) / Dot1Q(vlan=100) / IP(src="10.89.200.1", dst="10.89.200.2", ttl=64, flags="DF")
     if v6:
         base = IPv6(src=CLI6, dst=SRV6, hlim=64)
         if probe.name == "ipv6_destopts":
@@ -127,6 +136,15 @@ def ip_of(probe, v6):
     if probe.name == "ipv4_options_nop":
         ip.options = [b"\x01\x01\x01\x00"]
     return ip
+
+
+def tags(frame):
+    """The answer's VLAN tags, outermost first, as text ("" when untagged)."""
+    out, layer = [], frame.payload
+    while isinstance(layer, (Dot1Q, Dot1AD)):
+        out.append(f"{'ad' if isinstance(layer, Dot1AD) else 'q'}{layer.vlan}")
+        layer = layer.payload
+    return "vlan=" + "/".join(out) + " " if out else ""
 
 
 def describe(t, c):
@@ -167,8 +185,28 @@ def describe(t, c):
     return " ".join(parts)
 
 
+SOL_PACKET, PACKET_AUXDATA = 263, 8
+TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 1 << 4, 1 << 6
+
+
+def with_outer_tag(data, ancillary):
+    """The frame as it was on the wire: the kernel hands a packet socket the outer VLAN tag in
+    PACKET_AUXDATA (struct tpacket_auxdata), not in the bytes; put it back after the MACs."""
+    for level, kind, aux in ancillary:
+        if level != SOL_PACKET or kind != PACKET_AUXDATA or len(aux) < 20:
+            continue
+        status = int.from_bytes(aux[0:4], "little")
+        tci, tpid = int.from_bytes(aux[16:18], "little"), int.from_bytes(aux[18:20], "little")
+        if status & TP_STATUS_VLAN_VALID:
+            if not status & TP_STATUS_VLAN_TPID_VALID:
+                tpid = 0x8100
+            return data[:12] + tpid.to_bytes(2, "big") + tci.to_bytes(2, "big") + data[12:]
+    return data
+
+
 def run(iface, dst_mac, names):
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)  # the receive path takes the outer VLAN tag off
     sock.bind((iface, 0))
     results = {}
     sport = 20000 + int(time.time()) % 20000
@@ -208,12 +246,12 @@ def run(iface, dst_mac, names):
             while (left := deadline - time.time()) > 0:
                 sock.settimeout(left)
                 try:
-                    data, addr = sock.recvfrom(65536)
+                    data, anc, _, addr = sock.recvmsg(65536, socket.CMSG_SPACE(32))
                 except socket.timeout:
                     break
                 if addr[2] == socket.PACKET_OUTGOING:
                     continue
-                r = Ether(data)
+                r = Ether(with_outer_tag(data, anc))
                 if TCP not in r:
                     continue
                 t = r[TCP]
@@ -224,7 +262,7 @@ def run(iface, dst_mac, names):
                 for k, v in t.options:
                     if k == "Timestamp":
                         c["s_tsval"] = v[0]
-                lines.append(f"{i}: {describe(t, c)}")
+                lines.append(f"{i}: {tags(r)}{describe(t, c)}")
         results[probe.name] = lines or ["(no answer)"]
     sock.close()
     return results

@@ -79,7 +79,9 @@ server itself (swp-srv), the same clients and the same flood. Cases:
 Synproxy's own counters (/proc/net/stat/synproxy in swp-srv) show every connection passed through
 it. In the flood case the spoofed SYNs do reach srv0 (synproxy runs behind it, in the server's
 kernel); what must stay clean is the server's TCP stack: one passive open per connected GET, no
-listen drop, no SYN cookie of its own. A kernel without nftables synproxy fails these cases.
+listen drop, no SYN cookie of its own. A kernel without nftables synproxy fails these cases. A GET
+through the reference that fails is tried once more and listed in the case's line (synproxy now and
+then rejects a real client's cookie ACK; see reference_gets); synwall's GETs get one try.
 
 CPU placement (2 CPUs): synwall's worker polls lcore 1, synwall-gen polls lcore 0, and the curls of
 the flood cases run on CPU 0 (taskset), as if the clients were other machines. A curl that
@@ -547,6 +549,25 @@ def sequential_gets(addr, n, small):
         if code != "200" or body != small:
             bad.append(f"#{i}: {code}, {len(body)} bytes")
     return bad
+
+
+def reference_gets(addr, n, small):
+    """sequential_gets for the nftables reference: a GET that fails is tried once more, as a user
+    would, and reported. nftables synproxy now and then rejects a real client's cookie ACK (seen:
+    2 of 22 clients with tcp_sack=0 in one full run, synproxy's cookie_invalid counting them; the
+    same case alone passes), and the connection never reaches the server: a property of the
+    reference, recorded in the case's line, not a fault of the topology. synwall's modes get no
+    second try. Returns (GETs that failed twice, GETs that needed the second try)."""
+    bad, retried = [], []
+    for i in range(n):
+        code, body, _ = curl(addr, "small")
+        if code == "200" and body == small:
+            continue
+        retried.append(f"#{i}: {code}")
+        code, body, _ = curl(addr, "small")
+        if code != "200" or body != small:
+            bad.append(f"#{i}: {code}, {len(body)} bytes")
+    return bad, retried
 
 
 def download_sha(addr, timeout=30):
@@ -1178,7 +1199,8 @@ class Run:
             now = self.sw.telemetry("/synwall/stats")
             e = {k: now[k] - before["engine"].get(k, 0)
                  for k in ("DropInvalidAck", "SyncookiesFailed", "DropBadAckNumber", "RstIgnored", "RstReqRemoved",
-                           "TCPChallengeACK", "OutRsts", "ReplyRateLimited", "SyncookiesSent", "PassiveOpens")}
+                           "TCPChallengeACK", "OutRsts", "ReplyRateLimited", "TCPACKSkippedSynRecv", "SyncookiesSent",
+                           "PassiveOpens")}
             self.flood_cookies += e["SyncookiesSent"]  # the SYN flood's silent requests may still fill the queue
             read = self.sw.telemetry("/ethdev/stats,0")["ipackets"] - read0
             cli = nstat(CLI)
@@ -1360,9 +1382,9 @@ class Reference(Run):
         return srv_ok and sp["cookie_valid"] == n, f"synproxy {sp}; {srv_why}"
 
     def http_sequential(self, before):
-        bad = sequential_gets(SRV4, 50, self.small)
+        bad, retried = reference_gets(SRV4, 50, self.small)
         ok, why = self.through_synproxy(before, 50)
-        return ok and not bad, f"{len(bad)} of 50 failed {bad[:5]}; {why}"
+        return ok and not bad, f"{len(bad)} of 50 failed {bad[:5]} (tried twice: {retried[:5]}); {why}"
 
     def download(self, before):
         rc, sha, size, err = download_sha(SRV4)
@@ -1380,7 +1402,7 @@ class Reference(Run):
             try:
                 for cmd in setup:
                     run(cmd, check=True)
-                bad = sequential_gets(addr, 20, self.small)
+                bad, retried = reference_gets(addr, 20, self.small)
                 rc, sha, size, err = download_sha(addr)
                 up = stream("up", addr, STREAM, 16 * MIB, seed=11)
             finally:
@@ -1395,7 +1417,7 @@ class Reference(Run):
             ok, why = self.through_synproxy(before, 22)
             ok = (ok and len(hs) >= 22 and not effect and not extra and not bad and rc == 0
                   and sha == self.big_sha and up.get("ok"))
-            return ok, (f"GETs failed {len(bad)} {bad[:4]}; download exit {rc} {size} bytes "
+            return ok, (f"GETs failed {len(bad)} {bad[:4]} (tried twice: {retried[:4]}); download exit {rc} {size} bytes "
                         f"sha256 ok={sha == self.big_sha} {err}; upload {up}; {len(hs)} handshakes on cli0 "
                         f"(want 22), setting not seen in {effect[:2]}, synproxy offered more than the client "
                         f"in {extra[:2]}; {why}")

@@ -759,6 +759,30 @@ TEST(Listen, FullAcceptQueueDropsNewSynsAndCompletingAcks) {
     }
 }
 
+TEST(Listen, SynFinAckIsResetLikeAnyAckToTheListener) {
+    // tcp_rcv_state_process in LISTEN checks ACK before FIN: SYN+FIN+ACK gets the reset of an
+    // ACK-bearing segment (with rst_on_invalid_ack), SYN+FIN alone is dropped, a RST never answered.
+    auto l = listener(Fam::v4, 80, CookieMode::kAuto);
+    l.rst_on_invalid_ack = true;
+    Engine e({l});
+    auto s = client_syn(Fam::v4);
+    s.flags = SYN | FIN | ACK;
+    s.ack = 123456;
+    const FrameView r(e.reply(pf::build_frame(s)));
+    EXPECT_EQ(r.flags(), RST);
+    EXPECT_EQ(r.seq(), 123456u);
+    EXPECT_EQ(e.counter(kDropSynAckToListener), 1u);
+    EXPECT_EQ(e.counter(kDropSynFin), 0u);
+    s.flags = SYN | FIN | ACK | RST;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.out.n_tx, 0u);
+    EXPECT_EQ(e.counter(kDropSynRst), 1u);
+    s.flags = SYN | FIN;
+    e.feed(pf::build_frame(s));
+    EXPECT_EQ(e.out.n_tx, 0u);
+    EXPECT_EQ(e.counter(kDropSynFin), 1u);
+}
+
 TEST(Listen, InvalidSegmentsAreDecidedAndCounted) {
     auto l = listener(Fam::v4, 80, CookieMode::kNever);
     Engine e({l});
@@ -777,7 +801,7 @@ TEST(Listen, InvalidSegmentsAreDecidedAndCounted) {
     EXPECT_EQ(e.counter(kDropNoAckFlag), 1u);
     s.flags = ACK;
     e.feed(pf::build_frame(s));
-    EXPECT_EQ(e.counter(kDropInvalidAck), 2u);  // the SYN-ACK and this one
+    EXPECT_EQ(e.counter(kDropInvalidAck), 1u) << "a SYN-ACK counts in DropSynAckToListener only";
     s.flags = RST;
     e.feed(pf::build_frame(s));
     EXPECT_EQ(e.counter(kRstIgnored), 1u);
