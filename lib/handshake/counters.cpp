@@ -26,4 +26,12 @@ static_assert(std::size(kNames) == kCounterCount);
 std::string_view counter_name(uint32_t c) noexcept { return c < kCounterCount ? kNames[c] : "?"; }
 std::string_view counter_help(uint32_t c) noexcept { return c < kCounterCount ? kHelp[c] : "?"; }
 
+bool partition_holds(const Counters& c) noexcept {
+    uint64_t parsed = 0;
+    for (uint32_t s = 0; s < net::kParseStatusCount; ++s) parsed += c[kParseBase + s];
+    uint64_t outcomes = 0;
+    for (const Counter k : kSegmentOutcomes) outcomes += c[k];
+    return parsed == c[kRxPackets] && outcomes == c[parse_counter(net::ParseStatus::kOk)];
+}
+
 }  // namespace synwall::handshake

@@ -17,6 +17,8 @@ namespace synwall::handshake {
 #define SYNWALL_ENGINE_COUNTERS(X)                                                                   \
     X(kRxPackets, "RxPackets", "frames given to the engine")                                          \
     X(kSynRecv, "SynRecv", "SYNs to a listener")                                                      \
+    X(kAcksToListener, "AcksToListener", "ACKs (no SYN, no RST) to a listener, of no established flow") \
+    X(kRstsToListener, "RstsToListener", "RSTs (no SYN) to a listener, of no established flow")         \
     X(kSynAckSent, "SynAckSent", "SYN-ACKs sent for half-open (stateful) requests")                   \
     X(kSynAckRetrans, "TCPSynRetrans", "SYN-ACK retransmits from the timer")                          \
     X(kSynAckResent, "SynAckResentDupSyn", "SYN-ACKs resent for a duplicate SYN")                     \
@@ -63,6 +65,15 @@ enum Counter : uint16_t {
     kCounterCount = kParseBase + net::kParseStatusCount,
 };
 
+// What happened to each frame, as a partition (docs/handshake.md, "Counters"): RxPackets is the sum
+// of the parse outcomes (ParsedTcp and one counter per other net::ParseStatus), and every parsed
+// TCP segment (ParsedTcp) counts in exactly one of kSegmentOutcomes. The other counters are
+// reasons and results within these (SyncookiesFailed within AcksToListener's DropInvalidAck, ...).
+inline constexpr Counter kSegmentOutcomes[] = {
+    kPassNoListener, kFlowPackets,   kDropMartianSource, kDropNoAckFlag, kDropSynRst,
+    kDropSynFin,     kDropSynAckToListener, kSynRecv,    kAcksToListener, kRstsToListener,
+};
+
 std::string_view counter_name(uint32_t c) noexcept;
 std::string_view counter_help(uint32_t c) noexcept;
 
@@ -88,5 +99,8 @@ struct Counters : CounterBlock<kCounterCount> {};
 inline uint32_t parse_counter(net::ParseStatus s) noexcept {
     return kParseBase + static_cast<uint32_t>(s);
 }
+
+// Whether `c` keeps the partition of kSegmentOutcomes (checked by the tests and the fuzzer).
+bool partition_holds(const Counters& c) noexcept;
 
 }  // namespace synwall::handshake

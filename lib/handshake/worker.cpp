@@ -329,8 +329,12 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
         out.flow[out.n_flow++] = FlowPacket{pkt, st.est, false, &st.p};
         return;
     case Action::kSyn: return on_syn(st, pkt, now_ns, out);
-    case Action::kAck: return on_ack(st, pkt, now_ns, out);
-    case Action::kRst: return on_rst(st, pkt, now_ns, out);
+    case Action::kAck:
+        counters_.add(kAcksToListener);
+        return on_ack(st, pkt, now_ns, out);
+    case Action::kRst:
+        counters_.add(kRstsToListener);
+        return on_rst(st, pkt, now_ns, out);
     case Action::kNoAck: return drop(pkt, kDropNoAckFlag, out);
     case Action::kMartian: return drop(pkt, kDropMartianSource, out);
     case Action::kDone:

@@ -121,6 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 if (c.payload_offset + c.payload_len > c.packet.len) fail();
                 if (c.flow & 1) w.forget_flow(c.flow);
             }
+        if (!partition_holds(w.counters())) fail();  // every frame counted in exactly one outcome
         burst.clear();
         frames.clear();
     };

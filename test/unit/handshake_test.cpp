@@ -759,6 +759,71 @@ TEST(Listen, FullAcceptQueueDropsNewSynsAndCompletingAcks) {
     }
 }
 
+TEST(Counters, EveryFrameCountsInExactlyOneOutcome) {
+    // RxPackets = the parse outcomes; ParsedTcp = kSegmentOutcomes, one each: a mix of every flag
+    // combination to a listener, to no listener and from a listener's address, handshakes in queue
+    // and cookie mode, duplicates, bad ACKs, RSTs, martians, IPv6 and unparseable frames.
+    for (CookieMode mode : {CookieMode::kNever, CookieMode::kAuto, CookieMode::kAlways}) {
+        SCOPED_TRACE(static_cast<int>(mode));
+        auto l = listener(Fam::v4, 80, mode);
+        l.rst_on_invalid_ack = true;
+        l.max_half_open = 8;  // auto mode falls back to cookies part-way
+        Engine e({l, listener(Fam::v6, 80, mode)});
+        uint64_t fed = 0;
+        auto feed = [&](const std::vector<uint8_t>& f) {
+            e.feed(f);
+            ++fed;
+            for (uint32_t i = 0; i < e.out.n_tx; ++i) {
+                const FrameView r(Frames::bytes(e.out.tx[i]));
+                if (r.flags() == (SYN | ACK)) {  // complete some, with a wrong ack number others
+                    auto a = client_syn(r.v6 ? Fam::v6 : Fam::v4);
+                    a.sport = r.dport();
+                    a.flags = ACK;
+                    a.seq = r.ack();
+                    a.ack = r.seq() + 1 + (r.dport() % 3 == 0);
+                    e.feed(pf::build_frame(a));
+                    ++fed;
+                }
+            }
+        };
+        for (Fam fam : {Fam::v4, Fam::v6})
+            for (uint16_t bits = 0; bits < 64; ++bits) {
+                auto seg = client_syn(fam);
+                seg.flags = static_cast<uint8_t>(bits);
+                seg.sport = static_cast<uint16_t>(1000 + bits);
+                seg.ack = 777;
+                feed(pf::build_frame(seg));
+                feed(pf::build_frame(seg));  // again: duplicates, SYN-RECEIVED
+                auto other = seg;
+                other.dport = 81;  // no listener
+                feed(pf::build_frame(other));
+                auto from_server = seg;  // from the listener's address and port (no proxied flow)
+                std::swap(from_server.src, from_server.dst);
+                std::swap(from_server.sport, from_server.dport);
+                feed(pf::build_frame(from_server));
+                auto martian = seg;
+                martian.src = martian.dst;
+                feed(pf::build_frame(martian));
+                auto bad = seg;
+                bad.corrupt_tcp_checksum = true;
+                feed(pf::build_frame(bad));
+                auto cut = pf::build_frame(seg);
+                cut.resize(30);
+                feed(cut);
+            }
+        EXPECT_EQ(e.counter(kRxPackets), fed);
+        EXPECT_TRUE(partition_holds(e.worker->counters()));
+        uint64_t outcomes = 0;
+        for (const Counter k : kSegmentOutcomes) outcomes += e.counter(k);
+        EXPECT_EQ(outcomes, e.counter(parse_counter(net::ParseStatus::kOk)));
+        EXPECT_GT(e.counter(kAcksToListener), 0u);
+        EXPECT_GT(e.counter(kRstsToListener), 0u);
+        EXPECT_GT(e.counter(kEstablished), 0u);
+        EXPECT_GT(e.counter(kDropMartianSource), 0u);
+        EXPECT_GT(e.counter(parse_counter(net::ParseStatus::kBadTcpChecksum)), 0u);
+    }
+}
+
 TEST(Listen, SynFinAckIsResetLikeAnyAckToTheListener) {
     // tcp_rcv_state_process in LISTEN checks ACK before FIN: SYN+FIN+ACK gets the reset of an
     // ACK-bearing segment (with rst_on_invalid_ack), SYN+FIN alone is dropped, a RST never answered.
