@@ -518,7 +518,11 @@ server_port = "inside"
         # for the server leg, so the pipeline holds the last few milliseconds of connections
         # (seen: 1904 server legs without their request yet at 760 k connections/s). Allowed:
         # 10 ms worth of the measured rate.
-        in_flight = max(1000, int(c["handshakes_per_s"] * 0.01))
+        # Frames synwall's worker could not hand to a memif link (its ring toward the generator full:
+        # the generator, sharing this 2-core machine with the suite, fell behind) are counted
+        # (io.tx_refused) and each costs at most one server leg or request: allowed, being counted.
+        # Normal runs: a few hundred connections short at the stop, 0-512 refused frames.
+        in_flight = max(1000, int(c["handshakes_per_s"] * 0.01)) + sj["io"]["tx_refused"]
         ok = (sw_rc == 0 and g_rc == 0 and live.get("ServerConnected", 0) > 0
               and c["completed"] > 1000 and c["failed"] == 0 and c["success_ratio"] == 1.0
               and k["SyncookiesFailed"] > 0 and gj["received"]["flood_synacks"] > 10000
@@ -527,7 +531,10 @@ server_port = "inside"
               and px["ServerConnected"] >= c["completed"] - in_flight
               and srv["data"] >= c["completed"] - in_flight and srv["data"] <= px["ServerConnected"]
               and px["ServerRefused"] == 0 and px["ServerTimeout"] == 0)
-        report(name, ok, f"exits {sw_rc}/{g_rc} clients {c} server {srv} proxy {px} "
+        if os.environ.get("SYNWALL_E2E_VERBOSE"):
+            print(f"  io {sj['io']} gen tx_refused {gj.get('tx_refused')} in_flight {in_flight} "
+                  f"unseen legs {c['completed'] - srv['syns']} unseen data {c['completed'] - srv['data']}")
+        report(name, ok, f"exits {sw_rc}/{g_rc} clients {c} server {srv} proxy {px} io {sj['io']} "
                          f"live {live} engine PassiveOpens={k.get('PassiveOpens')} {g_err[-200:]} {sw_err[-200:]}")
     except Exception as e:
         report(name, False, repr(e)[:300])
