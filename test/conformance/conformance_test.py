@@ -12,8 +12,9 @@ Topology (rebuilt for every peer, so that no state crosses from one to the next)
 VLAN-tagged probes (one 802.1Q tag; 802.1ad then 802.1Q) are compared with Linux's answer to the same
 probe untagged, with the tags added: this machine's kernel has no 802.1Q support for a VLAN reference.
 Pairs compared: Linux tcp_syncookies=1 with synwall cookie_mode "auto", and tcp_syncookies=2 with
-"always". synwall is configured as the Linux listener answers (its SYN-ACK's window scale, the
-request window it scales), and `rst_on_invalid_ack = true` (Linux resets unmatched ACKs).
+"always". synwall is configured as the Linux listener answers (its SYN-ACK's window scale, and per
+family the SYN-ACK window that later windows are scaled from), and `rst_on_invalid_ack = true`
+(Linux resets unmatched ACKs).
 A SYN-ACK's window is not compared: Linux derives it from the MSS and options (64240, 65160,
 64260), synwall announces its configured one; every later window is.
 
@@ -61,6 +62,9 @@ EXPECTED = {
                         "so the 802.1ad outer tag comes back as 802.1Q; synwall keeps the tags of the frame "
                         "it answers (unit test HandshakeMatrix, outer 0x88a8)",
     ("vlan2_ack_bad_ack_number", "*"): "as vlan2_syn: the outer 802.1ad tag comes back as 802.1Q on net_af_packet",
+    ("ipv6_syn_other_isn", "auto"): "as syn_other_isn: RFC 5961 §4's challenge ACK, where Linux resets the request",
+    ("ipv6_ack_paws_old_tsval", "always"): "as ack_paws_old_tsval: a cookie ACK opens a connection in both; "
+                                           "then absorb resets it, Linux's socket stays silent",
     ("syn_other_isn", "auto"): "RFC 5961 §4: a SYN with another ISN in SYN-RECEIVED gets the request's "
                                "(challenge) ACK even in the window, so that a blind in-window SYN cannot "
                                "remove a real client's request; Linux resets the request (RFC 793)",
@@ -143,10 +147,10 @@ def run_linux(syncookies):
         down()
 
 
-def synwall_toml(mode, wscale):
+def synwall_toml(mode, wscale, win4, win6):
     listeners = ""
-    for name, addr, mss in (("v4", "10.89.0.2", 1460), ("v6", "fd89::2", 1440), ("vlan1", "10.89.100.2", 1460),
-                            ("vlan2", "10.89.200.2", 1460)):
+    for name, addr, mss, window in (("v4", "10.89.0.2", 1460, win4), ("v6", "fd89::2", 1440, win6),
+                                    ("vlan1", "10.89.100.2", 1460, win4), ("vlan2", "10.89.200.2", 1460, win4)):
         listeners += f"""
 [[listener]]
 name = "{name}"
@@ -155,7 +159,7 @@ port = 80
 cookie_mode = "{mode}"
 mss = {mss}
 wscale = {wscale}
-window = 65160
+window = {window}
 rst_on_invalid_ack = true
 """
     return f"""
@@ -170,11 +174,11 @@ close = "rst"
 """
 
 
-def run_synwall(mode, wscale):
+def run_synwall(mode, wscale, win4, win6):
     _, smac = up()
     ns(SRV, "sysctl", "-qw", "net.ipv6.conf.s0.disable_ipv6=1")  # the kernel under synwall stays silent
     cfg = os.path.join(WORK, f"synwall-{mode}.toml")
-    open(cfg, "w").write(synwall_toml(mode, wscale))
+    open(cfg, "w").write(synwall_toml(mode, wscale, win4, win6))
     prefix = f"swc-{os.getpid()}"
     sw = subprocess.Popen(["ip", "netns", "exec", SRV, os.path.join(BUILD, "apps", "synwall"), "--no-huge", "-m", "256",
                            "-l", "0", f"--file-prefix={prefix}", "--no-pci", "--log-level=lib.eal:error", "--",
@@ -276,13 +280,18 @@ def main():
             except Exception as e:
                 print(f"FAIL linux_tcp_syncookies={syncookies}: the reference could not be probed: {e}")
                 continue
-            wscale = 7
-            for line in lin.get("syn_linux_options", []):
-                m = re.search(r"WScale:(\d+)", line)
-                if m:
-                    wscale = int(m.group(1))
+            # synwall is configured as Linux answers a SYN with Linux's options, per family: its
+            # window scale and SYN-ACK window (the base of every later, scaled window).
+            def learnt(probe, key, default):
+                for line in lin.get(probe, []):
+                    m = re.search(key + r"[=:](\d+)", line)
+                    if m:
+                        return int(m.group(1))
+                return default
+            wscale = learnt("syn_linux_options", "WScale", 7)
+            win4, win6 = learnt("syn_linux_options", "win", 65535), learnt("ipv6_syn", "win", 65535)
             try:
-                sw, pcap = run_synwall(mode, wscale)
+                sw, pcap = run_synwall(mode, wscale, win4, win6)
                 frames, problems = tshark_check(pcap)
                 if frames == 0 or problems:
                     print(f"FAIL synwall_replies_pass_tshark[{mode}]: {frames} frames; " + "; ".join(problems[:10]))
