@@ -88,7 +88,7 @@ public:
     ResponderLane(uint16_t port, uint16_t queue, uint16_t burst, uint64_t key, uint16_t reply_bytes);
     uint32_t poll(uint64_t now_ns) noexcept;  // returns the frames answered
     const gen::ResponderStats& stats() const noexcept { return responder_.stats(); }
-    uint64_t tx_refused() noexcept { return tx_.stats().tx_refused; }
+    uint64_t tx_refused() const noexcept { return tx_.stats().tx_refused; }
 
 private:
     uint16_t port_, queue_, burst_;

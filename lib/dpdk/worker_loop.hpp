@@ -85,6 +85,7 @@ public:
     void flush_due(uint64_t now_ns) noexcept;
     void flush() noexcept;
     IoStats& stats() noexcept { return stats_; }
+    const IoStats& stats() const noexcept { return stats_; }
 
 private:
     struct Out {

@@ -49,7 +49,6 @@ namespace synwall::handshake {
     X(kDropOutOfWindow, "DropOutOfWindow", "segments for a request outside its receive window")      \
     X(kPawsRejected, "PAWSEstabRejected", "segments for a request with a TSval older than its SYN's (PAWS, RFC 7323 §5)") \
     X(kDropNoAckFlag, "DropNoAckFlag", "segments with none of SYN, ACK, RST to a listener")          \
-    X(kDropMartianSource, "DropMartianSource", "segments to a listener from its own address (a LAND SYN; the kernel's martian source)") \
     X(kDropFlowTableFull, "DropFlowTableFull", "completing ACKs dropped: established-flow index full") \
     X(kDropReplyTooBig, "DropReplyTooBig", "replies that did not fit the buffer")                    \
     X(kRetransNoBuffer, "RetransNoBuffer", "SYN-ACK retransmits skipped: no buffer")                  \
@@ -70,8 +69,8 @@ enum Counter : uint16_t {
 // TCP segment (ParsedTcp) counts in exactly one of kSegmentOutcomes. The other counters are
 // reasons and results within these (SyncookiesFailed within AcksToListener's DropInvalidAck, ...).
 inline constexpr Counter kSegmentOutcomes[] = {
-    kPassNoListener, kFlowPackets,   kDropMartianSource, kDropNoAckFlag, kDropSynRst,
-    kDropSynFin,     kDropSynAckToListener, kSynRecv,    kAcksToListener, kRstsToListener,
+    kPassNoListener, kFlowPackets,  kDropNoAckFlag,  kDropSynRst,     kDropSynFin,
+    kDropSynAckToListener, kSynRecv, kAcksToListener, kRstsToListener,
 };
 
 std::string_view counter_name(uint32_t c) noexcept;

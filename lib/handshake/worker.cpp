@@ -14,7 +14,7 @@ using net::ParsedPacket;
 using net::ParseStatus;
 namespace flag = net::tcp_flag;
 
-enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck, kFromServer, kMartian };
+enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck, kFromServer };
 
 // What the worker learns about one packet of a chunk before it acts on it.
 struct Worker::PacketState {
@@ -109,7 +109,7 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
     // DRAM-bound: this overlaps the misses of the whole burst).
     for (uint32_t i = 0; i < n; ++i) {
         const PacketState& st = state_[i];
-        if (st.action == Action::kDone || st.action == Action::kMartian) continue;
+        if (st.action == Action::kDone) continue;
         established_.prefetch_entry(st.h_est);
         if (st.action != Action::kFromServer && st.lc->cookie_mode != CookieMode::kAlways)
             half_open_.prefetch_entry(st.h_req);
@@ -143,12 +143,6 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
         return;
     }
     st.lc = &(*listeners_)[st.listener];
-    if (std::memcmp(st.p.src_addr, st.p.dst_addr, st.p.addr_len()) == 0) {
-        // The protected address as the source (a LAND SYN among them): the kernel drops a local
-        // source arriving from outside as a martian; nothing is looked up or answered.
-        st.action = Action::kMartian;
-        return;
-    }
     st.key = table::key_from_client_packet(st.p);
     st.crc = table::hash_key(st.key);
     st.h_est = established_.hash_from_crc(st.crc);
@@ -207,7 +201,7 @@ SynCookieInputs syn_cookie_inputs(const ParsedPacket& p, const ListenerConfig& l
 }  // namespace
 
 void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
-    if (st.action == Action::kDone || st.action == Action::kMartian) return;
+    if (st.action == Action::kDone) return;
     st.est = established_.find(st.key, st.h_est);
     if (st.action == Action::kFromServer) return;
     if (st.est != kNone) {
@@ -316,7 +310,7 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
         out.flow[out.n_flow++] = FlowPacket{pkt, st.est, true, &st.p};
         return;
     }
-    if (st.action != Action::kMartian && touched(st.crc)) {
+    if (touched(st.crc)) {
         st.est = established_.find(st.key, st.h_est);
         st.req = st.est == kNone && st.lc->cookie_mode != CookieMode::kAlways
                      ? half_open_.find(st.key, st.h_req)
@@ -336,7 +330,6 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
         counters_.add(kRstsToListener);
         return on_rst(st, pkt, now_ns, out);
     case Action::kNoAck: return drop(pkt, kDropNoAckFlag, out);
-    case Action::kMartian: return drop(pkt, kDropMartianSource, out);
     case Action::kDone:
     case Action::kFromServer: return;
     }

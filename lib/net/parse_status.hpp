@@ -21,7 +21,7 @@ namespace synwall::net {
     X(kBadIpv4Checksum, "DropBadIpv4Checksum", "IPv4 header checksum wrong")                      \
     X(kBadIpLength, "DropBadIpLength", "IP total/payload length inconsistent")                    \
     X(kBadIpv6ExtHeader, "DropBadIpv6ExtHeader", "IPv6 extension header chain truncated")        \
-    X(kBadAddress, "DropBadAddress", "multicast, broadcast, unspecified or v4-mapped address")   \
+    X(kBadAddress, "DropBadAddress", "multicast, broadcast, unspecified or v4-mapped address, or source = destination")   \
     X(kTruncatedTcp, "DropTruncatedTcp", "segment shorter than the TCP header")                   \
     X(kBadTcpDataOffset, "DropBadTcpDataOffset", "TCP data offset below 5 or beyond the segment")\
     X(kBadTcpChecksum, "DropBadTcpChecksum", "TCP checksum wrong")

@@ -204,10 +204,13 @@ void parse_into(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseCo
         { p.status = ParseStatus::kNotIp; return; }
     }
     if (proto != kIpProtoTcp) { p.status = ParseStatus::kNotTcp; return; }
-    // Martian TCP endpoints are never answered (no SYN-ACK towards a broadcast or multicast).
+    // Martian TCP endpoints are never answered (no SYN-ACK towards a broadcast or multicast), nor is
+    // a segment whose source is its destination (a LAND SYN: the kernel drops a local source
+    // arriving from outside as a martian).
     if (p.family == Family::kIpv4 ? bad_ipv4_address(p.src_addr) || bad_ipv4_address(p.dst_addr)
                                   : bad_ipv6_address(p.src_addr) || bad_ipv6_address(p.dst_addr))
         { p.status = ParseStatus::kBadAddress; return; }
+    if (std::memcmp(p.src_addr, p.dst_addr, p.addr_len()) == 0) { p.status = ParseStatus::kBadAddress; return; }
 
     // L4: TCP.
     p.l4_offset = static_cast<uint16_t>(off);

@@ -344,6 +344,20 @@ TEST(Parser, Ipv6ExtensionChainLengthLimit) {
     EXPECT_EQ(status_of(pf::build_frame(s)), ParseStatus::kBadIpv6ExtHeader);
 }
 
+TEST(Parser, SourceEqualToDestinationIsAMartian) {
+    // A LAND segment (source address = destination address), IPv4 and IPv6: dropped as a bad
+    // address, whatever the ports; one address apart parses.
+    for (Fam fam : {Fam::v4, Fam::v6}) {
+        auto s = base(fam);
+        s.src = s.dst;
+        EXPECT_EQ(status_of(pf::build_frame(s)), ParseStatus::kBadAddress);
+        s.sport = s.dport;
+        EXPECT_EQ(status_of(pf::build_frame(s)), ParseStatus::kBadAddress);
+        s.src[fam == Fam::v4 ? 3 : 15] ^= 1;
+        EXPECT_EQ(status_of(pf::build_frame(s)), ParseStatus::kOk);
+    }
+}
+
 TEST(Parser, Ipv4Fragments) {
     struct Case {
         uint16_t frag;
