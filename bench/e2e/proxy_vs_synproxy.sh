@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # synwall's proxy vs nftables synproxy as a middle box, on one veth topology, with one generator
 # process playing every client and every server:
-#   netns $NS_GEN: g-out  <-veth->  m-out [netns $NS_MID]  <-- the peer -->  m-in [netns $NS_MID]
-#                  g-in   <-veth->  m-in
+#   netns $NS_GEN: g-out  <-veth->  mid-out [netns $NS_MID]  <-- the peer -->  mid-in [netns $NS_MID]
+#                  g-in   <-veth->  mid-in
 # synwall-gen (lcore 0, CPU 0) runs closed-loop clients (SYN, ACK, RST; 10.99.0.0/16) on g-out and,
 # with --respond, a stateless server for 203.0.113.10:80 on g-in. The peers:
 #   nft      $NS_MID routes between the two (10.97.0.0/24 toward the clients, 10.96.0.0/24 toward
 #            the server, static neighbours, no ARP) and nftables synproxy guards port 80 in the
 #            forward hook: it answers SYNs with its own cookies and opens the server leg on a valid
-#            ACK. Its receive processing is steered to CPU 1 (RPS on m-out and m-in), so CPU 1's busy
+#            ACK. Its receive processing is steered to CPU 1 (RPS on mid-out and mid-in), so CPU 1's busy
 #            time (user + system + irq + softirq, /proc/stat) is the peer's whole cost.
-#   synwall  the `proxy` application on net_af_packet on m-out and m-in (no address, no routing:
+#   synwall  the `proxy` application on net_af_packet on mid-out and mid-in (no address, no routing:
 #            bump in the wire), one worker on lcore 1 (CPU 1, always busy); the kernel's veth and
 #            AF_PACKET receive work is steered to CPU 0, uncounted.
 # Two runs per peer and round, each on a fresh topology (nothing left in conntrack):
@@ -34,6 +34,8 @@ CLIENTS=${3:-4000}
 FLOOD_PPS=${4:-50000}
 [ -x build/apps/synwall ] || { meson setup build >/dev/null 2>&1 || true; ninja -C build >/dev/null; }
 NS_GEN=swq-gen NS_MID=swq-mid
+. scripts/lib/proxy-topology.sh  # proxy_config, wait_until (its own namespaces are not used here)
+SRV_ADDR=203.0.113.10            # synwall-gen's default target
 work=$(mktemp -d)
 sw_pid=""
 
@@ -62,17 +64,17 @@ up() {
   down
   ip netns add $NS_GEN
   ip netns add $NS_MID
-  ip link add g-out netns $NS_GEN type veth peer name m-out netns $NS_MID
-  ip link add g-in netns $NS_GEN type veth peer name m-in netns $NS_MID
+  ip link add g-out netns $NS_GEN type veth peer name mid-out netns $NS_MID
+  ip link add g-in netns $NS_GEN type veth peer name mid-in netns $NS_MID
   local i
   for i in lo g-out g-in; do ip -n $NS_GEN link set $i up; done
-  for i in lo m-out m-in; do ip -n $NS_MID link set $i up; done
+  for i in lo mid-out mid-in; do ip -n $NS_MID link set $i up; done
   for i in g-out g-in; do
     ip netns exec $NS_GEN sysctl -qw net.ipv6.conf.$i.disable_ipv6=1
     rps $NS_GEN $i 1
   done
   # Full checksums on what the middle sends (veth leaves them partial; AF_PACKET sees them raw).
-  for i in m-out m-in; do
+  for i in mid-out mid-in; do
     ip netns exec $NS_MID sysctl -qw net.ipv6.conf.$i.disable_ipv6=1
     ip netns exec $NS_MID ethtool -K $i tx off >/dev/null
   done
@@ -91,59 +93,34 @@ SYNPROXY_RULES='table ip bench_synproxy {
 }'
 
 peer_nft() {  # sets DST: the MAC the generator's clients send to
-  ip -n $NS_MID addr add 10.97.0.1/24 dev m-out
-  ip -n $NS_MID addr add 10.96.0.1/24 dev m-in
-  ip -n $NS_MID neigh add 10.97.0.2 lladdr "$(mac $NS_GEN g-out)" dev m-out
-  ip -n $NS_MID neigh add 10.96.0.2 lladdr "$(mac $NS_GEN g-in)" dev m-in
+  ip -n $NS_MID addr add 10.97.0.1/24 dev mid-out
+  ip -n $NS_MID addr add 10.96.0.1/24 dev mid-in
+  ip -n $NS_MID neigh add 10.97.0.2 lladdr "$(mac $NS_GEN g-out)" dev mid-out
+  ip -n $NS_MID neigh add 10.96.0.2 lladdr "$(mac $NS_GEN g-in)" dev mid-in
   ip -n $NS_MID route add 10.99.0.0/16 via 10.97.0.2
   ip -n $NS_MID route add 198.18.0.0/15 via 10.97.0.2
   ip -n $NS_MID route add 203.0.113.0/24 via 10.96.0.2
   ip netns exec $NS_MID sysctl -qw net.ipv4.ip_forward=1
   local k
-  for k in all default m-out m-in; do ip netns exec $NS_MID sysctl -qw net.ipv4.conf.$k.rp_filter=0; done
-  rps $NS_MID m-out 2
-  rps $NS_MID m-in 2
+  for k in all default mid-out mid-in; do ip netns exec $NS_MID sysctl -qw net.ipv4.conf.$k.rp_filter=0; done
+  rps $NS_MID mid-out 2
+  rps $NS_MID mid-in 2
   # The ruleset first: it loads conntrack, whose sysctl only exists then.
   echo "$SYNPROXY_RULES" | ip netns exec $NS_MID nft -f - >&2 || return 1
   ip netns exec $NS_MID sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
-  DST=$(mac $NS_MID m-out)
+  DST=$(mac $NS_MID mid-out)
 }
 
 peer_synwall() {  # starts synwall (sw_pid); sets DST: the server's MAC (bump in the wire)
-  rps $NS_MID m-out 1
-  rps $NS_MID m-in 1
-  cat >"$work/proxy.toml" <<TOML
-[[port]]
-name = "outside"
-device = "net_af_packet0,iface=m-out,qdisc_bypass=1,framecnt=4096"
-profile = "net_af_packet"
-
-[[port]]
-name = "inside"
-device = "net_af_packet1,iface=m-in,qdisc_bypass=1,framecnt=4096"
-profile = "net_af_packet"
-
-[[listener]]
-name = "web"
-address = "203.0.113.10"
-port = 80
-cookie_mode = "auto"
-
-[application]
-kind = "proxy"
-server_port = "inside"
-TOML
+  rps $NS_MID mid-out 1
+  rps $NS_MID mid-in 1
+  PROXY_DEVARGS=",qdisc_bypass=1,framecnt=4096" proxy_config 1 80 >"$work/proxy.toml"
   ip netns exec $NS_MID ./build/apps/synwall --no-huge -m 1024 -l 1 --file-prefix=pvs-sw --no-pci \
     --log-level=lib.eal:error -- --config "$work/proxy.toml" --drivers-config "$ROOT/drivers-config" \
     --stats-json "$work/sw-$run.json" >"$work/sw.log" 2>&1 &
   sw_pid=$!
-  local deadline=$((SECONDS + 30))
-  until grep -q '^synwall:' "$work/sw.log"; do
-    if ! kill -0 "$sw_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-      echo "synwall did not start:" >&2; cat "$work/sw.log" >&2; return 1
-    fi
-    sleep 0.1
-  done
+  WATCH_PID=$sw_pid wait_until 30 "synwall to start" grep -q '^synwall:' "$work/sw.log" ||
+    { cat "$work/sw.log" >&2; return 1; }
   DST=$(mac $NS_GEN g-in)
 }
 

@@ -26,18 +26,19 @@ topology_up() {
   ip netns exec $NS_SRV ethtool -K srv0 tx off >/dev/null
 }
 
-# The synwall configuration of the proxy in this topology (WORKERS queues per port).
+# The synwall configuration of the proxy in this topology (WORKERS queues per port; the ports'
+# extra device arguments in $PROXY_DEVARGS, e.g. ",qdisc_bypass=1,framecnt=4096").
 proxy_config() {  # workers, protected ports (space-separated)
   local workers=$1 port
   cat <<TOML
 [[port]]
 name = "outside"
-device = "net_af_packet0,iface=mid-out,qpairs=$workers"
+device = "net_af_packet0,iface=mid-out,qpairs=$workers${PROXY_DEVARGS:-}"
 profile = "net_af_packet"
 
 [[port]]
 name = "inside"
-device = "net_af_packet1,iface=mid-in,qpairs=$workers"
+device = "net_af_packet1,iface=mid-in,qpairs=$workers${PROXY_DEVARGS:-}"
 profile = "net_af_packet"
 TOML
   for port in $2; do
