@@ -20,10 +20,11 @@ for f in "${filters[@]}"; do
         "$build/bench/bench_handshake" --benchmark_filter="^$f\$" --benchmark_min_time=0.02 >"$out/log" 2>&1 ||
         { echo "$f: the benchmark failed under valgrind" >&2; tail -5 "$out/log" >&2; exit 1; }
     total=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/log")
-    # Calls of timed_burst, summed over its call sites (callgrind names a function once, then by id).
-    calls=$(awk '/^cfn=/ { id = $1; sub(/^cfn=/, "", id); sub(/ .*/, "", id)
-                           if ($0 ~ /timed_burst/) want[id] = 1
-                           if (id in want) { getline; if ($1 ~ /^calls=/) { sub("calls=", "", $1); n += $1 } } }
+    # Bursts = calls made from inside timed_burst (its one call, process_burst). Callgrind names a
+    # function once and then refers to it by id, in fn= (this function) and cfn= (a callee) lines.
+    calls=$(awk '/^c?fn=/ && /timed_burst/ { id = $1; sub(/^c?fn=/, "", id); want[id] = 1 }
+                 /^fn=/ { id = $1; sub(/^fn=/, "", id); in_fn = (id in want); next }
+                 /^calls=/ && in_fn { v = $1; sub("calls=", "", v); n += v }
                  END { print n + 0 }' "$out/cg")
     if [ -z "$total" ] || [ "$calls" -eq 0 ]; then echo "$f: no timed_burst calls recorded" >&2; exit 1; fi
     awk -v f="$f" -v t="$total" -v c="$calls" 'BEGIN {printf "%-32s %7.1f instructions/packet (%d bursts of 32)\n", f, t / (c * 32), c}'

@@ -7,6 +7,7 @@ namespace synwall::cookie {
 uint8_t mss_to_index(net::Family f, uint16_t mss) noexcept {
     // Branch-free: the number of entries above index 0 that are <= mss.
     const uint16_t* t = f == net::Family::kIpv4 ? kMssTableV4 : kMssTableV6;
+    if (mss >= t[kMssTableSize - 1]) return kMssTableSize - 1;  // Ethernet clients: the common case
     uint8_t i = 0;
     for (uint8_t k = 1; k < kMssTableSize; ++k) i = static_cast<uint8_t>(i + (mss >= t[k]));
     return i;

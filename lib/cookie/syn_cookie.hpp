@@ -107,6 +107,43 @@ inline uint32_t cookie_counter(uint32_t now, uint32_t parity) noexcept {
     return (now & 1u) == parity ? now : now - 1;
 }
 
+// The cookie's life as pure functions (the kernel's cookie_v4_init_sequence / __cookie_v4_check):
+// the caller computes the MAC over message_word(...) with the epoch key of the counter.
+
+// What a SYN's cookie encodes: the MSS index and, with timestamps, the agreed options.
+struct SynCookieInputs {
+    uint8_t mss_index;
+    uint8_t opts;
+};
+// `client_mss` is the SYN's MSS option, or the family's default when it had none; `agreed` is what
+// we grant (wscale, SACK, ECN), carried only when timestamps are used (otherwise kOptsNone).
+inline SynCookieInputs syn_inputs(net::Family f, uint16_t client_mss, bool timestamps,
+                                  const CookieOptions& agreed) noexcept {
+    return SynCookieInputs{mss_to_index(f, client_mss), timestamps ? encode_opts(agreed) : kOptsNone};
+}
+
+// Our ISN for the SYN: its ISN plus the cookie word.
+inline uint32_t mint(uint32_t client_isn, uint32_t counter, uint8_t mss_index, uint32_t mac) noexcept {
+    return client_isn + cookie_word(counter, mss_index, mac);
+}
+
+// What an ACK's cookie claims, read before the MAC is checked: W = (ACK - 1) - (SEQ - 1), the
+// counter its parity bit names, the MSS index, and the options echoed in the low bits of TSecr.
+struct CookieClaim {
+    uint32_t word;
+    uint32_t counter;
+    uint8_t mss_index;
+    uint8_t opts;
+    uint32_t message_word() const noexcept { return cookie::message_word(counter, opts, mss_index); }
+};
+inline CookieClaim decode_ack(uint32_t now_counter, uint32_t seq, uint32_t ack, bool has_ts, uint32_t tsecr) noexcept {
+    const uint32_t w = ack - seq;
+    return CookieClaim{w, cookie_counter(now_counter, w >> 31), static_cast<uint8_t>((w >> 28) & 7),
+                       has_ts ? static_cast<uint8_t>(tsecr & kOptsMask) : kOptsNone};
+}
+// True when `mac`, computed over claim.message_word() with the claimed counter's key, is the cookie's.
+inline bool verify(const CookieClaim& claim, uint32_t mac) noexcept { return ((mac ^ claim.word) & kMacMask) == 0; }
+
 // A batch of PRF evaluations, grouped by key so that each group runs pipelined (one AES key
 // schedule in registers for the whole group). Jobs keep their submission index.
 class PrfBatch {

@@ -56,6 +56,10 @@ struct EngineConfig {
     bool checksum_offload = false;           // leave checksums to the NIC (pseudo-header only)
     net::ParseConfig parse;
     uint32_t l2_cache_entries = 4096;        // distinct L2 headers remembered for retransmits
+    // Untagged IPv4 SYNs answered with a cookie and cookie ACKs take a specialised path
+    // (worker_fast_path.cpp); false sends every packet through the general one, which stays the
+    // reference (the differential test runs both on the same frames).
+    bool fast_path = true;
 };
 
 // Empty when valid; otherwise "<field>: <reason>".

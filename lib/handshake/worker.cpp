@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "handshake/segment_rules.hpp"
+#include "handshake/worker_internal.hpp"
 #include "net/byte_order.hpp"
 #include "net/tcp_clock.hpp"
 
@@ -14,36 +16,11 @@ using net::ParsedPacket;
 using net::ParseStatus;
 namespace flag = net::tcp_flag;
 
-enum class Worker::Action : uint8_t { kDone, kFlow, kSyn, kAck, kRst, kNoAck, kFromServer };
-
-// What the worker learns about one packet of a chunk before it acts on it.
-struct Worker::PacketState {
-    ParsedPacket p;
-    const ListenerConfig* lc;  // (*listeners_)[listener], looked up once
-    table::FlowKey key;
-    uint32_t crc;
-    table::FlowTable<Established>::Hash h_est;
-    table::FlowTable<HalfOpen>::Hash h_req;
-    uint32_t est;
-    uint32_t req;
-    uint16_t listener;
-    Action action;
-    int prf_job;         // -1: none
-    bool prf_is_cookie;  // the job is a cookie MAC (else an ISN)
-    uint32_t counter;    // cookie counter the job used
-    uint8_t opts;        // cookie opts the job used
-    uint8_t mss_index;   // cookie MSS index the job used
-};
-
 namespace {
-
-constexpr uint32_t kNone = ~0u;
 
 cookie::FlowTuple tuple_of(const ParsedPacket& p) noexcept {
     return cookie::FlowTuple{p.family, p.src_addr, p.dst_addr, p.src_port, p.dst_port};
 }
-
-uint16_t default_mss(Family f) noexcept { return f == Family::kIpv4 ? 536 : 1220; }
 
 // PAWS for a request (tcp_paws_reject, RFC 7323 §5.3): timestamps negotiated and the segment's
 // TSval older than TS.Recent, the SYN's. RSTs are not subject to it (the kernel exempts them
@@ -51,13 +28,6 @@ uint16_t default_mss(Family f) noexcept { return f == Family::kIpv4 ? 536 : 1220
 bool paws_reject(const HalfOpen& r, const ParsedPacket& p) noexcept {
     return (r.flags & kConnTimestamps) && p.options.has_timestamps && !p.has(flag::kRst) &&
            static_cast<int32_t>(r.ts_recent - p.options.tsval) > 0;
-}
-
-// Whether a SYN gets ECN (RFC 3168 §6.1.1), as tcp_ecn_create_request: an ECN-setup SYN (ECE and
-// CWR) that is not itself ECT-marked; an ECT SYN is refused ECN (it did not come from an RFC 3168
-// sender, which sends its SYN Not-ECT).
-bool syn_gets_ecn(const ParsedPacket& p) noexcept {
-    return (p.tcp_flags & (flag::kEce | flag::kCwr)) == (flag::kEce | flag::kCwr) && p.ip_ecn == 0;
 }
 
 }  // namespace
@@ -75,6 +45,7 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
       l2_(engine.l2_cache_entries),
       reply_limit_(engine.reply_rate_per_s, engine.reply_burst),
       state_(new PacketState[kMaxBurst]),
+      fast_(new FastState[kMaxBurst]),
       expired_(new uint32_t[std::max<uint32_t>(engine.timer_budget, 1)]) {
     accept_.reserve(listeners_->size());
     for (size_t i = 0; i < listeners_->size(); ++i)
@@ -86,7 +57,7 @@ Worker::~Worker() = default;
 
 size_t Worker::memory_bytes() const noexcept {
     return half_open_.memory_bytes() + established_.memory_bytes() + timers_.memory_bytes() +
-           sizeof(*this) + kMaxBurst * sizeof(PacketState);
+           sizeof(*this) + kMaxBurst * (sizeof(PacketState) + sizeof(FastState));
 }
 
 // Kept out of line even under LTO: one symbol to profile (callgrind --toggle-collect) and to call.
@@ -102,12 +73,21 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
     counters_.add(kRxPackets, n);
     secrets_.advance(now_ns / 1'000'000'000);
     touched_ = 0;
+    if (config_.fast_path)
+        fast_chunk(pkts, now_ns, out);
+    else
+        general_run(pkts, 0, n, now_ns, out);
+    return n;
+}
+
+void Worker::general_run(std::span<net::Packet> pkts, uint32_t first, uint32_t n, uint64_t now_ns,
+                         BurstOutput& out) noexcept {
     prf_.clear();
     // 1. Parse, find the listener, hash the key and prefetch both tables' buckets.
-    for (uint32_t i = 0; i < n; ++i) classify(state_[i], pkts[i]);
+    for (uint32_t i = first; i < n; ++i) classify(state_[i], pkts[i]);
     // Buckets are on their way; start loading the entries their tags point at (large tables are
     // DRAM-bound: this overlaps the misses of the whole burst).
-    for (uint32_t i = 0; i < n; ++i) {
+    for (uint32_t i = first; i < n; ++i) {
         const PacketState& st = state_[i];
         if (st.action == Action::kDone) continue;
         established_.prefetch_entry(st.h_est);
@@ -116,12 +96,18 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
     }
     // 2. Look the keys up (state as of the start of the chunk) and queue the PRF work the
     //    packets will most likely need, so that it runs pipelined in one batch.
-    for (uint32_t i = 0; i < n; ++i) prepare_prf(state_[i], now_ns);
+    for (uint32_t i = first; i < n; ++i) prepare_prf(state_[i], now_ns);
     prf_.run();
     // 3. Act, strictly in arrival order; a packet whose key another packet of this chunk changed
     //    is looked up again, and PRF work the prediction missed is done on the spot.
-    for (uint32_t i = 0; i < n; ++i) execute(state_[i], pkts[i], now_ns, out);
-    return n;
+    for (uint32_t i = first; i < n; ++i) execute(state_[i], pkts[i], now_ns, out);
+}
+
+Worker::Admission Worker::admit(const ListenerConfig& l, uint16_t listener) const noexcept {
+    if (l.cookie_mode == CookieMode::kAlways) return Admission::kCookie;
+    const bool queue_full = listener_state_[listener].half_open >= l.max_half_open || half_open_.full();
+    if (!queue_full) return Admission::kQueue;
+    return l.cookie_mode == CookieMode::kNever ? Admission::kDropOverflow : Admission::kCookieOverflow;
 }
 
 void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
@@ -174,32 +160,6 @@ bool Worker::cookie_eligible(uint16_t listener, uint64_t now_ns) const noexcept 
     return false;
 }
 
-namespace {
-
-// Cookie inputs of a SYN: MSS index and opts (wscale/SACK/ECN only when timestamps carry them).
-struct SynCookieInputs {
-    uint8_t mss_index;
-    uint8_t opts;
-};
-
-SynCookieInputs syn_cookie_inputs(const ParsedPacket& p, const ListenerConfig& l) noexcept {
-    const net::TcpOptions& o = p.options;
-    SynCookieInputs r;
-    r.mss_index = cookie::mss_to_index(p.family, o.has_mss ? o.mss : default_mss(p.family));
-    if (o.has_timestamps && l.timestamps) {
-        cookie::CookieOptions co;
-        co.wscale = o.has_wscale && l.window_scaling ? o.wscale : kNoWscale;
-        co.sack = o.sack_permitted && l.sack;
-        co.ecn = syn_gets_ecn(p) && l.ecn;
-        r.opts = cookie::encode_opts(co);
-    } else {
-        r.opts = cookie::kOptsNone;
-    }
-    return r;
-}
-
-}  // namespace
-
 void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
     if (st.action == Action::kDone) return;
     st.est = established_.find(st.key, st.h_est);
@@ -215,11 +175,9 @@ void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
     const ParsedPacket& p = st.p;
     const uint32_t now_counter = secrets_.now_counter();
     if (st.action == Action::kSyn && !p.has(flag::kAck | flag::kRst | flag::kFin)) {
-        const ListenerState& ls = listener_state_[st.listener];
-        const bool queue_full = ls.half_open >= l.max_half_open || half_open_.full();
-        const bool cookie = l.cookie_mode == CookieMode::kAlways || (l.cookie_mode == CookieMode::kAuto && queue_full);
-        if (cookie) {
-            const SynCookieInputs in = syn_cookie_inputs(p, l);
+        const Admission a = admit(l, st.listener);
+        if (a == Admission::kCookie || a == Admission::kCookieOverflow) {
+            const cookie::SynCookieInputs in = syn_cookie_inputs(p.family, p.options, syn_gets_ecn(p.tcp_flags, p.ip_ecn), l);
             st.counter = now_counter;
             st.opts = in.opts;
             st.mss_index = in.mss_index;
@@ -227,21 +185,19 @@ void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
             const auto* keys = secrets_.keys_for_counter(now_counter);
             const uint32_t word = cookie::message_word(now_counter, in.opts, in.mss_index);
             st.prf_job = queue_prf(p, keys->v4, keys->v6, word);
-        } else if (!queue_full) {
+        } else if (a == Admission::kQueue) {
             st.prf_is_cookie = false;
             st.prf_job = queue_prf(p, secrets_.isn_key(), secrets_.isn_key(), 0);
         }
     } else if (st.action == Action::kAck && cookie_eligible(st.listener, now_ns)) {
-        const uint32_t w = p.ack - p.seq;  // (ack - 1) - (seq - 1)
-        st.counter = cookie::cookie_counter(now_counter, w >> 31);
-        st.mss_index = static_cast<uint8_t>((w >> 28) & 7);
-        st.opts = p.options.has_timestamps ? static_cast<uint8_t>(p.options.tsecr & cookie::kOptsMask)
-                                           : cookie::kOptsNone;
+        const cookie::CookieClaim c = cookie::decode_ack(now_counter, p.seq, p.ack, p.options.has_timestamps, p.options.tsecr);
+        st.counter = c.counter;
+        st.mss_index = c.mss_index;
+        st.opts = c.opts;
         st.prf_is_cookie = true;
         const auto* keys = secrets_.keys_for_counter(st.counter);
         if (keys == nullptr) return;
-        const uint32_t word = cookie::message_word(st.counter, st.opts, st.mss_index);
-        st.prf_job = queue_prf(p, keys->v4, keys->v6, word);
+        st.prf_job = queue_prf(p, keys->v4, keys->v6, c.message_word());
     }
 }
 
@@ -340,7 +296,7 @@ void Worker::drop(net::Packet& pkt, uint32_t counter, BurstOutput& out) noexcept
     out.drop[out.n_drop++] = pkt;
 }
 
-bool Worker::transmit(net::Packet& pkt, const ParsedPacket& in, const net::ReplySegment& seg,
+bool Worker::transmit(net::Packet& pkt, const net::SegmentEnds& in, const net::ReplySegment& seg,
                       BurstOutput& out) noexcept {
     const net::ReplyIpFields ip{config_.ttl, ip_id_++, config_.checksum_offload};
     if (!net::build_reply(pkt, in, seg, ip)) {
@@ -351,29 +307,15 @@ bool Worker::transmit(net::Packet& pkt, const ParsedPacket& in, const net::Reply
     return true;
 }
 
-// The cookie SYN-ACK: our options travel in the cookie and, with timestamps, in the TSval.
-void Worker::send_cookie_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, uint8_t cookie_opts,
-                                uint64_t now_ns, BurstOutput& out) noexcept {
-    const ListenerConfig& l = *st.lc;
-    const ParsedPacket& p = st.p;
-    net::ReplySegment seg;
-    seg.flags = flag::kSyn | flag::kAck;
-    seg.seq = isn;
-    seg.ack = p.seq + 1;
-    seg.window = l.window;
-    seg.options.mss = l.mss;
-    // Without timestamps the cookie cannot carry wscale/SACK/ECN: offer none (as the kernel).
-    const bool ts = p.options.has_timestamps && l.timestamps;
-    const cookie::CookieOptions co = cookie::decode_opts(cookie_opts);
-    seg.options.timestamps = ts;
-    if (ts) {
-        seg.options.tsval = cookie::cookie_tsval(net::tcp_ts_clock(now_ns), cookie_opts);
-        seg.options.tsecr = p.options.tsval;
-        seg.options.sack_permitted = co.sack;
-        if (co.wscale != kNoWscale) seg.options.wscale = l.wscale;
-        if (co.ecn) seg.flags |= flag::kEce;
-    }
-    transmit(pkt, p, seg, out);
+void Worker::send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
+                                const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
+                                net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    ListenerState& ls = listener_state_[listener];
+    ls.cookies_sent = true;
+    ls.last_cookie_sent_ns = now_ns;
+    counters_.add(kSyncookiesSent);
+    const uint32_t isn = cookie::mint(client_seq, counter, in.mss_index, mac);
+    transmit(pkt, ends, cookie_synack((*listeners_)[listener], client_seq, o, isn, in.opts, now_ns), out);
 }
 
 void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
@@ -412,15 +354,12 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
         counters_.add(kListenOverflows);
         return drop(pkt, kListenDrops, out);
     }
-    const bool queue_full = ls.half_open >= l.max_half_open || half_open_.full();
-    bool want_cookie = l.cookie_mode == CookieMode::kAlways;
-    if (!want_cookie && queue_full) {
-        if (l.cookie_mode == CookieMode::kNever) {
-            counters_.add(kReqQFullDrop);
-            return drop(pkt, kListenDrops, out);
-        }
-        counters_.add(kReqQFullDoCookies);
-        want_cookie = true;
+    bool want_cookie = true;
+    switch (admit(l, st.listener)) {
+    case Admission::kQueue: want_cookie = false; break;
+    case Admission::kCookie: break;
+    case Admission::kCookieOverflow: counters_.add(kReqQFullDoCookies); break;
+    case Admission::kDropOverflow: counters_.add(kReqQFullDrop); return drop(pkt, kListenDrops, out);
     }
 
     uint32_t req = kNone;
@@ -438,16 +377,12 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
 
     if (want_cookie) {
         // Reuse what prepare_prf computed when it predicted this cookie.
-        const SynCookieInputs in = st.prf_job >= 0 && st.prf_is_cookie ? SynCookieInputs{st.mss_index, st.opts}
-                                                                        : syn_cookie_inputs(p, l);
+        const cookie::SynCookieInputs in =
+            st.prf_job >= 0 && st.prf_is_cookie ? cookie::SynCookieInputs{st.mss_index, st.opts}
+                                                : syn_cookie_inputs(p.family, p.options, syn_gets_ecn(p.tcp_flags, p.ip_ecn), l);
         const uint32_t counter = secrets_.now_counter();
         const uint32_t mac = cookie_prf(st, counter, in.opts, in.mss_index);
-        const uint32_t isn = p.seq + cookie::cookie_word(counter, in.mss_index, mac);
-        ls.cookies_sent = true;
-        ls.last_cookie_sent_ns = now_ns;
-        counters_.add(kSyncookiesSent);
-        send_cookie_synack(st, pkt, isn, in.opts, now_ns, out);
-        return;
+        return send_cookie_synack(st.listener, net::ends_of(p), p.seq, p.options, in, counter, mac, pkt, now_ns, out);
     }
 
     // A new request in SYN-RECEIVED (RFC 9293 §3.10.7.2), with its retransmit timer.
@@ -462,7 +397,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     r.client_wscale = o.has_wscale && l.window_scaling ? o.wscale : kNoWscale;
     r.flags = static_cast<uint8_t>((o.sack_permitted && l.sack ? kConnSack : 0) |
                                    (o.has_timestamps && l.timestamps ? kConnTimestamps : 0) |
-                                   (syn_gets_ecn(p) && l.ecn ? kConnEcn : 0));
+                                   (syn_gets_ecn(p.tcp_flags, p.ip_ecn) && l.ecn ? kConnEcn : 0));
     r.retransmits = 0;
     r.last_oow = 0;
     r.timer = timers_.start(now_ns, config_.synack_rto_ns, req);
@@ -502,25 +437,14 @@ void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
         return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
 
     // A cookie ACK (the kernel's cookie_v4_check / cookie_v6_check).
-    const uint32_t w = p.ack - p.seq;
-    const uint32_t counter = cookie::cookie_counter(secrets_.now_counter(), w >> 31);
-    const uint8_t mss_index = static_cast<uint8_t>((w >> 28) & 7);
-    const uint8_t opts = p.options.has_timestamps ? static_cast<uint8_t>(p.options.tsecr & cookie::kOptsMask)
-                                                  : cookie::kOptsNone;
-    const uint32_t mac = cookie_prf(st, counter, opts, mss_index);
-    if (secrets_.keys_for_counter(counter) == nullptr || ((mac ^ w) & cookie::kMacMask) != 0) {
+    const cookie::CookieClaim claim =
+        cookie::decode_ack(secrets_.now_counter(), p.seq, p.ack, p.options.has_timestamps, p.options.tsecr);
+    const uint32_t mac = cookie_prf(st, claim.counter, claim.opts, claim.mss_index);
+    if (secrets_.keys_for_counter(claim.counter) == nullptr || !cookie::verify(claim, mac)) {
         counters_.add(kSyncookiesFailed);
         return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
     }
-    const cookie::CookieOptions co = cookie::decode_opts(opts);
-    c.client_isn = p.seq - 1;
-    c.server_isn = p.ack - 1;
-    c.mss = std::min(cookie::index_to_mss(p.family, mss_index), l.mss);
-    c.snd_wscale = co.wscale;
-    c.rcv_wscale = co.wscale != kNoWscale ? l.wscale : kNoWscale;
-    c.flags = static_cast<uint8_t>(kConnFromCookie | (p.options.has_timestamps ? kConnTimestamps : 0) |
-                                   (co.sack ? kConnSack : 0) | (co.ecn ? kConnEcn : 0));
-    establish(st, pkt, c, kNone, now_ns, out);
+    establish(st, pkt, cookie_connection(p.family, claim, p.seq, p.ack, p.options.has_timestamps, l), kNone, now_ns, out);
 }
 
 void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection& proto, uint32_t req,
@@ -544,30 +468,36 @@ void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection
         transmit(pkt, p, net::rst_for(p), out);
         return;
     }
-    const uint32_t flow = established_.insert(st.key, st.h_est);
+    enqueue(Arrival{st.key, st.h_est, st.crc, st.listener, p.seq, p.options.has_timestamps, p.options.tsval, p.window,
+                    static_cast<uint16_t>(p.l4_offset + p.tcp_header_len), p.payload_len},
+            pkt, proto, req, out);
+    (void)now_ns;
+}
+
+void Worker::enqueue(const Arrival& a, net::Packet& pkt, const Connection& proto, uint32_t req, BurstOutput& out) noexcept {
+    const uint32_t flow = established_.insert(a.key, a.h_est);
     if (flow == kNone) return drop(pkt, kDropFlowTableFull, out);
-    established_.at(flow).listener = st.listener;
+    established_.at(flow).listener = a.listener;
     if (req != kNone) erase_request(req);
-    touch(st.crc);
+    touch(a.crc);
 
     Connection c = proto;
-    c.key = st.key;
-    c.ts_recent = p.options.has_timestamps ? p.options.tsval : 0;
+    c.key = a.key;
+    c.ts_recent = a.has_ts ? a.tsval : 0;
     c.flow = flow;
-    c.listener = st.listener;
-    c.window = p.window;
+    c.listener = a.listener;
+    c.window = a.window;
     c.packet = pkt;
-    c.payload_offset = static_cast<uint16_t>(p.l4_offset + p.tcp_header_len);
+    c.payload_offset = a.payload_offset;
     // Data that does not start at RCV.NXT (a queued request's ACK in the window but past it) is out
     // of order: not the connection's first bytes, and not to be acknowledged (the kernel queues it
     // out of order and ACKs RCV.NXT). A cookie ACK's data starts at RCV.NXT by construction.
-    c.payload_len = p.seq == proto.client_isn + 1 ? p.payload_len : 0;
-    q.push(c);  // cannot fail: single producer, checked above
+    c.payload_len = a.seq == proto.client_isn + 1 ? a.payload_len : 0;
+    accept_[a.listener]->push(c);  // cannot fail: single producer, checked by the caller
     __atomic_store_n(&queued_total_, queued_total_ + 1, __ATOMIC_RELEASE);
     counters_.add(kEstablished);
-    if (p.payload_len) counters_.add(kEstablishedWithData);
+    if (a.payload_len) counters_.add(kEstablishedWithData);
     ++out.n_established;
-    (void)now_ns;
 }
 
 void Worker::on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {

@@ -108,14 +108,33 @@ public:
 
 private:
     enum class Action : uint8_t;
+    enum class Admission : uint8_t;
+    enum class FastKind : uint8_t;
     struct PacketState;
-    struct ListenerState {
+    struct FastState;
+    struct Arrival;
+    // Written by the worker, read by telemetry on another lcore: one cache line per listener.
+    struct alignas(64) ListenerState {
         uint32_t half_open = 0;
         uint64_t last_cookie_sent_ns = 0;
         bool cookies_sent = false;
     };
 
     uint32_t process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
+    // The general path over pkts[first, last), in arrival order (state_ indexed like pkts).
+    void general_run(std::span<net::Packet> pkts, uint32_t first, uint32_t last, uint64_t now_ns,
+                     BurstOutput& out) noexcept;
+    // The fast path (worker_fast_path.cpp): screens the chunk, handles what it can in stages and
+    // hands everything else, in order, to general_run.
+    void fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
+    void fast_screen(FastState& st, net::Packet& pkt) noexcept;
+    void fast_prepare(FastState& st, uint64_t now_ns) noexcept;
+    bool fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
+    bool fast_ack(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
+    bool fast_key_taken(const FastState& st) const noexcept;
+    // How a SYN to listener `l` is admitted now: queued, or answered with a cookie, or dropped.
+    // prepare_prf predicts with it, on_syn and the fast path decide with it.
+    Admission admit(const ListenerConfig& l, uint16_t listener) const noexcept;
     void classify(PacketState& st, net::Packet& pkt) noexcept;
     void prepare_prf(PacketState& st, uint64_t now_ns) noexcept;
     void execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
@@ -125,8 +144,12 @@ private:
     void on_rst(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
     void establish(const PacketState& st, net::Packet& pkt, const Connection& proto, uint32_t req,
                    uint64_t now_ns, BurstOutput& out) noexcept;
-    void send_cookie_synack(const PacketState& st, net::Packet& pkt, uint32_t isn, uint8_t cookie_opts,
-                            uint64_t now_ns, BurstOutput& out) noexcept;
+    // The connection into the flow index and its accept queue (the caller checked the queue has room).
+    void enqueue(const Arrival& a, net::Packet& pkt, const Connection& proto, uint32_t req, BurstOutput& out) noexcept;
+    // Answers a SYN with a cookie SYN-ACK built in its own buffer.
+    void send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
+                            const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
+                            net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
     void send_rst_or_drop(const PacketState& st, net::Packet& pkt, bool rst, uint32_t drop_counter,
                           uint64_t now_ns, BurstOutput& out) noexcept;
     // The request's ACK for a segment it does not accept (tcp_v4_reqsk_send_ack): SND.NXT, RCV.NXT,
@@ -135,8 +158,12 @@ private:
                           BurstOutput& out) noexcept;
     // tcp_oow_rate_limited for a request: true when it answered one too recently (else notes now).
     bool oow_rate_limited(HalfOpen& r, uint64_t now_ns) noexcept;
-    bool transmit(net::Packet& pkt, const net::ParsedPacket& in, const net::ReplySegment& seg,
+    bool transmit(net::Packet& pkt, const net::SegmentEnds& in, const net::ReplySegment& seg,
                   BurstOutput& out) noexcept;
+    bool transmit(net::Packet& pkt, const net::ParsedPacket& in, const net::ReplySegment& seg,
+                  BurstOutput& out) noexcept {
+        return transmit(pkt, net::ends_of(in), seg, out);
+    }
     void drop(net::Packet& pkt, uint32_t counter, BurstOutput& out) noexcept;
 
     uint32_t stateful_isn(const PacketState& st, uint64_t now_ns) noexcept;
@@ -165,10 +192,14 @@ private:
     Counters counters_;
     cookie::PrfBatch prf_;
     uint16_t ip_id_ = 0;
-    uint64_t queued_total_ = 0;
     uint64_t touched_ = 0;  // crc bits of keys whose table state changed during this chunk
     std::unique_ptr<PacketState[]> state_;
+    std::unique_ptr<FastState[]> fast_;
     std::unique_ptr<uint32_t[]> expired_;
+    // Read by application lcores while the worker writes its other fields every chunk: a line of
+    // its own, so those reads do not keep pulling the worker's hot line away.
+    alignas(64) uint64_t queued_total_ = 0;
+    char queued_total_pad_[64 - sizeof(uint64_t)];
 };
 
 }  // namespace synwall::handshake

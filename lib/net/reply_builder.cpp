@@ -52,7 +52,7 @@ namespace {
 // kReply: the segment answers `in` (MACs, addresses and ports swapped); otherwise it continues in
 // `in`'s direction (a SYN the proxy sends on the client's behalf).
 template <bool kReply>
-bool build_segment(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg, const ReplyIpFields& ipf) noexcept {
+bool build_segment(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, const ReplyIpFields& ipf) noexcept {
     const bool v4 = in.family == Family::kIpv4;
     const uint16_t ip_len = v4 ? 20 : 40;
     const auto hdr_len = static_cast<uint16_t>(20 + reply_options_len(seg.options));
@@ -143,11 +143,11 @@ bool build_segment(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
 
 }  // namespace
 
-bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
+bool build_reply(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
     return build_segment<true>(pkt, in, seg, ip);
 }
 
-bool build_forward(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
+bool build_forward(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
     return build_segment<false>(pkt, in, seg, ip);
 }
 

@@ -45,20 +45,43 @@ struct ReplyIpFields {
     bool checksum_offload = false;
 };
 
+// The two ends of a received segment, as a reply needs them: what build_reply reads of `in`. A
+// ParsedPacket gives them (ends_of); the engine's fast path fills them from a PlainIpv4Segment.
+struct SegmentEnds {
+    Family family = Family::kIpv4;
+    uint16_t l3_offset = 0;             // the L2 header kept (MACs swapped) is this long
+    const uint8_t* src_addr = nullptr;  // 4 or 16 bytes
+    const uint8_t* dst_addr = nullptr;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+};
+
+inline SegmentEnds ends_of(const ParsedPacket& p) noexcept {
+    return SegmentEnds{p.family, p.l3_offset, p.src_addr, p.dst_addr, p.src_port, p.dst_port};
+}
+
 // Length of the TCP options that `o` produces (a multiple of 4, at most 20).
 uint8_t reply_options_len(const ReplyOptions& o) noexcept;
 
 // Rewrites `pkt` (parsed as `in`, which must be ok()) into the reply. Returns false, leaving the
 // frame untouched, when the reply does not fit in pkt.room.
-bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
+bool build_reply(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg,
                  const ReplyIpFields& ip) noexcept;
+inline bool build_reply(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
+                        const ReplyIpFields& ip) noexcept {
+    return build_reply(pkt, ends_of(in), seg, ip);
+}
 
 // The same segment, but continuing in `in`'s direction: MACs, addresses and ports kept (the proxy's
 // SYN to the server, built from the client's ACK). `pkt` may be another buffer than the one `in`
 // describes, as long as it holds `in`'s L2 header (in.l3_offset bytes): addresses are read from
 // `in`, not from `pkt`.
-bool build_forward(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
+bool build_forward(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg,
                    const ReplyIpFields& ip) noexcept;
+inline bool build_forward(Packet& pkt, const ParsedPacket& in, const ReplySegment& seg,
+                          const ReplyIpFields& ip) noexcept {
+    return build_forward(pkt, ends_of(in), seg, ip);
+}
 
 // RFC 9293 §3.10.7.1: the RST that answers `in` (seq taken from its ACK field if it has one,
 // otherwise seq 0 with ACK = its seq + its length).

@@ -1,0 +1,189 @@
+// The engine's fast path: untagged IPv4 SYNs that get a cookie and ACKs that carry one (a flood's
+// packets, and the handshakes that complete through it), in stages across the burst with a small
+// record per packet instead of a full ParsedPacket:
+//   1. screen  read the plain IPv4 segment (net/plain_ipv4), find the listener, hash the key and
+//              prefetch the buckets; anything else is left to the general path
+//   2. prepare look the key up (a hit is a flow's packet or a request: general path), decide the
+//              admission, queue the cookie's MAC in one PRF batch
+//   3. act     in arrival order: check that nothing earlier in the chunk changed what was
+//              prepared, then answer; packets the fast path declines go, in order, through the
+//              general path (Worker::general_run), which stays the reference.
+// Every decision uses the rules the general path uses (admit, segment_rules.hpp, lib/cookie), and
+// test/unit/fast_path_test.cpp runs both paths on the same frames and requires identical bytes,
+// dispositions, connections and counters.
+#include "handshake/segment_rules.hpp"
+#include "handshake/worker.hpp"
+#include "handshake/worker_internal.hpp"
+
+namespace synwall::handshake {
+
+namespace flag = net::tcp_flag;
+
+namespace {
+
+table::FlowKey key_v4(const net::PlainIpv4Segment& s) noexcept {
+    table::FlowKey k;
+    table::store_addr(k.client, net::Family::kIpv4, s.src());
+    table::store_addr(k.server, net::Family::kIpv4, s.dst());
+    k.client_port = s.src_port;
+    k.server_port = s.dst_port;
+    return k;
+}
+
+net::SegmentEnds ends_v4(const net::PlainIpv4Segment& s) noexcept {
+    return net::SegmentEnds{net::Family::kIpv4, net::PlainIpv4Segment::kL3Offset, s.src(), s.dst(), s.src_port, s.dst_port};
+}
+
+}  // namespace
+
+void Worker::fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
+    const auto n = static_cast<uint32_t>(pkts.size());
+    uint32_t candidates = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        fast_screen(fast_[i], pkts[i]);
+        candidates += fast_[i].kind != FastKind::kGeneral;
+    }
+    if (candidates == 0) return general_run(pkts, 0, n, now_ns, out);
+    for (uint32_t i = 0; i < n; ++i) {
+        const FastState& st = fast_[i];
+        if (st.kind == FastKind::kGeneral) continue;
+        established_.prefetch_entry(st.h_est);
+        if (st.lc->cookie_mode != CookieMode::kAlways) half_open_.prefetch_entry(st.h_req);
+    }
+    prf_.clear();
+    for (uint32_t i = 0; i < n; ++i) fast_prepare(fast_[i], now_ns);
+    prf_.run();
+    for (uint32_t i = 0; i < n; ++i) {
+        FastState& st = fast_[i];
+        if (st.kind != FastKind::kGeneral && st.mac != kNone) st.mac = prf_.result(static_cast<int>(st.mac));
+    }
+    // Act in arrival order; a run of declined packets goes through the general path before the
+    // next packet is tried, so the general path sees the state as of its packets' turn.
+    uint32_t run = kNone;
+    for (uint32_t i = 0; i < n; ++i) {
+        FastState& st = fast_[i];
+        if (st.kind != FastKind::kGeneral) {
+            if (run != kNone) {
+                general_run(pkts, run, i, now_ns, out);
+                run = kNone;
+            }
+            if (st.kind == FastKind::kSyn ? fast_syn(st, pkts[i], now_ns, out) : fast_ack(st, pkts[i], now_ns, out))
+                continue;
+        }
+        if (run == kNone) run = i;
+    }
+    if (run != kNone) general_run(pkts, run, n, now_ns, out);
+}
+
+void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
+    st.kind = FastKind::kGeneral;
+    if (!net::parse_plain_ipv4({pkt.data, pkt.len}, pkt.flags, config_.parse, st.s)) return;
+    const uint8_t f = st.s.tcp_flags;
+    FastKind kind;
+    if ((f & ~(flag::kEce | flag::kCwr)) == flag::kSyn && st.s.payload_len == 0)
+        kind = FastKind::kSyn;
+    else if ((f & ~flag::kPsh) == flag::kAck && st.s.payload_len == 0)  // data: most likely a flow's
+        kind = FastKind::kAck;
+    else
+        return;
+    st.listener = listeners_->lookup(net::Family::kIpv4, st.s.dst(), st.s.dst_port);
+    if (st.listener == ListenerTable::kNone) return;
+    st.lc = &(*listeners_)[st.listener];
+    st.key = key_v4(st.s);
+    st.crc = table::hash_key(st.key);
+    st.h_est = established_.hash_from_crc(st.crc);
+    established_.prefetch(st.h_est);
+    if (st.lc->cookie_mode != CookieMode::kAlways) {
+        st.h_req = half_open_.hash_from_crc(st.crc);
+        half_open_.prefetch(st.h_req);
+    }
+    st.kind = kind;
+}
+
+void Worker::fast_prepare(FastState& st, uint64_t now_ns) noexcept {
+    if (st.kind == FastKind::kGeneral) return;
+    st.mac = kNone;  // until a PRF job is queued: then its index, and after the batch its result
+    const ListenerConfig& l = *st.lc;
+    // A flow's packet, or one for a request in SYN-RECEIVED: the general path's.
+    if (established_.find(st.key, st.h_est) != kNone ||
+        (l.cookie_mode != CookieMode::kAlways && half_open_.find(st.key, st.h_req) != kNone)) {
+        st.kind = FastKind::kGeneral;
+        return;
+    }
+    const uint32_t now_counter = secrets_.now_counter();
+    const cookie::SecretSchedule::EpochKeys* keys;
+    uint32_t word;
+    if (st.kind == FastKind::kSyn) {
+        st.admission = admit(l, st.listener);
+        if (st.admission != Admission::kCookie && st.admission != Admission::kCookieOverflow) {
+            st.kind = FastKind::kGeneral;
+            return;
+        }
+        st.in = syn_cookie_inputs(net::Family::kIpv4, st.s.options, syn_gets_ecn(st.s.tcp_flags, st.s.ip_ecn), l);
+        st.claim.counter = now_counter;
+        keys = secrets_.keys_for_counter(now_counter);
+        word = cookie::message_word(now_counter, st.in.opts, st.in.mss_index);
+    } else {
+        if (!cookie_eligible(st.listener, now_ns)) {  // a bad ACK (reset or dropped): the general path's
+            st.kind = FastKind::kGeneral;
+            return;
+        }
+        const net::TcpOptions& o = st.s.options;
+        st.claim = cookie::decode_ack(now_counter, st.s.seq, st.s.ack, o.has_timestamps, o.tsecr);
+        keys = secrets_.keys_for_counter(st.claim.counter);
+        st.keys_known = keys != nullptr;
+        if (keys == nullptr) return;  // an epoch we no longer hold: rejected without a MAC
+        word = st.claim.message_word();
+    }
+    int job;
+    cookie::MacMsgV4* m = prf_.slot_v4(&keys->v4, job);
+    if (m == nullptr) {
+        st.kind = FastKind::kGeneral;
+        return;
+    }
+    cookie::fill_mac_message_v4({net::Family::kIpv4, st.s.src(), st.s.dst(), st.s.src_port, st.s.dst_port}, word, *m);
+    st.mac = static_cast<uint32_t>(job);
+}
+
+// Whether an earlier packet of this chunk gave the key a flow or a request since prepare: the
+// touched filter is coarse (64 bits), so a hit in it is checked against the tables.
+bool Worker::fast_key_taken(const FastState& st) const noexcept {
+    return touched(st.crc) && (established_.find(st.key, st.h_est) != kNone ||
+                               (st.lc->cookie_mode != CookieMode::kAlways && half_open_.find(st.key, st.h_req) != kNone));
+}
+
+bool Worker::fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    const ListenerConfig& l = *st.lc;
+    // Anything an earlier packet of this chunk changed since prepare: the general path decides.
+    if (fast_key_taken(st) || accept_[st.listener]->full() || admit(l, st.listener) != st.admission) return false;
+    counters_.add(parse_counter(net::ParseStatus::kOk));
+    counters_.add(kSynRecv);
+    if (st.admission == Admission::kCookieOverflow) counters_.add(kReqQFullDoCookies);
+    send_cookie_synack(st.listener, ends_v4(st.s), st.s.seq, st.s.options, st.in, st.claim.counter, st.mac, pkt,
+                       now_ns, out);
+    return true;
+}
+
+bool Worker::fast_ack(FastState& st, net::Packet& pkt, uint64_t /*now_ns*/, BurstOutput& out) noexcept {
+    const ListenerConfig& l = *st.lc;
+    if (fast_key_taken(st)) return false;
+    const bool valid = st.keys_known && cookie::verify(st.claim, st.mac);
+    // A forged ACK answered with a reset, and a full accept queue's overflow handling, are the
+    // general path's (they need the parsed segment for the reset).
+    if (!valid ? l.rst_on_invalid_ack : accept_[st.listener]->full()) return false;
+    counters_.add(parse_counter(net::ParseStatus::kOk));
+    counters_.add(kAcksToListener);
+    if (!valid) {
+        counters_.add(kSyncookiesFailed);
+        drop(pkt, kDropInvalidAck, out);
+        return true;
+    }
+    const net::TcpOptions& o = st.s.options;
+    counters_.add(kSyncookiesRecv);
+    enqueue(Arrival{st.key, st.h_est, st.crc, st.listener, st.s.seq, o.has_timestamps, o.tsval, st.s.window,
+                    static_cast<uint16_t>(net::PlainIpv4Segment::kL4Offset + st.s.tcp_header_len), st.s.payload_len},
+            pkt, cookie_connection(net::Family::kIpv4, st.claim, st.s.seq, st.s.ack, o.has_timestamps, l), kNone, out);
+    return true;
+}
+
+}  // namespace synwall::handshake
