@@ -39,7 +39,7 @@ void PrfBatch::clear() noexcept {
     jobs_ = 0;
 }
 
-int PrfBatch::add(const PrfKey* key, bool v6) noexcept {
+int PrfBatch::add_slow(const PrfKey* key, bool v6) noexcept {
     if (jobs_ == kMaxJobs) return -1;
     size_t g = 0;
     while (g < ngroups_ && !(groups_[g].key == key && groups_[g].v6 == v6)) ++g;

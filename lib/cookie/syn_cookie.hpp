@@ -176,7 +176,21 @@ private:
         uint16_t first;  // jobs chained through next_
         uint16_t last;
     };
-    int add(const PrfKey* key, bool v6) noexcept;
+    // Inline: the per-packet cost of queueing is a few instructions when the key is the last one's.
+    int add(const PrfKey* key, bool v6) noexcept {
+        if (jobs_ == kMaxJobs) return -1;
+        const auto job = static_cast<uint16_t>(jobs_);
+        if (ngroups_ != 0 && groups_[ngroups_ - 1].key == key && groups_[ngroups_ - 1].v6 == v6) {
+            Group& g = groups_[ngroups_ - 1];
+            next_[g.last] = job;
+            g.last = job;
+            ++g.count;
+            ++jobs_;
+            return job;
+        }
+        return add_slow(key, v6);
+    }
+    int add_slow(const PrfKey* key, bool v6) noexcept;
 
     Group groups_[kMaxKeys];
     size_t ngroups_ = 0;

@@ -46,6 +46,7 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
       reply_limit_(engine.reply_rate_per_s, engine.reply_burst),
       state_(new PacketState[kMaxBurst]),
       fast_(new FastState[kMaxBurst]),
+      synack_templates_(new SynAckTemplate[kSynAckTemplates]),
       expired_(new uint32_t[std::max<uint32_t>(engine.timer_budget, 1)]) {
     accept_.reserve(listeners_->size());
     for (size_t i = 0; i < listeners_->size(); ++i)
@@ -57,7 +58,8 @@ Worker::~Worker() = default;
 
 size_t Worker::memory_bytes() const noexcept {
     return half_open_.memory_bytes() + established_.memory_bytes() + timers_.memory_bytes() +
-           sizeof(*this) + kMaxBurst * (sizeof(PacketState) + sizeof(FastState));
+           sizeof(*this) + kMaxBurst * (sizeof(PacketState) + sizeof(FastState)) +
+           kSynAckTemplates * sizeof(SynAckTemplate);
 }
 
 // Kept out of line even under LTO: one symbol to profile (callgrind --toggle-collect) and to call.
@@ -307,13 +309,17 @@ bool Worker::transmit(net::Packet& pkt, const net::SegmentEnds& in, const net::R
     return true;
 }
 
-void Worker::send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
-                                const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
-                                net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+void Worker::note_cookie_sent(uint16_t listener, uint64_t now_ns) noexcept {
     ListenerState& ls = listener_state_[listener];
     ls.cookies_sent = true;
     ls.last_cookie_sent_ns = now_ns;
     counters_.add(kSyncookiesSent);
+}
+
+void Worker::send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
+                                const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
+                                net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
+    note_cookie_sent(listener, now_ns);
     const uint32_t isn = cookie::mint(client_seq, counter, in.mss_index, mac);
     transmit(pkt, ends, cookie_synack((*listeners_)[listener], client_seq, o, isn, in.opts, now_ns), out);
 }

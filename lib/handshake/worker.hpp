@@ -147,6 +147,7 @@ private:
     // The connection into the flow index and its accept queue (the caller checked the queue has room).
     void enqueue(const Arrival& a, net::Packet& pkt, const Connection& proto, uint32_t req, BurstOutput& out) noexcept;
     // Answers a SYN with a cookie SYN-ACK built in its own buffer.
+    void note_cookie_sent(uint16_t listener, uint64_t now_ns) noexcept;
     void send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
                             const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
                             net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
@@ -192,9 +193,19 @@ private:
     Counters counters_;
     cookie::PrfBatch prf_;
     uint16_t ip_id_ = 0;
+    // The fast path's last IPv4 listener lookup (address 0 never passes the screen: empty).
+    struct {
+        uint32_t addr = 0;
+        uint16_t port = 0;
+        uint16_t listener = ListenerTable::kNone;
+    } last_listener_;
     uint64_t touched_ = 0;  // crc bits of keys whose table state changed during this chunk
     std::unique_ptr<PacketState[]> state_;
     std::unique_ptr<FastState[]> fast_;
+    // Cookie SYN-ACK templates of the fast path, direct-mapped by (listener, option variant).
+    static constexpr uint32_t kSynAckTemplates = 64;
+    struct SynAckTemplate;
+    std::unique_ptr<SynAckTemplate[]> synack_templates_;
     std::unique_ptr<uint32_t[]> expired_;
     // Read by application lcores while the worker writes its other fields every chunk: a line of
     // its own, so those reads do not keep pulling the worker's hot line away.

@@ -19,23 +19,6 @@ namespace synwall::handshake {
 
 namespace flag = net::tcp_flag;
 
-namespace {
-
-table::FlowKey key_v4(const net::PlainIpv4Segment& s) noexcept {
-    table::FlowKey k;
-    table::store_addr(k.client, net::Family::kIpv4, s.src());
-    table::store_addr(k.server, net::Family::kIpv4, s.dst());
-    k.client_port = s.src_port;
-    k.server_port = s.dst_port;
-    return k;
-}
-
-net::SegmentEnds ends_v4(const net::PlainIpv4Segment& s) noexcept {
-    return net::SegmentEnds{net::Family::kIpv4, net::PlainIpv4Segment::kL3Offset, s.src(), s.dst(), s.src_port, s.dst_port};
-}
-
-}  // namespace
-
 void Worker::fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
     const auto n = static_cast<uint32_t>(pkts.size());
     uint32_t candidates = 0;
@@ -86,11 +69,15 @@ void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
         kind = FastKind::kAck;
     else
         return;
-    st.listener = listeners_->lookup(net::Family::kIpv4, st.s.dst(), st.s.dst_port);
+    // The listener table never changes under a worker: the last answer serves a flood's next SYN.
+    if (st.s.dst_addr != last_listener_.addr || st.s.dst_port != last_listener_.port) {
+        last_listener_ = {st.s.dst_addr, st.s.dst_port,
+                          listeners_->lookup(net::Family::kIpv4, st.s.dst(), st.s.dst_port)};
+    }
+    st.listener = last_listener_.listener;
     if (st.listener == ListenerTable::kNone) return;
     st.lc = &(*listeners_)[st.listener];
-    st.key = key_v4(st.s);
-    st.crc = table::hash_key(st.key);
+    st.crc = table::make_key_v4(st.s.src_addr, st.s.dst_addr, st.s.src_port, st.s.dst_port, st.key);
     st.h_est = established_.hash_from_crc(st.crc);
     established_.prefetch(st.h_est);
     if (st.lc->cookie_mode != CookieMode::kAlways) {
@@ -159,8 +146,25 @@ bool Worker::fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     counters_.add(parse_counter(net::ParseStatus::kOk));
     counters_.add(kSynRecv);
     if (st.admission == Admission::kCookieOverflow) counters_.add(kReqQFullDoCookies);
-    send_cookie_synack(st.listener, ends_v4(st.s), st.s.seq, st.s.options, st.in, st.claim.counter, st.mac, pkt,
-                       now_ns, out);
+    note_cookie_sent(st.listener, now_ns);
+    // The reply's constant part comes from a template of this listener and option variant.
+    const net::TcpOptions& o = st.s.options;
+    const bool ts = o.has_timestamps && l.timestamps;
+    const cookie::CookieOptions co = cookie::decode_opts(st.in.opts);
+    const uint32_t variant = ts ? 1u | (co.sack ? 2u : 0u) | (co.wscale != kNoWscale ? 4u : 0u) | (co.ecn ? 8u : 0u) : 0u;
+    const uint32_t tag = uint32_t{st.listener} << 4 | variant;
+    SynAckTemplate& e = synack_templates_[tag % kSynAckTemplates];
+    if (e.tag != tag) {
+        e.t = net::make_ipv4_reply_template(cookie_synack(l, st.s.seq, o, 0, st.in.opts, now_ns),
+                                           {config_.ttl, 0, config_.checksum_offload});
+        e.tag = tag;
+    }
+    const uint32_t isn = cookie::mint(st.s.seq, st.claim.counter, st.in.mss_index, st.mac);
+    const uint32_t tsval = ts ? cookie::cookie_tsval(net::tcp_ts_clock(now_ns), st.in.opts) : 0;
+    if (net::write_ipv4_reply(pkt, e.t, st.s, isn, st.s.seq + 1, ip_id_++, tsval, o.tsval))
+        out.tx[out.n_tx++] = pkt;
+    else
+        drop(pkt, kDropReplyTooBig, out);
     return true;
 }
 

@@ -4,6 +4,7 @@
 
 #include "handshake/worker.hpp"
 #include "net/plain_ipv4.hpp"
+#include "net/reply_template.hpp"
 
 namespace synwall::handshake {
 
@@ -51,6 +52,11 @@ struct Worker::FastState {
     cookie::SynCookieInputs in; // SYN
     cookie::CookieClaim claim;  // ACK; for a SYN, claim.counter is the counter its cookie uses
     uint32_t mac;               // the PRF over the cookie message, once the batch ran
+};
+
+struct Worker::SynAckTemplate {
+    uint32_t tag = ~0u;  // listener << 4 | variant
+    net::Ipv4ReplyTemplate t;
 };
 
 // What establishing a connection needs of the ACK that completes it.

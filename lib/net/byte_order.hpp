@@ -26,6 +26,23 @@ inline void store_be32(uint8_t* p, uint32_t v) noexcept {
     std::memcpy(p, &v, 4);
 }
 
+// Swaps an Ethernet header's destination and source MACs (bytes 0-5 and 6-11) in registers: one
+// 8-byte and one 4-byte load, two stores. Going through a byte array on the stack instead has
+// the CPU load 8 bytes over several narrow stores still in flight, which it cannot forward (a
+// stall of a dozen cycles, a tenth of a cookie SYN's time in perf).
+inline void swap_macs(uint8_t* d) noexcept {
+    uint64_t a;
+    uint32_t b;
+    std::memcpy(&a, d, 8);      // dst0..dst5 src0 src1
+    std::memcpy(&b, d + 8, 4);  // src2..src5
+    const uint64_t dst = a & 0xffffffffffffull;
+    const uint64_t src = a >> 48 | uint64_t{b} << 16;
+    const uint64_t lo = src | dst << 48;
+    const auto hi = static_cast<uint32_t>(dst >> 16);
+    std::memcpy(d, &lo, 8);
+    std::memcpy(d + 8, &hi, 4);
+}
+
 // A 16-bit field kept in network byte order. Comparing two Be16 needs no conversion; arithmetic
 // needs value().
 class Be16 {

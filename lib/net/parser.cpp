@@ -34,43 +34,10 @@ bool bad_ipv6_address(const uint8_t* a) noexcept {
     return false;
 }
 
-// Linux's SYN options, the overwhelmingly common layout: MSS, SACK-permitted, TS, NOP, WS
-// (02 04 mm mm 04 02 08 0a <tsval> <tsecr> 01 03 03 ws), and its ACK layout NOP NOP TS.
-bool parse_common_layout(const uint8_t* o, size_t n, TcpOptions& out) noexcept {
-    uint64_t head;
-    if (n == 20) {
-        uint32_t tail;
-        std::memcpy(&head, o, 8);
-        std::memcpy(&tail, o + 16, 4);
-        // 02 04 .. .. 04 02 08 0a, and 01 03 03 .. (little-endian masks)
-        if ((head & 0xffffffff0000ffffull) != 0x0a08020400000402ull || (tail & 0x00ffffffu) != 0x00030301u)
-            return false;
-        out.has_mss = true;
-        out.mss = load_be16(o + 2);
-        out.sack_permitted = true;
-        out.has_timestamps = true;
-        out.tsval = load_be32(o + 8);
-        out.tsecr = load_be32(o + 12);
-        out.has_wscale = true;
-        out.wscale = o[19] > tcp_opt::kMaxWscale ? tcp_opt::kMaxWscale : o[19];
-        return true;
-    }
-    if (n == 12) {
-        uint32_t h4;
-        std::memcpy(&h4, o, 4);
-        if (h4 != 0x0a080101u) return false;
-        out.has_timestamps = true;
-        out.tsval = load_be32(o + 4);
-        out.tsecr = load_be32(o + 8);
-        return true;
-    }
-    return false;
-}
-
 }  // namespace
 
 bool parse_tcp_options(std::span<const uint8_t> opt, TcpOptions& out) noexcept {
-    if (parse_common_layout(opt.data(), opt.size(), out)) return true;
+    if (parse_common_tcp_options(opt.data(), opt.size(), out)) return true;
     size_t i = 0;
     const size_t n = opt.size();
     while (i < n) {

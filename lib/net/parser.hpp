@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "net/parse_status.hpp"
@@ -79,6 +80,48 @@ inline ParsedPacket parse(std::span<const uint8_t> frame, uint16_t rx_flags = 0,
     ParsedPacket p;
     parse_into(frame, rx_flags, config, p);
     return p;
+}
+
+namespace detail {
+inline uint32_t word32(const uint8_t* p) noexcept {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+}
+}  // namespace detail
+
+// The fast path of parse_tcp_options (inline for the engine's fast path): Linux's SYN options, the
+// overwhelmingly common layout: MSS, SACK-permitted, TS, NOP, WS
+// (02 04 mm mm 04 02 08 0a <tsval> <tsecr> 01 03 03 ws), and its ACK layout NOP NOP TS.
+inline bool parse_common_tcp_options(const uint8_t* o, size_t n, TcpOptions& out) noexcept {
+    uint64_t head;
+    if (n == 20) {
+        uint32_t tail;
+        std::memcpy(&head, o, 8);
+        std::memcpy(&tail, o + 16, 4);
+        // 02 04 .. .. 04 02 08 0a, and 01 03 03 .. (little-endian masks)
+        if ((head & 0xffffffff0000ffffull) != 0x0a08020400000402ull || (tail & 0x00ffffffu) != 0x00030301u)
+            return false;
+        out.has_mss = true;
+        out.mss = static_cast<uint16_t>(o[2] << 8 | o[3]);
+        out.sack_permitted = true;
+        out.has_timestamps = true;
+        out.tsval = __builtin_bswap32(detail::word32(o + 8));
+        out.tsecr = __builtin_bswap32(detail::word32(o + 12));
+        out.has_wscale = true;
+        out.wscale = o[19] > tcp_opt::kMaxWscale ? tcp_opt::kMaxWscale : o[19];
+        return true;
+    }
+    if (n == 12) {
+        uint32_t h4;
+        std::memcpy(&h4, o, 4);
+        if (h4 != 0x0a080101u) return false;
+        out.has_timestamps = true;
+        out.tsval = __builtin_bswap32(detail::word32(o + 4));
+        out.tsecr = __builtin_bswap32(detail::word32(o + 8));
+        return true;
+    }
+    return false;
 }
 
 // TCP options alone (the bytes after the fixed 20-byte header). Returns false on a malformed

@@ -36,7 +36,7 @@ bool parse_plain_ipv4(std::span<const uint8_t> frame, uint16_t rx_flags, const P
     std::memcpy(&s.src_addr, ip + 12, 4);
     std::memcpy(&s.dst_addr, ip + 16, 4);
     if (martian(s.src_addr) || martian(s.dst_addr) || s.src_addr == s.dst_addr) return false;
-    if (config.verify_ipv4_checksum && !(rx_flags & kRxIpChecksumGood) && ipv4_header_checksum({ip, 20}) != 0)
+    if (config.verify_ipv4_checksum && !(rx_flags & kRxIpChecksumGood) && checksum_fold(checksum_words32(ip, 20)) != 0xffff)
         return false;
     const uint8_t* th = ip + 20;
     const size_t doff = static_cast<size_t>(th[12] >> 4) * 4;
@@ -52,10 +52,13 @@ bool parse_plain_ipv4(std::span<const uint8_t> frame, uint16_t rx_flags, const P
     s.tcp_flags = th[13];
     s.window = load_be16(th + 14);
     s.options = TcpOptions{};
-    if (doff > 20) (void)parse_tcp_options({th + 20, doff - 20}, s.options);  // as parse_into
+    if (doff > 20 && !parse_common_tcp_options(th + 20, doff - 20, s.options))
+        (void)parse_tcp_options({th + 20, doff - 20}, s.options);  // as parse_into
     if (config.verify_tcp_checksum && !(rx_flags & kRxL4ChecksumGood)) {
         const auto l4_len = static_cast<uint32_t>(total - 20);
-        const uint64_t sum = checksum_partial({th, l4_len}, pseudo_header_v4(ip + 12, ip + 16, l4_len));
+        const uint64_t pseudo = pseudo_header_v4(ip + 12, ip + 16, l4_len);
+        const uint64_t sum = l4_len == doff ? checksum_words32(th, doff, pseudo)  // header only: whole words
+                                            : checksum_partial({th, l4_len}, pseudo);
         if (checksum_fold(sum) != 0xffff) return false;
     }
     return true;

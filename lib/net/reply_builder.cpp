@@ -84,12 +84,7 @@ bool build_segment(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, 
     // The payload first: it may come from this very frame (its own data, echoed), which the
     // headers below overwrite.
     if (!seg.payload.empty()) std::memmove(th + hdr_len, seg.payload.data(), seg.payload.size());
-    if constexpr (kReply) {
-        uint8_t mac[6];
-        std::memcpy(mac, d, 6);
-        std::memcpy(d, d + 6, 6);
-        std::memcpy(d + 6, mac, 6);
-    }
+    if constexpr (kReply) swap_macs(d);
 
     uint64_t pseudo;  // TCP pseudo-header sum (symmetric in the two addresses)
     if (v4) {
@@ -141,13 +136,58 @@ bool build_segment(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, 
     return true;
 }
 
+// The same for the case nearly every reply is (IPv4, no payload: SYN-ACKs, RSTs, ACKs), in
+// straight-line code: addresses as two 32-bit registers, their sum shared by both checksums.
+template <bool kReply>
+bool build_segment_v4(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, const ReplyIpFields& ipf) noexcept {
+    const uint32_t hdr_len = 20u + reply_options_len(seg.options);
+    const uint32_t frame_len = in.l3_offset + 20u + hdr_len;
+    if (frame_len > pkt.room) return false;
+    pkt.len = static_cast<uint16_t>(frame_len);
+    pkt.flags = ipf.checksum_offload ? kTxChecksumsPending : 0;
+    uint32_t from, to;  // the reply's source and destination addresses
+    std::memcpy(&from, kReply ? in.dst_addr : in.src_addr, 4);
+    std::memcpy(&to, kReply ? in.src_addr : in.dst_addr, 4);
+    uint8_t* d = pkt.data;
+    if constexpr (kReply) swap_macs(d);
+    uint8_t* ip = d + in.l3_offset;
+    uint8_t* th = ip + 20;
+    const uint64_t w0 = uint64_t{0x45} | uint64_t{__builtin_bswap16(static_cast<uint16_t>(20 + hdr_len))} << 16 |
+                        uint64_t{__builtin_bswap16(ipf.ipv4_id)} << 32 | uint64_t{0x0040} << 48;
+    const uint64_t w1 = uint64_t{ipf.ttl} | 6u << 8 | uint64_t{from} << 32;
+    std::memcpy(ip, &w0, 8);
+    std::memcpy(ip + 8, &w1, 8);
+    std::memcpy(ip + 16, &to, 4);
+    const uint64_t addrs = uint64_t{from} + to;
+    if (!ipf.checksum_offload)
+        store_be16(ip + 10, checksum_finish(detail::add_carry(detail::add_carry(w0, ipf.ttl | 6u << 8), addrs)));
+    const uint64_t pseudo = addrs + (6u << 8) + __builtin_bswap16(static_cast<uint16_t>(hdr_len));
+    const uint16_t sport = kReply ? in.dst_port : in.src_port;
+    const uint16_t dport = kReply ? in.src_port : in.dst_port;
+    const uint64_t t0 = uint64_t{__builtin_bswap16(sport)} | uint64_t{__builtin_bswap16(dport)} << 16 |
+                        uint64_t{__builtin_bswap32(seg.seq)} << 32;
+    const uint64_t t1 = uint64_t{__builtin_bswap32(seg.ack)} | uint64_t{(hdr_len / 4u) << 4} << 32 |
+                        uint64_t{seg.flags} << 40 | uint64_t{__builtin_bswap16(seg.window)} << 48;
+    std::memcpy(th, &t0, 8);
+    std::memcpy(th + 8, &t1, 8);
+    const uint64_t opt_sum = write_options(th + 20, seg.options);
+    const uint16_t csum = ipf.checksum_offload
+                              ? checksum_fold(pseudo)
+                              : checksum_finish(detail::add_carry(detail::add_carry(detail::add_carry(pseudo, t0), t1), opt_sum));
+    const uint32_t t2 = __builtin_bswap16(csum);  // checksum, urgent pointer 0
+    std::memcpy(th + 16, &t2, 4);
+    return true;
+}
+
 }  // namespace
 
 bool build_reply(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
+    if (in.family == Family::kIpv4 && seg.payload.empty()) return build_segment_v4<true>(pkt, in, seg, ip);
     return build_segment<true>(pkt, in, seg, ip);
 }
 
 bool build_forward(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, const ReplyIpFields& ip) noexcept {
+    if (in.family == Family::kIpv4 && seg.payload.empty()) return build_segment_v4<false>(pkt, in, seg, ip);
     return build_segment<false>(pkt, in, seg, ip);
 }
 

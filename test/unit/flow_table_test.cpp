@@ -167,6 +167,30 @@ TEST(FlowKey, HashDependsOnEveryBit) {
     }
 }
 
+TEST(FlowKey, MakeKeyV4IsKeyFromClientPacketAndItsHash) {
+    std::mt19937 rng(5);
+    for (int trial = 0; trial < 1000; ++trial) {
+        uint8_t src[4], dst[4];
+        for (auto& b : src) b = static_cast<uint8_t>(rng());
+        for (auto& b : dst) b = static_cast<uint8_t>(rng());
+        synwall::net::ParsedPacket p;
+        p.family = synwall::net::Family::kIpv4;
+        p.src_addr = src;
+        p.dst_addr = dst;
+        p.src_port = static_cast<uint16_t>(rng());
+        p.dst_port = static_cast<uint16_t>(rng());
+        const FlowKey want = key_from_client_packet(p);
+        uint32_t s, d;
+        std::memcpy(&s, src, 4);
+        std::memcpy(&d, dst, 4);
+        FlowKey got;
+        std::memset(&got, 0xa5, sizeof got);
+        const uint32_t crc = make_key_v4(s, d, p.src_port, p.dst_port, got);
+        ASSERT_TRUE(got == want);
+        ASSERT_EQ(crc, hash_key(want));
+    }
+}
+
 TEST(FlowTable, ConstructorRejectsBadCapacity) {
     EXPECT_THROW(Table(0), std::invalid_argument);
     EXPECT_THROW(Table(Table::kMaxCapacity + 1), std::invalid_argument);

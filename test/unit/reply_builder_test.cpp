@@ -594,3 +594,11 @@ TEST(ReplyBuilder, RstBuiltIntoFrame) {
         }
     }
 }
+
+TEST(SwapMacs, ExchangesDestinationAndSourceAndNothingElse) {
+    uint8_t f[16];
+    for (int i = 0; i < 16; ++i) f[i] = static_cast<uint8_t>(0x10 + i);
+    synwall::net::swap_macs(f);
+    const uint8_t want[16] = {0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x1c, 0x1d, 0x1e, 0x1f};
+    EXPECT_EQ(0, std::memcmp(f, want, 16));
+}
