@@ -25,6 +25,13 @@ inline pf::SegmentSpec linux_syn(bool v6, uint32_t i) {
     return s;
 }
 
+// Linux's options on an ACK: NOP, NOP, timestamps.
+inline std::vector<uint8_t> linux_ack_options(uint32_t tsval, uint32_t tsecr) {
+    return {1, 1, 8, 10, static_cast<uint8_t>(tsval >> 24), static_cast<uint8_t>(tsval >> 16),
+            static_cast<uint8_t>(tsval >> 8), static_cast<uint8_t>(tsval), static_cast<uint8_t>(tsecr >> 24),
+            static_cast<uint8_t>(tsecr >> 16), static_cast<uint8_t>(tsecr >> 8), static_cast<uint8_t>(tsecr)};
+}
+
 // A burst's worth of frames kept pristine, and working buffers the engine rewrites.
 struct FrameSet {
     std::vector<std::vector<uint8_t>> pristine;

@@ -150,7 +150,7 @@ std::vector<std::vector<uint8_t>> cookie_acks(bool v6, cookie::PrfKind prf, size
         s.flags = 0x10;
         s.seq += 1;
         s.ack = r.seq() + 1;
-        s.tcp_options = testing::tcp_options({.ts = true, .tsval = 5, .tsecr = r.options().tsval});
+        s.tcp_options = bench::linux_ack_options(5, r.options().tsval);
         acks.push_back(testing::build_frame(s));
     }
     return acks;

@@ -21,36 +21,40 @@ namespace flag = net::tcp_flag;
 
 void Worker::fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
     const auto n = static_cast<uint32_t>(pkts.size());
+    // Local copies: the records are written through byte pointers, which may alias any member, so
+    // the compiler would otherwise reload fast_ and pkts at every use.
+    FastState* const fs = fast_.get();
+    net::Packet* const pk = pkts.data();
     uint32_t candidates = 0;
     for (uint32_t i = 0; i < n; ++i) {
-        fast_screen(fast_[i], pkts[i]);
-        candidates += fast_[i].kind != FastKind::kGeneral;
+        fast_screen(fs[i], pk[i]);
+        candidates += fs[i].kind != FastKind::kGeneral;
     }
     if (candidates == 0) return general_run(pkts, 0, n, now_ns, out);
     for (uint32_t i = 0; i < n; ++i) {
-        const FastState& st = fast_[i];
+        const FastState& st = fs[i];
         if (st.kind == FastKind::kGeneral) continue;
         established_.prefetch_entry(st.h_est);
         if (st.lc->cookie_mode != CookieMode::kAlways) half_open_.prefetch_entry(st.h_req);
     }
     prf_.clear();
-    for (uint32_t i = 0; i < n; ++i) fast_prepare(fast_[i], now_ns);
+    for (uint32_t i = 0; i < n; ++i) fast_prepare(fs[i], now_ns);
     prf_.run();
     for (uint32_t i = 0; i < n; ++i) {
-        FastState& st = fast_[i];
+        FastState& st = fs[i];
         if (st.kind != FastKind::kGeneral && st.mac != kNone) st.mac = prf_.result(static_cast<int>(st.mac));
     }
     // Act in arrival order; a run of declined packets goes through the general path before the
     // next packet is tried, so the general path sees the state as of its packets' turn.
     uint32_t run = kNone;
     for (uint32_t i = 0; i < n; ++i) {
-        FastState& st = fast_[i];
+        FastState& st = fs[i];
         if (st.kind != FastKind::kGeneral) {
             if (run != kNone) {
                 general_run(pkts, run, i, now_ns, out);
                 run = kNone;
             }
-            if (st.kind == FastKind::kSyn ? fast_syn(st, pkts[i], now_ns, out) : fast_ack(st, pkts[i], now_ns, out))
+            if (st.kind == FastKind::kSyn ? fast_syn(st, pk[i], now_ns, out) : fast_ack(st, pk[i], now_ns, out))
                 continue;
         }
         if (run == kNone) run = i;
@@ -150,8 +154,9 @@ bool Worker::fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     // The reply's constant part comes from a template of this listener and option variant.
     const net::TcpOptions& o = st.s.options;
     const bool ts = o.has_timestamps && l.timestamps;
-    const cookie::CookieOptions co = cookie::decode_opts(st.in.opts);
-    const uint32_t variant = ts ? 1u | (co.sack ? 2u : 0u) | (co.wscale != kNoWscale ? 4u : 0u) | (co.ecn ? 8u : 0u) : 0u;
+    // Template variant: timestamps, then (from the cookie's option bits) SACK, window scale, ECN.
+    const uint32_t opts = st.in.opts;
+    const uint32_t variant = ts ? 1u | (opts & 2u) | ((opts >> 2) != kNoWscale ? 4u : 0u) | (opts & 1u) << 3 : 0u;
     const uint32_t tag = uint32_t{st.listener} << 4 | variant;
     SynAckTemplate& e = synack_templates_[tag % kSynAckTemplates];
     if (e.tag != tag) {

@@ -363,3 +363,22 @@ TEST(Checksum, FactoryFramesVerifyWithLibrarySums) {
         }
     }
 }
+
+TEST(Checksum, FoldEqualsEndAroundCarryFolding) {
+    // The reference: fold 64 -> 16 bits with end-around carries, step by step.
+    auto reference = [](uint64_t sum) {
+        sum = (sum & 0xffffffffu) + (sum >> 32);
+        sum = (sum & 0xffffffffu) + (sum >> 32);
+        sum = (sum & 0xffffu) + (sum >> 16);
+        sum = (sum & 0xffffu) + (sum >> 16);
+        return __builtin_bswap16(static_cast<uint16_t>(sum));
+    };
+    std::mt19937_64 rng(9);
+    for (int i = 0; i < 200000; ++i) {
+        const uint64_t x = rng() >> (rng() % 64);
+        ASSERT_EQ(checksum_fold(x), reference(x)) << std::hex << x;
+    }
+    for (uint64_t x : {uint64_t{0}, uint64_t{1}, uint64_t{0xffff}, uint64_t{0x10000}, ~uint64_t{0}, ~uint64_t{0} - 1,
+                       uint64_t{0xffffffff}, uint64_t{0xffff} * 0xffff})
+        EXPECT_EQ(checksum_fold(x), reference(x)) << std::hex << x;
+}
