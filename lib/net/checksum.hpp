@@ -7,6 +7,8 @@
 // Pure functions over byte spans; inline because they sit on the per-packet path.
 #pragma once
 
+#include <smmintrin.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -52,16 +54,17 @@ inline uint64_t checksum_partial(std::span<const uint8_t> data, uint64_t initial
 
 // The same for a header (`n` a multiple of 4): 32-bit words added into 64 bits, where no carry
 // can be lost (n < 2^34), so there is no end-around carry to chain: the adds run in parallel.
+// 16 bytes at a time (SSE4.1): four 32-bit words widened to 64-bit lanes and added.
 inline uint64_t checksum_words32(const uint8_t* p, size_t n, uint64_t initial = 0) noexcept {
-    // 8 bytes at a time, as two 32-bit halves (a 64-bit add of the whole word could carry out).
-    uint64_t sum = initial;
+    __m128i acc = _mm_setzero_si128();
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        std::memcpy(&w, p + i, 8);
-        sum += (w & 0xffffffffu) + (w >> 32);
+    for (; i + 16 <= n; i += 16) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        acc = _mm_add_epi64(acc, _mm_cvtepu32_epi64(x));
+        acc = _mm_add_epi64(acc, _mm_cvtepu32_epi64(_mm_unpackhi_epi64(x, x)));
     }
-    if (i < n) {
+    uint64_t sum = initial + static_cast<uint64_t>(_mm_cvtsi128_si64(acc)) + static_cast<uint64_t>(_mm_extract_epi64(acc, 1));
+    for (; i < n; i += 4) {
         uint32_t w;
         std::memcpy(&w, p + i, 4);
         sum += w;

@@ -382,3 +382,14 @@ TEST(Checksum, FoldEqualsEndAroundCarryFolding) {
                        uint64_t{0xffffffff}, uint64_t{0xffff} * 0xffff})
         EXPECT_EQ(checksum_fold(x), reference(x)) << std::hex << x;
 }
+
+TEST(Checksum, HeaderWordSumsAgreeWithThePartialSum) {
+    std::mt19937 rng(17);
+    for (size_t n = 0; n <= 80; n += 4)
+        for (int trial = 0; trial < 200; ++trial) {
+            std::vector<uint8_t> v(n);
+            for (auto& b : v) b = trial % 3 == 0 ? 0xff : static_cast<uint8_t>(rng());
+            const uint64_t init = rng() % 3 == 0 ? 0 : rng();
+            ASSERT_EQ(checksum_fold(checksum_words32(v.data(), n, init)), checksum_fold(checksum_partial(v, init))) << n;
+        }
+}
