@@ -133,10 +133,9 @@ class MemifPair:
                 f"--vdev=net_memif0,role=client,socket={self.sock}", "--", "--port", "net_memif0",
                 "--duration", str(seconds), "--linger", "3", "--json", gen_json, *gen_args]
         try:
-            if ready == "port(s)" and not wait_line(srv, ready, 30):
+            # Ready: synwall's ports are up, or testpmd forwards and reports its first statistics.
+            if not wait_line(srv, ready, 60):
                 raise RuntimeError("server did not start: " + show(cmd))
-            if ready != "port(s)":
-                time.sleep(2)
             gen = subprocess.Popen(gcmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             wait_line(gen, "summary:", seconds + 60)
             srv.send_signal(signal.SIGINT)
@@ -162,19 +161,47 @@ def io_floor():
     rows = []
     sw_rates, tp_rates, offered = [], [], []
     rounds = 1 if QUICK else 3
+    failures = []
+    sw_cmd = tp_cmd = gen_cmd = ""
+
+    def attempt(label, fn):
+        # A peer that fails is reported as failed (and left out of the medians), not as 0 Mpps.
+        try:
+            return fn()
+        except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+            failures.append(f"{label}: {e}")
+            progress(f"  {label} FAILED: {e}")
+            return None
+
     for r in range(rounds):
         pair = MemifPair(f"floor-sw{r}")
-        g, s, _, sw_cmd, gen_cmd = pair.run(pair.server_synwall(), [], SECS)
-        sw_rates.append(g["synack_pps"] / 1e6)
-        offered.append(g["flood_pps"] / 1e6)
+        got = attempt(f"round {r + 1} synwall", lambda: pair.run(pair.server_synwall(), [], SECS))
+        if got:
+            g, s, _, sw_cmd, gen_cmd = got
+            sw_rates.append(g["synack_pps"] / 1e6)
+            offered.append(g["flood_pps"] / 1e6)
         pair = MemifPair(f"floor-tp{r}")
-        gt, _, _, tp_cmd, _ = pair.run(pair.server_testpmd("5tswap"), [], SECS)
-        tp_rates.append(rx_pps(gt) / 1e6)
-        offered.append(gt["flood_pps"] / 1e6)
-        progress(f"  round {r + 1}: synwall {sw_rates[-1]:.3f} Mpps SYN-ACKs, testpmd 5tswap {tp_rates[-1]:.3f} Mpps")
-    sw, tp = sorted(sw_rates)[len(sw_rates) // 2], sorted(tp_rates)[len(tp_rates) // 2]
+        got = attempt(f"round {r + 1} testpmd", lambda: pair.run(pair.server_testpmd("5tswap"), [], SECS))
+        if got:
+            gt, _, _, tp_cmd, _ = got
+            tp_rates.append(rx_pps(gt) / 1e6)
+            offered.append(gt["flood_pps"] / 1e6)
+        progress(f"  round {r + 1}: synwall {sw_rates[-1] if sw_rates else float('nan'):.3f} Mpps SYN-ACKs, "
+                 f"testpmd 5tswap {tp_rates[-1] if tp_rates else float('nan'):.3f} Mpps")
+    median_or_none = lambda v: sorted(v)[len(v) // 2] if v else None
+    sw, tp = median_or_none(sw_rates), median_or_none(tp_rates)
+    ratio = sw / tp if sw and tp else None
+    if sw is None or tp is None:
+        failed = "synwall" if sw is None else "testpmd"
+        sections.append(f"""### I/O floor: synwall vs `dpdk-testpmd --forward-mode=5tswap`
+
+**Not measured: every {failed} run failed.**
+
+    {chr(10).join(failures)}
+""")
+        return sw or 0.0
     io_rows.extend([("synwall\n(SYN cookies)", sw, sw_rates), ("testpmd\n5tswap", tp, tp_rates)])
-    result("io_floor.synwall_synack_rate", sw, "Mpps", "testpmd-5tswap", sw / tp, sw_cmd)
+    result("io_floor.synwall_synack_rate", sw, "Mpps", "testpmd-5tswap", ratio, sw_cmd)
     result("io_floor.testpmd_5tswap_rate", tp, "Mpps", None, None, tp_cmd)
     sections.append(f"""### I/O floor: synwall vs `dpdk-testpmd --forward-mode=5tswap` (target ≥ 0.9)
 
@@ -186,8 +213,8 @@ swapped) and the generator counts what comes back. Medians of {rounds} round(s) 
 |---|---|---|
 | synwall (SYN cookies) | {sw:.3f} | {', '.join(f'{x:.3f}' for x in sw_rates)} |
 | testpmd 5tswap | {tp:.3f} | {', '.join(f'{x:.3f}' for x in tp_rates)} |
-| **ratio** | **{sw / tp:.2f}** | |
-
+| **ratio** | **{ratio:.2f}** | |
+{"" if not failures else chr(10) + "Failed runs (left out of the medians): " + "; ".join(failures) + chr(10)}
 ![I/O floor](img/io_floor.png)
 
 The generator offered {min(offered):.3f}–{max(offered):.3f} Mpps in these runs (one lcore writing

@@ -1,16 +1,36 @@
 #!/usr/bin/env bash
-# The I/O floor: synwall answering a replayed SYN flood vs dpdk-testpmd --forward-mode=5tswap
-# (the I/O floor for an in-place reply) on the same pcap, the same vdevs, one forwarding lcore each.
-#   bench/e2e/io_floor.sh [SECONDS] [ROUNDS]     defaults 8 and 3; prints Mpps per round, medians, ratio
-# Both read net_pcap (rx_pcap, infinite_rx) and write to tx_pcap=/dev/null; --no-huge.
+# The I/O floor: synwall answering a replayed SYN flood vs dpdk-testpmd --forward-mode=5tswap (the
+# I/O floor for an in-place reply) on the same pcap, the same vdev, one forwarding lcore each. The
+# source replays prebuilt frames (net_pcap infinite_rx), so the floor is DPDK's, not a generator's.
+#   bench/e2e/io_floor.sh [SECONDS] [ROUNDS] [MODES]
+#     SECONDS  measured seconds per run (default 8), after 2 s of warm-up
+#     ROUNDS   interleaved rounds (default 3)
+#     MODES    nohuge, huge or nohuge,huge (default): --no-huge, and/or 2 MB hugepages reserved
+#              (and hugetlbfs mounted) for the run and released at exit
+# Prints Mpps per round and the medians and ratio of each mode. Each run is measured from the
+# peer's own per-second statistics once they start (readiness: its first line), never from a
+# fixed sleep; a peer that does not start or dies is reported as failed, and its mode's ratio as
+# not measured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SECS=${1:-8}
 ROUNDS=${2:-3}
+MODES=${3:-nohuge,huge}
+WARMUP=2
 [ -x build/apps/synwall ] || { meson setup build >/dev/null 2>&1 || true; ninja -C build >/dev/null; }
 work=$(mktemp -d)
-trap 'rm -rf "$work" /var/run/dpdk/iofloor-*' EXIT
+huge_before=$(cat /proc/sys/vm/nr_hugepages)
+mounted_huge=0
+cleanup() {
+  rm -rf "$work" /var/run/dpdk/iofloor-*
+  if [ "$mounted_huge" = 1 ]; then
+    rm -f /dev/hugepages/iofloor-*
+    umount /dev/hugepages 2>/dev/null || true
+  fi
+  echo "$huge_before" > /proc/sys/vm/nr_hugepages
+}
+trap cleanup EXIT
 ./build/apps/synwall-pcapgen --out "$work/flood.pcap" --count 4096 >/dev/null
 dev="net_pcap0,rx_pcap=$work/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"
 cat > "$work/synwall.toml" <<TOML
@@ -23,26 +43,83 @@ port = 80
 cookie_mode = "always"
 TOML
 
-# Median of the per-second rates, skipping the first two seconds (warm-up).
-median_rate() { tail -n +3 | head -n $((SECS - 2)) | sort -n | awk '{a[NR]=$1} END {printf "%.3f\n", a[int((NR+1)/2)]}'; }
-testpmd_mpps() {
-  timeout -s INT "$SECS" dpdk-testpmd --no-huge -m 1024 -l 0,1 --file-prefix=iofloor-tp --no-pci \
-    --log-level=lib.eal:error --vdev="$dev" -- --forward-mode=5tswap --auto-start --stats-period=1 \
-    --total-num-mbufs=16384 >"$work/tp.log" 2>&1 || true
-  awk '/Tx-pps/ {print $2 / 1e6}' "$work/tp.log" | median_rate
-}
-synwall_mpps() {
-  ./build/apps/synwall --no-huge -m 1024 -l 0,1 --file-prefix=iofloor-sw --no-pci --log-level=lib.eal:error -- \
-    --config "$work/synwall.toml" --duration "$SECS" --drivers-config "$ROOT/drivers-config" >"$work/sw.log" 2>&1 || true
-  awk '/^rx / {print $6}' "$work/sw.log" | median_rate
+# Reserves 2 MB hugepages and mounts hugetlbfs; false (with a reason) when the machine refuses.
+reserve_huge() {
+  echo 1024 > /proc/sys/vm/nr_hugepages 2>/dev/null || { echo "cannot reserve hugepages"; return 1; }
+  local got
+  got=$(cat /proc/sys/vm/nr_hugepages)
+  [ "$got" -ge 512 ] || { echo "only $got hugepages could be reserved"; return 1; }
+  if ! mount | grep -q ' /dev/hugepages type hugetlbfs'; then
+    mkdir -p /dev/hugepages
+    mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages || { echo "cannot mount hugetlbfs"; return 1; }
+    mounted_huge=1
+  fi
 }
 
-tp=(); sw=()
-for r in $(seq "$ROUNDS"); do
-  t=$(testpmd_mpps); s=$(synwall_mpps)
-  tp+=("$t"); sw+=("$s")
-  echo "round $r: testpmd 5tswap $t Mpps, synwall SYN-ACKs $s Mpps"
+# measure LOG AWK_PROGRAM CMD...: runs CMD until it has printed WARMUP + SECS per-second samples
+# (AWK_PROGRAM prints one number per sample line), stops it with SIGINT and prints the median of
+# the measured samples, or "failed: <why>".
+measure() {
+  local log=$1 prog=$2
+  shift 2
+  "$@" </dev/null >"$log" 2>&1 &
+  local pid=$! need=$((WARMUP + SECS)) n=0
+  local deadline=$((SECONDS + 60 + need))
+  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+    n=$(awk "$prog" "$log" | wc -l)
+    [ "$n" -ge "$need" ] && break
+    sleep 0.2  # polling the peer's own output
+  done
+  local alive=0
+  kill -0 "$pid" 2>/dev/null && alive=1
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  n=$(awk "$prog" "$log" | wc -l)
+  if [ "$n" -lt "$need" ]; then
+    if [ "$alive" = 1 ]; then echo "failed: only $n of $need samples in $((60 + need)) s"
+    else echo "failed: exited after $n of $need samples ($(tail -1 "$log" | cut -c1-120))"; fi
+    return
+  fi
+  awk "$prog" "$log" | tail -n +$((WARMUP + 1)) | head -n "$SECS" | sort -g |
+    awk '{a[NR]=$1} END {printf "%.3f\n", a[int((NR+1)/2)]}'
+}
+
+testpmd_mpps() {  # EAL memory arguments...
+  measure "$work/tp.log" '/Tx-pps/ {print $2 / 1e6}' \
+    dpdk-testpmd "$@" -l 0,1 --file-prefix=iofloor-tp --no-pci --log-level=lib.eal:error --vdev="$dev" -- \
+    --forward-mode=5tswap --auto-start --stats-period=1 --total-num-mbufs=16384
+}
+synwall_mpps() {
+  measure "$work/sw.log" '/^rx / {print $6}' \
+    ./build/apps/synwall "$@" -l 0,1 --file-prefix=iofloor-sw --no-pci --log-level=lib.eal:error -- \
+    --config "$work/synwall.toml" --duration $((WARMUP + SECS + 60)) --drivers-config "$ROOT/drivers-config"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+status=0
+for mode in ${MODES//,/ }; do
+  case "$mode" in
+    nohuge) eal=(--no-huge -m 1024) ;;
+    huge)
+      if ! reserve_huge >"$work/why"; then echo "hugepages: not measured ($(cat "$work/why"))"; status=1; continue; fi
+      eal=(-m 512 --huge-unlink) ;;
+    *) echo "io_floor: unknown mode $mode (nohuge, huge)" >&2; exit 2 ;;
+  esac
+  tp=(); sw=()
+  for r in $(seq "$ROUNDS"); do
+    t=$(testpmd_mpps "${eal[@]}"); s=$(synwall_mpps "${eal[@]}")
+    unit() { [[ $1 == failed* ]] && echo "$1" || echo "$1 Mpps"; }
+    echo "$mode round $r: testpmd 5tswap $(unit "$t"), synwall SYN-ACKs $(unit "$s")"
+    [[ $t == failed* ]] || tp+=("$t")
+    [[ $s == failed* ]] || sw+=("$s")
+  done
+  if [ ${#tp[@]} -eq 0 ] || [ ${#sw[@]} -eq 0 ]; then
+    echo "$mode median: not measured (every $([ ${#tp[@]} -eq 0 ] && echo testpmd || echo synwall) run failed)"
+    status=1
+    continue
+  fi
+  mt=$(median "${tp[@]}"); ms=$(median "${sw[@]}")
+  echo "$mode median: testpmd $mt Mpps, synwall $ms Mpps, ratio $(awk -v s="$ms" -v t="$mt" \
+    'BEGIN {if (t > 0) printf "%.2f", s/t; else printf "n/a"}') (target >= 0.9)"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-mt=$(median "${tp[@]}"); ms=$(median "${sw[@]}")
-echo "median: testpmd $mt Mpps, synwall $ms Mpps, ratio $(awk -v s="$ms" -v t="$mt" 'BEGIN {printf "%.2f", s/t}') (target >= 0.9)"
+exit $status
