@@ -64,12 +64,13 @@ void Worker::fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutpu
 
 void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
     st.kind = FastKind::kGeneral;
-    if (!net::parse_plain_ipv4({pkt.data, pkt.len}, pkt.flags, config_.parse, st.s)) return;
+    // Segments with data (most likely a flow's) are declined before their checksum is summed.
+    if (!net::parse_plain_ipv4({pkt.data, pkt.len}, pkt.flags, config_.parse, st.s, 0)) return;
     const uint8_t f = st.s.tcp_flags;
     FastKind kind;
-    if ((f & ~(flag::kEce | flag::kCwr)) == flag::kSyn && st.s.payload_len == 0)
+    if ((f & ~(flag::kEce | flag::kCwr)) == flag::kSyn)
         kind = FastKind::kSyn;
-    else if ((f & ~flag::kPsh) == flag::kAck && st.s.payload_len == 0)  // data: most likely a flow's
+    else if ((f & ~flag::kPsh) == flag::kAck)
         kind = FastKind::kAck;
     else
         return;

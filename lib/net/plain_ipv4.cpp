@@ -21,7 +21,7 @@ bool martian(uint32_t a) noexcept {
 }  // namespace
 
 bool parse_plain_ipv4(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseConfig& config,
-                      PlainIpv4Segment& s) noexcept {
+                      PlainIpv4Segment& s, uint16_t max_payload) noexcept {
     const uint8_t* d = frame.data();
     const size_t n = frame.size();
     if (n < kMinFrame) return false;
@@ -40,7 +40,7 @@ bool parse_plain_ipv4(std::span<const uint8_t> frame, uint16_t rx_flags, const P
         return false;
     const uint8_t* th = ip + 20;
     const size_t doff = static_cast<size_t>(th[12] >> 4) * 4;
-    if (doff < 20 || 20 + doff > total) return false;
+    if (doff < 20 || 20 + doff > total || total - 20 - doff > max_payload) return false;
     s.ip_ecn = ip[1] & 0x03;
     s.ttl = ip[8];
     s.tcp_header_len = static_cast<uint8_t>(doff);

@@ -2,8 +2,8 @@
 // not a fragment, TCP. A flood's SYNs and a client's ACKs nearly all look like this; the engine's
 // fast path reads them into this small record instead of a full ParsedPacket.
 //
-// Contract: parse_plain_ipv4() returns true exactly when the frame has this layout and
-// parse_into() would accept it (kOk) with the same field values (test/unit/plain_ipv4_test.cpp
+// Contract: parse_plain_ipv4() returns true exactly when the frame has this layout, carries at most
+// `max_payload` bytes of data, and parse_into() would accept it (kOk) with the same field values (test/unit/plain_ipv4_test.cpp
 // checks both on the malformed corpus and the option matrix). false means "not this layout, or not
 // acceptable": the general parser decides and counts why.
 #pragma once
@@ -37,7 +37,9 @@ struct PlainIpv4Segment {
     bool has(uint8_t flag) const noexcept { return (tcp_flags & flag) != 0; }
 };
 
+// `max_payload`: segments carrying more data are declined before their checksum is summed (the
+// engine's fast path takes none; a flow's data segments go to the general path, checked once).
 bool parse_plain_ipv4(std::span<const uint8_t> frame, uint16_t rx_flags, const ParseConfig& config,
-                      PlainIpv4Segment& out) noexcept;
+                      PlainIpv4Segment& out, uint16_t max_payload = 0xffff) noexcept;
 
 }  // namespace synwall::net

@@ -276,6 +276,8 @@ TEST(PlainIpv4, AcceptsExactlyWhatTheParserAcceptsAsUntaggedPlainIpv4) {
                 const bool fast = net::parse_plain_ipv4({f.data(), f.size()}, rx, pc, s);
                 const bool expect = p.ok() && p.family == net::Family::kIpv4 && p.vlan_count == 0 && p.l4_offset == 34;
                 ASSERT_EQ(fast, expect) << "frame of " << f.size() << " bytes, status " << net::to_string(p.status);
+                net::PlainIpv4Segment no_data;
+                ASSERT_EQ(net::parse_plain_ipv4({f.data(), f.size()}, rx, pc, no_data, 0), expect && p.payload_len == 0);
                 if (!fast) continue;
                 ++plain;
                 EXPECT_EQ(0, std::memcmp(s.src(), p.src_addr, 4));
