@@ -309,17 +309,11 @@ bool Worker::transmit(net::Packet& pkt, const net::SegmentEnds& in, const net::R
     return true;
 }
 
-void Worker::note_cookie_sent(uint16_t listener, uint64_t now_ns) noexcept {
-    ListenerState& ls = listener_state_[listener];
-    ls.cookies_sent = true;
-    ls.last_cookie_sent_ns = now_ns;
-    counters_.add(kSyncookiesSent);
-}
-
 void Worker::send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
                                 const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
                                 net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
-    note_cookie_sent(listener, now_ns);
+    mark_cookie_sent(listener, now_ns);
+    counters_.add(kSyncookiesSent);
     const uint32_t isn = cookie::mint(client_seq, counter, in.mss_index, mac);
     transmit(pkt, ends, cookie_synack((*listeners_)[listener], client_seq, o, isn, in.opts, now_ns), out);
 }

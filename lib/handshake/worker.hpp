@@ -147,7 +147,12 @@ private:
     // The connection into the flow index and its accept queue (the caller checked the queue has room).
     void enqueue(const Arrival& a, net::Packet& pkt, const Connection& proto, uint32_t req, BurstOutput& out) noexcept;
     // Answers a SYN with a cookie SYN-ACK built in its own buffer.
-    void note_cookie_sent(uint16_t listener, uint64_t now_ns) noexcept;
+    // Auto mode: cookies were sent now (cookie ACKs are accepted for cookie_window_ns).
+    void mark_cookie_sent(uint16_t listener, uint64_t now_ns) noexcept {
+        ListenerState& ls = listener_state_[listener];
+        ls.cookies_sent = true;
+        ls.last_cookie_sent_ns = now_ns;
+    }
     void send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
                             const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
                             net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
@@ -199,6 +204,10 @@ private:
         uint16_t port = 0;
         uint16_t listener = ListenerTable::kNone;
     } last_listener_;
+    // What the fast path handled in this chunk, counted once at its end.
+    struct Tally {
+        uint64_t cookie_syns = 0, overflows = 0, cookie_acks = 0, forged_acks = 0;
+    } tally_;
     uint64_t touched_ = 0;  // crc bits of keys whose table state changed during this chunk
     std::unique_ptr<PacketState[]> state_;
     std::unique_ptr<FastState[]> fast_;

@@ -31,6 +31,7 @@ void Worker::fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutpu
         candidates += fs[i].kind != FastKind::kGeneral;
     }
     if (candidates == 0) return general_run(pkts, 0, n, now_ns, out);
+    tally_ = Tally{};
     for (uint32_t i = 0; i < n; ++i) {
         const FastState& st = fs[i];
         if (st.kind == FastKind::kGeneral) continue;
@@ -60,6 +61,16 @@ void Worker::fast_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutpu
         if (run == kNone) run = i;
     }
     if (run != kNone) general_run(pkts, run, n, now_ns, out);
+    // The fast path's counters, added once per chunk.
+    const Tally& t = tally_;
+    counters_.add(parse_counter(net::ParseStatus::kOk), t.cookie_syns + t.forged_acks + t.cookie_acks);
+    counters_.add(kSynRecv, t.cookie_syns);
+    counters_.add(kSyncookiesSent, t.cookie_syns);
+    counters_.add(kReqQFullDoCookies, t.overflows);
+    counters_.add(kAcksToListener, t.forged_acks + t.cookie_acks);
+    counters_.add(kSyncookiesFailed, t.forged_acks);
+    counters_.add(kDropInvalidAck, t.forged_acks);
+    counters_.add(kSyncookiesRecv, t.cookie_acks);
 }
 
 void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
@@ -148,10 +159,9 @@ bool Worker::fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     const ListenerConfig& l = *st.lc;
     // Anything an earlier packet of this chunk changed since prepare: the general path decides.
     if (fast_key_taken(st) || accept_[st.listener]->full() || admit(l, st.listener) != st.admission) return false;
-    counters_.add(parse_counter(net::ParseStatus::kOk));
-    counters_.add(kSynRecv);
-    if (st.admission == Admission::kCookieOverflow) counters_.add(kReqQFullDoCookies);
-    note_cookie_sent(st.listener, now_ns);
+    ++tally_.cookie_syns;  // ParsedTcp, SynRecv, SyncookiesSent
+    tally_.overflows += st.admission == Admission::kCookieOverflow;  // ReqQFullDoCookies
+    mark_cookie_sent(st.listener, now_ns);
     // The reply's constant part comes from a template of this listener and option variant.
     const net::TcpOptions& o = st.s.options;
     const bool ts = o.has_timestamps && l.timestamps;
@@ -181,15 +191,13 @@ bool Worker::fast_ack(FastState& st, net::Packet& pkt, uint64_t /*now_ns*/, Burs
     // A forged ACK answered with a reset, and a full accept queue's overflow handling, are the
     // general path's (they need the parsed segment for the reset).
     if (!valid ? l.rst_on_invalid_ack : accept_[st.listener]->full()) return false;
-    counters_.add(parse_counter(net::ParseStatus::kOk));
-    counters_.add(kAcksToListener);
     if (!valid) {
-        counters_.add(kSyncookiesFailed);
-        drop(pkt, kDropInvalidAck, out);
+        ++tally_.forged_acks;  // ParsedTcp, AcksToListener, SyncookiesFailed, DropInvalidAck
+        out.drop[out.n_drop++] = pkt;
         return true;
     }
     const net::TcpOptions& o = st.s.options;
-    counters_.add(kSyncookiesRecv);
+    ++tally_.cookie_acks;  // ParsedTcp, AcksToListener, SyncookiesRecv
     enqueue(Arrival{st.key, st.h_est, st.crc, st.listener, st.s.seq, o.has_timestamps, o.tsval, st.s.window,
                     static_cast<uint16_t>(net::PlainIpv4Segment::kL4Offset + st.s.tcp_header_len), st.s.payload_len},
             pkt, cookie_connection(net::Family::kIpv4, st.claim, st.s.seq, st.s.ack, o.has_timestamps, l), kNone, out);
