@@ -86,6 +86,10 @@ TEST(ApplianceConfig, ValidFileLoads) {
     EXPECT_EQ(c->listeners[1].name, "listener1");
     EXPECT_EQ(c->worker_lcores, std::vector<unsigned>{1});
     EXPECT_EQ(c->close_with, CloseWith::kFin);
+    EXPECT_TRUE(c->engine.fast_path) << "the fast path is on by default";
+    const auto off = parse_appliance_config(with("burst = 64", "burst = 64\nfast_path = false"), "s.toml", err);
+    ASSERT_TRUE(off) << err;
+    EXPECT_FALSE(off->engine.fast_path);
 }
 
 TEST(ApplianceConfig, EveryBadInputNamesFileKeyAndReason) {
@@ -93,6 +97,7 @@ TEST(ApplianceConfig, EveryBadInputNamesFileKeyAndReason) {
         {with("burst = 64", "burts = 64"), "s.toml: engine.burts: unknown key"},
         {with("burst = 64", "burst = 0"), "s.toml: engine.burst: 0 out of range 1..256"},
         {with("burst = 64", "burst = \"many\""), "s.toml: engine.burst: must be an integer"},
+        {with("burst = 64", "fast_path = 1"), "s.toml: engine.fast_path: must be true or false"},
         {with("prf = \"siphash\"", "prf = \"md5\""), "s.toml: cookie.prf: 'md5' is not one of auto|vaes|aesni|siphash"},
         {with("rotation_period = 320", "rotation_period = 100"), "s.toml: cookie.rotation_period: must be a multiple of counter_period"},
         {with("cookie_mode = \"always\"", "cookie_mode = \"sometimes\""),
