@@ -7,6 +7,8 @@
 #     ROUNDS   interleaved rounds (default 3)
 #     MODES    nohuge, huge or nohuge,huge (default): --no-huge, and/or 2 MB hugepages reserved
 #              (and hugetlbfs mounted) for the run and released at exit
+# SYNWALL_B=/path/to/another/synwall adds that binary to every round (interleaved: an A/B of two
+# builds on the same replay), with its median and its ratio to this tree's synwall.
 # Prints Mpps per round and the medians and ratio of each mode. Each run is measured from the
 # peer's own per-second statistics once they start (readiness: its first line), never from a
 # fixed sleep; a peer that does not start or dies is reported as failed, and its mode's ratio as
@@ -89,9 +91,11 @@ testpmd_mpps() {  # EAL memory arguments...
     dpdk-testpmd "$@" -l 0,1 --file-prefix=iofloor-tp --no-pci --log-level=lib.eal:error --vdev="$dev" -- \
     --forward-mode=5tswap --auto-start --stats-period=1 --total-num-mbufs=16384
 }
-synwall_mpps() {
+synwall_mpps() {  # binary, EAL memory arguments...
+  local bin=$1
+  shift
   measure "$work/sw.log" '/^rx / {print $6}' \
-    ./build/apps/synwall "$@" -l 0,1 --file-prefix=iofloor-sw --no-pci --log-level=lib.eal:error -- \
+    "$bin" "$@" -l 0,1 --file-prefix=iofloor-sw --no-pci --log-level=lib.eal:error -- \
     --config "$work/synwall.toml" --duration $((WARMUP + SECS + 60)) --drivers-config "$ROOT/drivers-config"
 }
 
@@ -105,14 +109,24 @@ for mode in ${MODES//,/ }; do
       eal=(-m 512 --huge-unlink) ;;
     *) echo "io_floor: unknown mode $mode (nohuge, huge)" >&2; exit 2 ;;
   esac
-  tp=(); sw=()
+  tp=(); sw=(); sb=()
   for r in $(seq "$ROUNDS"); do
-    t=$(testpmd_mpps "${eal[@]}"); s=$(synwall_mpps "${eal[@]}")
+    t=$(testpmd_mpps "${eal[@]}"); s=$(synwall_mpps ./build/apps/synwall "${eal[@]}")
     unit() { [[ $1 == failed* ]] && echo "$1" || echo "$1 Mpps"; }
-    echo "$mode round $r: testpmd 5tswap $(unit "$t"), synwall SYN-ACKs $(unit "$s")"
+    line="$mode round $r: testpmd 5tswap $(unit "$t"), synwall SYN-ACKs $(unit "$s")"
+    if [ -n "${SYNWALL_B:-}" ]; then
+      b=$(synwall_mpps "$SYNWALL_B" "${eal[@]}")
+      line+=", SYNWALL_B $(unit "$b")"
+      [[ $b == failed* ]] || sb+=("$b")
+    fi
+    echo "$line"
     [[ $t == failed* ]] || tp+=("$t")
     [[ $s == failed* ]] || sw+=("$s")
   done
+  if [ -n "${SYNWALL_B:-}" ] && [ ${#sb[@]} -gt 0 ] && [ ${#sw[@]} -gt 0 ]; then
+    mb=$(median "${sb[@]}"); ms0=$(median "${sw[@]}")
+    echo "$mode median: SYNWALL_B $mb Mpps, this synwall $ms0 Mpps, this/B $(awk -v a="$ms0" -v b="$mb" 'BEGIN {printf "%.2f", a/b}')"
+  fi
   if [ ${#tp[@]} -eq 0 ] || [ ${#sw[@]} -eq 0 ]; then
     echo "$mode median: not measured (every $([ ${#tp[@]} -eq 0 ] && echo testpmd || echo synwall) run failed)"
     status=1

@@ -7,6 +7,7 @@
 
 #define SYNWALL_AES __attribute__((target("aes,sse4.2")))
 #define SYNWALL_VAES __attribute__((target("aes,sse4.2,avx2,avx512f,vaes")))
+#define SYNWALL_VAES256 __attribute__((target("aes,sse4.2,avx2,vaes")))
 
 namespace synwall::cookie {
 namespace {
@@ -54,15 +55,29 @@ bool aes_ni_available() noexcept {
     return (c & bit_AES) && (c & bit_SSE4_2);
 }
 
-bool vaes_available() noexcept {
-    unsigned a, b, c, d;
-    if (!aes_ni_available() || !__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
-    // The OS must save SSE, AVX and the three AVX-512 state components (XCR0 bits 1, 2, 5, 6, 7).
+namespace {
+
+// XCR0: which register state the OS saves (bits 1, 2: SSE, AVX; 5, 6, 7: AVX-512).
+unsigned xcr0() noexcept {
     unsigned lo, hi;
     __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0xe6) != 0xe6) return false;
+    return lo;
+}
+
+}  // namespace
+
+bool vaes_available() noexcept {
+    unsigned a, b, c, d;
+    if (!aes_ni_available() || !__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX)) return false;
+    if ((xcr0() & 0x6) != 0x6) return false;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    return (b & bit_AVX512F) && (c & bit_VAES);
+    return (b & bit_AVX2) && (c & bit_VAES);
+}
+
+bool vaes_avx512_available() noexcept {
+    unsigned a, b, c, d;
+    if (!vaes_available() || (xcr0() & 0xe6) != 0xe6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & bit_AVX512F) != 0;
 }
 
 SYNWALL_AES void aes128_expand_key(const uint8_t key[16], Aes128Key& out) noexcept {
@@ -98,8 +113,40 @@ SYNWALL_AES void aes128_encrypt_aesni(const Aes128Key& key, const uint8_t* in, u
     }
 }
 
-SYNWALL_VAES void aes128_encrypt_vaes(const Aes128Key& key, const uint8_t* in, uint8_t* out,
-                                      size_t n) noexcept {
+void aes128_encrypt_vaes(const Aes128Key& key, const uint8_t* in, uint8_t* out, size_t n) noexcept {
+    static const bool zmm = vaes_avx512_available();
+    if (zmm)
+        aes128_encrypt_vaes512(key, in, out, n);
+    else
+        aes128_encrypt_vaes256(key, in, out, n);
+}
+
+SYNWALL_VAES256 void aes128_encrypt_vaes256(const Aes128Key& key, const uint8_t* in, uint8_t* out,
+                                            size_t n) noexcept {
+    __m256i rk[11];
+    for (int r = 0; r < 11; ++r)
+        rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(key.round_keys[r])));
+    size_t i = 0;
+    // Eight ymm registers of two blocks each: sixteen blocks in flight, as the AVX-512 path.
+    for (; i + 16 <= n; i += 16) {
+        __m256i x[8];
+        for (int j = 0; j < 8; ++j)
+            x[j] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + (i + 2 * j) * 16)), rk[0]);
+        for (int r = 1; r < 10; ++r)
+            for (int j = 0; j < 8; ++j) x[j] = _mm256_aesenc_epi128(x[j], rk[r]);
+        for (int j = 0; j < 8; ++j)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (i + 2 * j) * 16), _mm256_aesenclast_epi128(x[j], rk[10]));
+    }
+    for (; i + 2 <= n; i += 2) {
+        __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i * 16)), rk[0]);
+        for (int r = 1; r < 10; ++r) x = _mm256_aesenc_epi128(x, rk[r]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * 16), _mm256_aesenclast_epi128(x, rk[10]));
+    }
+    if (i < n) aes128_encrypt_aesni(key, in + i * 16, out + i * 16, n - i);
+}
+
+SYNWALL_VAES void aes128_encrypt_vaes512(const Aes128Key& key, const uint8_t* in, uint8_t* out,
+                                         size_t n) noexcept {
     __m512i rk[11];
     for (int r = 0; r < 11; ++r)
         rk[r] = _mm512_maskz_broadcast_i32x4(0xffff, _mm_load_si128(reinterpret_cast<const __m128i*>(key.round_keys[r])));

@@ -1,5 +1,6 @@
 // The keyed PRF behind SYN cookies and ISNs, chosen once at start-up:
-//   kVaes    AES-128, sixteen blocks in flight with VAES/AVX-512
+//   kVaes    AES-128, sixteen blocks in flight with VAES (on AVX-512 registers, or on AVX2 ones
+//            where the CPU has VAES without AVX-512)
 //   kAesNi   AES-128, eight blocks in flight with AES-NI
 //   kSipHash SipHash-2-4, portable fallback
 // kVaes and kAesNi compute the same function; kSipHash a different one, so appliances that must
