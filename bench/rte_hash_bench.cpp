@@ -14,27 +14,18 @@
 #include <vector>
 
 #include "bench_eal.hpp"
+#include "bench_keys.hpp"
 #include "handshake/connection.hpp"
 #include "table/flow_table.hpp"
 
 using namespace synwall;
+using bench::key_of;
 using table::FlowKey;
 using Table = table::FlowTable<handshake::Established>;
 
 namespace {
 
 constexpr size_t kBurst = 32;
-
-FlowKey key_of(uint64_t i) {
-    FlowKey k{};
-    const uint8_t a[4] = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
-    table::store_addr(k.client, net::Family::kIpv4, a);
-    const uint8_t s[4] = {192, 0, 2, 1};
-    table::store_addr(k.server, net::Family::kIpv4, s);
-    k.client_port = static_cast<uint16_t>(1024 + (i >> 24));
-    k.server_port = 80;
-    return k;
-}
 
 uint32_t capacity_for(uint64_t n) { return static_cast<uint32_t>(n + n / 8 + 64); }
 

@@ -49,6 +49,21 @@ uint8_t reply_options_len(const ReplyOptions& r) noexcept {
 
 namespace {
 
+// The TCP header's first 16 bytes as two little-endian words: ports, seq | ack, data offset,
+// flags, window. kReply: the ports of `in` swapped.
+struct TcpWords {
+    uint64_t t0, t1;
+};
+template <bool kReply>
+TcpWords tcp_words(const SegmentEnds& in, const ReplySegment& seg, uint32_t hdr_len) noexcept {
+    const uint16_t sport = kReply ? in.dst_port : in.src_port;
+    const uint16_t dport = kReply ? in.src_port : in.dst_port;
+    return TcpWords{uint64_t{__builtin_bswap16(sport)} | uint64_t{__builtin_bswap16(dport)} << 16 |
+                        uint64_t{__builtin_bswap32(seg.seq)} << 32,
+                    uint64_t{__builtin_bswap32(seg.ack)} | uint64_t{(hdr_len / 4u) << 4} << 32 |
+                        uint64_t{seg.flags} << 40 | uint64_t{__builtin_bswap16(seg.window)} << 48};
+}
+
 // kReply: the segment answers `in` (MACs, addresses and ports swapped); otherwise it continues in
 // `in`'s direction (a SYN the proxy sends on the client's behalf).
 template <bool kReply>
@@ -112,12 +127,7 @@ bool build_segment(Packet& pkt, const SegmentEnds& in, const ReplySegment& seg, 
     }
 
     // Ports, seq | ack, data offset, flags, window | checksum 0, urgent 0 | options.
-    const uint16_t sport = kReply ? in.dst_port : in.src_port;
-    const uint16_t dport = kReply ? in.src_port : in.dst_port;
-    const uint64_t t0 = uint64_t{__builtin_bswap16(sport)} | uint64_t{__builtin_bswap16(dport)} << 16 |
-                        uint64_t{__builtin_bswap32(seg.seq)} << 32;
-    const uint64_t t1 = uint64_t{__builtin_bswap32(seg.ack)} | uint64_t{(hdr_len / 4u) << 4} << 32 |
-                        uint64_t{seg.flags} << 40 | uint64_t{__builtin_bswap16(seg.window)} << 48;
+    const auto [t0, t1] = tcp_words<kReply>(in, seg, hdr_len);
     const uint32_t zero = 0;
     std::memcpy(th, &t0, 8);
     std::memcpy(th + 8, &t1, 8);
@@ -162,12 +172,7 @@ bool build_segment_v4(Packet& pkt, const SegmentEnds& in, const ReplySegment& se
     if (!ipf.checksum_offload)
         store_be16(ip + 10, checksum_finish(detail::add_carry(detail::add_carry(w0, ipf.ttl | 6u << 8), addrs)));
     const uint64_t pseudo = addrs + (6u << 8) + __builtin_bswap16(static_cast<uint16_t>(hdr_len));
-    const uint16_t sport = kReply ? in.dst_port : in.src_port;
-    const uint16_t dport = kReply ? in.src_port : in.dst_port;
-    const uint64_t t0 = uint64_t{__builtin_bswap16(sport)} | uint64_t{__builtin_bswap16(dport)} << 16 |
-                        uint64_t{__builtin_bswap32(seg.seq)} << 32;
-    const uint64_t t1 = uint64_t{__builtin_bswap32(seg.ack)} | uint64_t{(hdr_len / 4u) << 4} << 32 |
-                        uint64_t{seg.flags} << 40 | uint64_t{__builtin_bswap16(seg.window)} << 48;
+    const auto [t0, t1] = tcp_words<kReply>(in, seg, hdr_len);
     std::memcpy(th, &t0, 8);
     std::memcpy(th + 8, &t1, 8);
     const uint64_t opt_sum = write_options(th + 20, seg.options);
