@@ -146,13 +146,13 @@ private:
                    uint64_t now_ns, BurstOutput& out) noexcept;
     // The connection into the flow index and its accept queue (the caller checked the queue has room).
     void enqueue(const Arrival& a, net::Packet& pkt, const Connection& proto, uint32_t req, BurstOutput& out) noexcept;
-    // Answers a SYN with a cookie SYN-ACK built in its own buffer.
     // Auto mode: cookies were sent now (cookie ACKs are accepted for cookie_window_ns).
     void mark_cookie_sent(uint16_t listener, uint64_t now_ns) noexcept {
         ListenerState& ls = listener_state_[listener];
         ls.cookies_sent = true;
         ls.last_cookie_sent_ns = now_ns;
     }
+    // Answers a SYN with a cookie SYN-ACK built in its own buffer.
     void send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,
                             const net::TcpOptions& o, cookie::SynCookieInputs in, uint32_t counter, uint32_t mac,
                             net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept;
