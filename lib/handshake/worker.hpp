@@ -215,6 +215,15 @@ private:
     static constexpr uint32_t kSynAckTemplates = 64;
     struct SynAckTemplate;
     std::unique_ptr<SynAckTemplate[]> synack_templates_;
+    // The last SYN shape the fast path worked out (fast_prepare): listener, options, ECN, and
+    // what they give, the cookie inputs and the reply template's variant.
+    struct SynShape {
+        uint64_t options = ~uint64_t{0};  // the first 8 bytes of its TcpOptions: MSS, WS, presence flags
+        uint16_t listener = ListenerTable::kNone;
+        bool ecn = false;
+        cookie::SynCookieInputs in{};
+        uint8_t variant = 0;
+    } syn_shape_;
     std::unique_ptr<uint32_t[]> expired_;
     // Read by application lcores while the worker writes its other fields every chunk: a line of
     // its own, so those reads do not keep pulling the worker's hot line away.

@@ -15,6 +15,8 @@
 #include "handshake/worker.hpp"
 #include "handshake/worker_internal.hpp"
 
+#include <cstring>
+
 namespace synwall::handshake {
 
 namespace flag = net::tcp_flag;
@@ -122,7 +124,22 @@ void Worker::fast_prepare(FastState& st, uint64_t now_ns) noexcept {
             st.kind = FastKind::kGeneral;
             return;
         }
-        st.in = syn_cookie_inputs(net::Family::kIpv4, st.s.options, syn_gets_ecn(st.s.tcp_flags, st.s.ip_ecn), l);
+        // A flood's SYNs share one shape (listener, options, ECN): its cookie inputs and reply
+        // variant are worked out once and reused while the shape repeats.
+        uint64_t options;
+        std::memcpy(&options, &st.s.options, sizeof options);  // MSS, WS and the presence flags
+        const bool ecn = syn_gets_ecn(st.s.tcp_flags, st.s.ip_ecn);
+        if (options != syn_shape_.options || st.listener != syn_shape_.listener || ecn != syn_shape_.ecn) {
+            const cookie::SynCookieInputs in = syn_cookie_inputs(net::Family::kIpv4, st.s.options, ecn, l);
+            const uint32_t opts = in.opts;
+            // Template variant: timestamps, then (from the cookie's option bits) SACK, window scale, ECN.
+            const bool ts = st.s.options.has_timestamps && l.timestamps;
+            const auto variant = static_cast<uint8_t>(
+                ts ? 1u | (opts & 2u) | ((opts >> 2) != kNoWscale ? 4u : 0u) | (opts & 1u) << 3 : 0u);
+            syn_shape_ = {options, st.listener, ecn, in, variant};
+        }
+        st.in = syn_shape_.in;
+        st.variant = syn_shape_.variant;
         st.claim.counter = now_counter;
         keys = secrets_.keys_for_counter(now_counter);
         word = cookie::message_word(now_counter, st.in.opts, st.in.mss_index);
@@ -164,11 +181,8 @@ bool Worker::fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     mark_cookie_sent(st.listener, now_ns);
     // The reply's constant part comes from a template of this listener and option variant.
     const net::TcpOptions& o = st.s.options;
-    const bool ts = o.has_timestamps && l.timestamps;
-    // Template variant: timestamps, then (from the cookie's option bits) SACK, window scale, ECN.
-    const uint32_t opts = st.in.opts;
-    const uint32_t variant = ts ? 1u | (opts & 2u) | ((opts >> 2) != kNoWscale ? 4u : 0u) | (opts & 1u) << 3 : 0u;
-    const uint32_t tag = uint32_t{st.listener} << 4 | variant;
+    const bool ts = (st.variant & 1u) != 0;
+    const uint32_t tag = uint32_t{st.listener} << 4 | st.variant;
     SynAckTemplate& e = synack_templates_[tag % kSynAckTemplates];
     if (e.tag != tag) {
         e.t = net::make_ipv4_reply_template(cookie_synack(l, st.s.seq, o, 0, st.in.opts, now_ns),

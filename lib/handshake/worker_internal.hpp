@@ -2,6 +2,8 @@
 // general path, the reference) and worker_fast_path.cpp (the specialised path).
 #pragma once
 
+#include <cstddef>
+
 #include "handshake/worker.hpp"
 #include "net/plain_ipv4.hpp"
 #include "net/reply_template.hpp"
@@ -50,9 +52,12 @@ struct Worker::FastState {
     Admission admission;        // SYN: the admission its cookie was prepared for
     bool keys_known;            // ACK: the claimed counter's epoch has keys
     cookie::SynCookieInputs in; // SYN
+    uint8_t variant;            // SYN: its reply template's variant (bit 0: timestamps)
     cookie::CookieClaim claim;  // ACK; for a SYN, claim.counter is the counter its cookie uses
     uint32_t mac;               // the PRF over the cookie message, once the batch ran
 };
+
+static_assert(offsetof(net::TcpOptions, tsval) == 8, "SynShape::options covers MSS, WS and the flags, not the timestamps");
 
 struct Worker::SynAckTemplate {
     uint32_t tag = ~0u;  // listener << 4 | variant
