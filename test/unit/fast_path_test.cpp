@@ -335,3 +335,56 @@ TEST(FastPathDifferential, FuzzCorpus) {
     }
     EXPECT_GT(inputs, 100);
 }
+
+// Two IPv4 listeners that answer the same SYN options differently (MSS, window scale, SACK,
+// timestamps), their SYNs interleaved in one burst: the fast path's per-shape and per-listener
+// caches (cookie inputs, reply templates, the last listener lookup) must never serve one
+// listener's answer to the other's SYN.
+TEST(FastPathDifferential, ListenersWithDifferentOptionsInOneBurst) {
+    using namespace handshake;
+    std::vector<ListenerConfig> ls(2);
+    ls[0].port = 80;
+    ls[0].cookie_mode = CookieMode::kAlways;
+    ls[1].port = 81;
+    ls[1].cookie_mode = CookieMode::kAlways;
+    ls[1].mss = 1200;
+    ls[1].wscale = 2;
+    ls[1].sack = false;
+    ls[1].timestamps = false;
+    const auto table = std::make_shared<const ListenerTable>(ls);
+    cookie::SecretConfig sc;
+    sc.prf = cookie::best_prf();
+    sc.master.fill(9);
+    fuzz::Side fast, general;
+    EngineConfig ec;
+    ec.fast_path = true;
+    fast.w = std::make_unique<Worker>(ec, table, sc, fuzz::kDriverT0);
+    ec.fast_path = false;
+    general.w = std::make_unique<Worker>(ec, table, sc, fuzz::kDriverT0);
+    for (fuzz::Side* s : {&fast, &general}) {
+        s->frames.reserve(64);
+        for (uint32_t i = 0; i < 32; ++i) {
+            auto syn = client_syn(false, 900 + i);
+            syn.dport = i % 3 == 0 ? 81 : 80;  // runs of the same listener, and switches
+            s->frames.push_back(pf::build_frame(syn));
+            const auto len = static_cast<uint16_t>(s->frames.back().size());
+            s->frames.back().resize(512);
+            s->burst.push_back(net::Packet{s->frames.back().data(), len, 512, 0, 0, nullptr});
+        }
+        s->out->clear();
+        ASSERT_EQ(s->w->process_burst(s->burst, fuzz::kDriverT0, *s->out), 32u);
+    }
+    EXPECT_EQ(fast.out->n_tx, 32u);
+    const char* why = fuzz::same_output(fast, general);
+    EXPECT_EQ(why, nullptr) << why;
+    for (uint32_t c = 0; c < handshake::kCounterCount; ++c) EXPECT_EQ(fast.w->counters()[c], general.w->counters()[c]) << c;
+    // And the answers do differ by listener: port 81's SYN-ACKs carry MSS 1200 and no timestamps.
+    const pf::FrameView a({fast.out->tx[0].data, fast.out->tx[0].data + fast.out->tx[0].len});
+    const pf::FrameView b({fast.out->tx[1].data, fast.out->tx[1].data + fast.out->tx[1].len});
+    EXPECT_EQ(a.sport(), 81);
+    EXPECT_EQ(a.options().mss, 1200);
+    EXPECT_FALSE(a.options().ts);
+    EXPECT_EQ(b.sport(), 80);
+    EXPECT_EQ(b.options().mss, 1460);
+    EXPECT_TRUE(b.options().ts);
+}
