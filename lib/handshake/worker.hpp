@@ -226,9 +226,8 @@ private:
     } syn_shape_;
     std::unique_ptr<uint32_t[]> expired_;
     // Read by application lcores while the worker writes its other fields every chunk: a line of
-    // its own, so those reads do not keep pulling the worker's hot line away.
+    // its own (the last member, so alignas also rounds the object's size up to the line's end).
     alignas(64) uint64_t queued_total_ = 0;
-    char queued_total_pad_[64 - sizeof(uint64_t)];
 };
 
 }  // namespace synwall::handshake
