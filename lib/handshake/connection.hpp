@@ -6,6 +6,7 @@
 
 #include "net/packet.hpp"
 #include "table/flow_key.hpp"
+#include "timer/intrusive_wheel.hpp"
 
 namespace synwall::handshake {
 
@@ -18,25 +19,26 @@ enum ConnFlags : uint8_t {
     kConnFromCookie = 1u << 3,
 };
 
-// A request in SYN-RECEIVED: what the kernel keeps in a request_sock, in one cache line.
-struct alignas(64) HalfOpen {
-    table::FlowKey key;     // 36
+// A request in SYN-RECEIVED: what the kernel keeps in a request_sock, less its key (RequestTable
+// stores the key beside it, 12 bytes for IPv4, 36 for IPv6) and with its retransmit timer's links
+// inside it. 36 bytes: an IPv4 request is 48.
+struct HalfOpen {
     uint32_t client_isn;
     uint32_t server_isn;
-    uint32_t ts_recent;     // client's TSval, echoed in our TSecr
-    uint32_t timer;         // TimerWheel handle
-    uint16_t mss;           // client's MSS (0: none sent)
+    uint32_t ts_recent;       // client's TSval, echoed in our TSecr
+    timer::TimerLinks timer;  // its SYN-ACK retransmit timer (RequestTable's wheel)
+    uint16_t mss;             // client's MSS (0: none sent)
     uint16_t listener;
-    uint16_t l2;            // L2 cache index for retransmits (0xffff: none)
-    uint8_t client_wscale;  // kNoWscale: none
-    uint8_t flags;          // ConnFlags
-    uint8_t retransmits;
+    uint16_t l2;              // L2 cache index for retransmits (0xffff: none)
     // When this request last answered an out-of-window segment (a resent SYN-ACK or an ACK), in
     // units of 2^24 ns (0: never): such answers are limited per request, as tcp_oow_rate_limited
     // limits a request_sock's. 16 bits wrap after 18 minutes; a request lives about a minute.
     uint16_t last_oow;
+    uint8_t client_wscale;    // kNoWscale: none
+    uint8_t flags;            // ConnFlags
+    uint8_t retransmits;
 };
-static_assert(sizeof(HalfOpen) <= 64, "half-open requests must fit one cache line");
+static_assert(sizeof(HalfOpen) == 36);
 
 struct Connection {
     table::FlowKey key;

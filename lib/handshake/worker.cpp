@@ -30,6 +30,13 @@ bool paws_reject(const HalfOpen& r, const ParsedPacket& p) noexcept {
            static_cast<int32_t>(r.ts_recent - p.options.tsval) > 0;
 }
 
+// Whether a family needs a request table: one of its listeners may keep requests.
+bool queues_requests(const ListenerTable& listeners, net::Family f) noexcept {
+    for (const ListenerConfig& l : listeners.all())
+        if (l.family == f && l.cookie_mode != CookieMode::kAlways) return true;
+    return false;
+}
+
 }  // namespace
 
 Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> listeners,
@@ -37,10 +44,10 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
     : config_(engine),
       listeners_(std::move(listeners)),
       secrets_(secrets),
-      half_open_(engine.half_open_capacity),
+      half_open_(engine.half_open_capacity, queues_requests(*listeners_, net::Family::kIpv4),
+                 queues_requests(*listeners_, net::Family::kIpv6), engine.timer_tick_ns, engine.timer_slots, now_ns),
       // Every flood SYN is looked up here and misses: the bucket summary answers most from L1.
       established_(engine.established_capacity, table::FlowTable<Established>::Summary::kOn),
-      timers_(engine.half_open_capacity, engine.timer_tick_ns, engine.timer_slots, now_ns),
       listener_state_(listeners_->size()),
       l2_(engine.l2_cache_entries),
       reply_limit_(engine.reply_rate_per_s, engine.reply_burst),
@@ -57,7 +64,7 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
 Worker::~Worker() = default;
 
 size_t Worker::memory_bytes() const noexcept {
-    return half_open_.memory_bytes() + established_.memory_bytes() + timers_.memory_bytes() +
+    return half_open_.memory_bytes() + established_.memory_bytes() +
            sizeof(*this) + kMaxBurst * (sizeof(PacketState) + sizeof(FastState)) +
            kSynAckTemplates * sizeof(SynAckTemplate);
 }
@@ -136,7 +143,7 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
     st.h_est = established_.hash_from_crc(st.crc);
     established_.prefetch(st.h_est);
     if (st.lc->cookie_mode != CookieMode::kAlways) {  // an always-cookie listener never queues
-        st.h_req = half_open_.hash_from_crc(st.crc);
+        st.h_req = half_open_.hash_from_crc(st.crc, st.p.family);
         half_open_.prefetch(st.h_req);
     }
     const uint8_t f = st.p.tcp_flags;
@@ -400,7 +407,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
                                    (syn_gets_ecn(p.tcp_flags, p.ip_ecn) && l.ecn ? kConnEcn : 0));
     r.retransmits = 0;
     r.last_oow = 0;
-    r.timer = timers_.start(now_ns, config_.synack_rto_ns, req);
+    half_open_.start_timer(req, now_ns, config_.synack_rto_ns);
     std::atomic_ref(ls.half_open).store(ls.half_open + 1, std::memory_order_relaxed);  // telemetry reads it
     touch(st.crc);
     counters_.add(kSynAckSent);
@@ -570,8 +577,7 @@ net::ReplySegment Worker::request_synack(const HalfOpen& r, uint64_t now_ns) con
 }
 
 void Worker::erase_request(uint32_t req) noexcept {
-    HalfOpen& r = half_open_.at(req);
-    timers_.cancel(r.timer);
+    const HalfOpen& r = half_open_.at(req);
     uint32_t& n = listener_state_[r.listener].half_open;
     std::atomic_ref(n).store(n - 1, std::memory_order_relaxed);  // telemetry reads it
     half_open_.erase(req);
@@ -585,11 +591,10 @@ void Worker::forget_flow(uint32_t flow) noexcept {
 uint32_t Worker::run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept {
     // Never expire more than the output can take: the rest stays due for the next call.
     const uint32_t room = static_cast<uint32_t>(std::min(std::size(out.tx) - out.n_tx, std::size(out.drop) - out.n_drop));
-    const uint32_t n = timers_.expire(now_ns, expired_.get(), std::min(config_.timer_budget, room));
+    const uint32_t n = half_open_.expire(now_ns, expired_.get(), std::min(config_.timer_budget, room));
     for (uint32_t i = 0; i < n; ++i) {
         const uint32_t req = expired_[i];
-        HalfOpen& r = half_open_.at(req);
-        r.timer = timer::TimerWheel::kInvalid;  // it fired
+        HalfOpen& r = half_open_.at(req);  // its timer stopped as it fired
         const ListenerConfig& l = (*listeners_)[r.listener];
         if (r.retransmits >= l.synack_retries) {
             counters_.add(kReqExpired);
@@ -599,7 +604,7 @@ uint32_t Worker::run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& 
         ++r.retransmits;
         retransmit(req, now_ns, source, out);
         // Exponential backoff: 1, 2, 4, ... times the initial RTO (RFC 6298 §5.5).
-        r.timer = timers_.start(now_ns, config_.synack_rto_ns << r.retransmits, req);
+        half_open_.start_timer(req, now_ns, config_.synack_rto_ns << r.retransmits);
     }
     return n;
 }
@@ -619,13 +624,14 @@ bool Worker::retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, Bur
     std::memcpy(pkt.data, l2.bytes, l2.len);
     pkt.port = l2.port;
     // Describe the SYN this request came from, then build the reply exactly as the first time.
+    const table::FlowKey key = half_open_.key(req);
     ParsedPacket syn;
-    syn.family = r.key.family();
+    syn.family = key.family();
     syn.l3_offset = l2.len;
-    syn.src_addr = r.key.client_addr();
-    syn.dst_addr = r.key.server_addr();
-    syn.src_port = r.key.client_port;
-    syn.dst_port = r.key.server_port;
+    syn.src_addr = key.client_addr();
+    syn.dst_addr = key.server_addr();
+    syn.src_port = key.client_port;
+    syn.dst_port = key.server_port;
     const net::ReplySegment seg = request_synack(r, now_ns);
     const net::ReplyIpFields ip{config_.ttl, ip_id_++, config_.checksum_offload};
     if (!net::build_reply(pkt, syn, seg, ip)) {

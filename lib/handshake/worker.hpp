@@ -37,11 +37,11 @@
 #include "handshake/l2_cache.hpp"
 #include "handshake/listener_table.hpp"
 #include "handshake/rate_limiter.hpp"
+#include "handshake/request_table.hpp"
 #include "net/packet.hpp"
 #include "net/parser.hpp"
 #include "net/reply_builder.hpp"
 #include "table/flow_table.hpp"
-#include "timer/timer_wheel.hpp"
 
 namespace synwall::handshake {
 
@@ -188,9 +188,8 @@ private:
     EngineConfig config_;
     std::shared_ptr<const ListenerTable> listeners_;
     cookie::SecretSchedule secrets_;
-    table::FlowTable<HalfOpen> half_open_;
+    RequestTable half_open_;  // and the SYN-ACK retransmit timers
     table::FlowTable<Established> established_;
-    timer::TimerWheel timers_;
     std::vector<std::unique_ptr<AcceptQueue>> accept_;
     std::vector<ListenerState> listener_state_;
     L2Cache l2_;

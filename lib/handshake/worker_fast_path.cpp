@@ -99,7 +99,7 @@ void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
     st.h_est = established_.hash_from_crc(st.crc);
     established_.prefetch(st.h_est);
     if (st.lc->cookie_mode != CookieMode::kAlways) {
-        st.h_req = half_open_.hash_from_crc(st.crc);
+        st.h_req = half_open_.hash_from_crc(st.crc, net::Family::kIpv4);
         half_open_.prefetch(st.h_req);
     }
     st.kind = kind;

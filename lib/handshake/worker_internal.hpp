@@ -26,7 +26,7 @@ struct Worker::PacketState {
     table::FlowKey key;
     uint32_t crc;
     table::FlowTable<Established>::Hash h_est;
-    table::FlowTable<HalfOpen>::Hash h_req;
+    RequestTable::Hash h_req;
     uint32_t est;
     uint32_t req;
     uint16_t listener;
@@ -45,7 +45,7 @@ struct Worker::FastState {
     table::FlowKey key;
     uint32_t crc;
     table::FlowTable<Established>::Hash h_est;
-    table::FlowTable<HalfOpen>::Hash h_req;
+    RequestTable::Hash h_req;
     const ListenerConfig* lc;
     uint16_t listener;
     FastKind kind;

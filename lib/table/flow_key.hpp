@@ -87,6 +87,43 @@ __attribute__((target("sse4.2"))) inline uint32_t make_key_v4(uint32_t client, u
     return _mm_crc32_u32(static_cast<uint32_t>(h), ports);
 }
 
+// An IPv4 connection key in 12 bytes: what a half-open IPv4 request stores (a FlowKey holds the
+// same four fields v4-mapped in 36). Addresses in wire byte order, ports in host order; hash_key()
+// of it equals hash_key() of the FlowKey it narrows, so one CRC serves tables of either key.
+struct FlowKeyV4 {
+    uint32_t client, server;
+    uint16_t client_port, server_port;
+
+    friend bool operator==(const FlowKeyV4& a, const FlowKeyV4& b) noexcept {
+        return std::memcmp(&a, &b, sizeof(FlowKeyV4)) == 0;
+    }
+};
+static_assert(sizeof(FlowKeyV4) == 12);
+
+// The IPv4 key of a v4-mapped FlowKey (k.is_v4()).
+inline FlowKeyV4 narrow_v4(const FlowKey& k) noexcept {
+    FlowKeyV4 n;
+    std::memcpy(&n.client, k.client + 12, 4);
+    std::memcpy(&n.server, k.server + 12, 4);
+    n.client_port = k.client_port;
+    n.server_port = k.server_port;
+    return n;
+}
+
+inline FlowKey widen(const FlowKeyV4& n) noexcept {
+    FlowKey k;
+    store_addr(k.client, net::Family::kIpv4, reinterpret_cast<const uint8_t*>(&n.client));
+    store_addr(k.server, net::Family::kIpv4, reinterpret_cast<const uint8_t*>(&n.server));
+    k.client_port = n.client_port;
+    k.server_port = n.server_port;
+    return k;
+}
+
+__attribute__((target("sse4.2"))) inline uint32_t hash_key(const FlowKeyV4& n) noexcept {
+    FlowKey unused;
+    return make_key_v4(n.client, n.server, n.client_port, n.server_port, unused);
+}
+
 // CRC32C of the key (SSE4.2). Linear and forgeable: it only spreads keys over buckets; an attacker
 // who crafts collisions fills at most two buckets, and the tables bound their probing (see
 // flow_table.hpp), so the worst case is a refused insert (cookie fallback), never a long scan.

@@ -1,8 +1,9 @@
-// A fixed-capacity hash table of Entry records keyed by FlowKey: O(1) insert, find and erase,
+// A fixed-capacity hash table of Entry records keyed by Entry::key: O(1) insert, find and erase,
 // everything preallocated at construction, nothing allocated afterwards.
 //
-// Layout: entries live in a slab indexed by uint32 (a free-list stack hands them out); buckets of
-// eight (16-bit tag, 32-bit entry index) slots, one cache line each, are indexed by the key hash.
+// Layout: entries live in a slab indexed by uint32; buckets of eight (16-bit tag, 32-bit entry
+// index) slots, one cache line each, are indexed by the key hash. A free entry holds the index of
+// the next free one in its first four bytes (an intrusive free list: no array beside the slab).
 // Every key has two candidate buckets (two-choice hashing, insert into the emptier one), so a find
 // touches at most two bucket lines plus the matching entries, whatever the load. Tags are compared
 // eight at a time with SSE2; tag 0 marks an empty slot.
@@ -16,61 +17,67 @@
 // (the half-open requests the ACKs complete): there the summary byte is one more dependent miss
 // before the bucket (a 1M-entry burst find went 1.8 -> 2.5-3.6 us).
 //
-// Capacity: `capacity` entries; buckets = next power of two >= capacity / 6 (load <= 75 %).
+// Capacity: `capacity` entries; buckets = ceil(capacity / 6) (load <= 75 %), any count: a hash
+// picks its bucket by multiply-shift (Lemire's range reduction), so the buckets cost 64 / 6 =
+// 10.7 bytes per entry whatever the capacity, not up to twice that after rounding to a power of two.
 // When full (no free entry, or both buckets of the key full) insert() returns kNone: the caller
 // counts it and falls back (SYN cookies for the half-open table).
 // Threading: single owner (one per worker); not thread-safe.
 //
-// Entry must be trivially constructible and have a `FlowKey key` member.
+// Entry must be trivially constructible, at least four bytes, with a `key` member whose type has
+// == and a hash_key() overload (FlowKey, FlowKeyV4).
 #pragma once
 
 #include <emmintrin.h>
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "table/flow_key.hpp"
 #include "table/huge_array.hpp"
 
 namespace synwall::table {
 
+// A key's two candidate buckets and its tag in one table.
+struct BucketHash {
+    uint32_t b1, b2;
+    uint16_t tag;
+};
+
 template <class Entry>
 class FlowTable {
+    static_assert(sizeof(Entry) >= sizeof(uint32_t) && std::is_trivially_copyable_v<Entry>);
+
 public:
+    using Key = std::remove_cvref_t<decltype(Entry::key)>;
+    using Hash = BucketHash;
     static constexpr uint32_t kNone = ~0u;
     static constexpr uint32_t kSlots = 8;
     static constexpr uint32_t kMaxCapacity = 1u << 30;
 
-    struct Hash {
-        uint32_t b1, b2;
-        uint16_t tag;
-    };
     enum class Summary : uint8_t { kOff, kOn };
 
     explicit FlowTable(uint32_t capacity, Summary summary = Summary::kOff) : capacity_(capacity) {
         if (capacity == 0 || capacity > kMaxCapacity) throw std::invalid_argument("flow table capacity out of range");
-        const uint32_t nb = std::bit_ceil(std::max<uint32_t>(2, (capacity + 5) / 6));
-        bucket_shift_ = 64 - static_cast<uint32_t>(std::countr_zero(nb));  // nb >= 2: shift <= 63
-        buckets_ = HugeArray<Bucket>(nb);
-        if (summary == Summary::kOn) summary_ = HugeArray<uint8_t>(nb);
+        n_buckets_ = std::max<uint32_t>(2, (capacity + 5) / 6);
+        buckets_ = HugeArray<Bucket>(n_buckets_);
+        if (summary == Summary::kOn) summary_ = HugeArray<uint8_t>(n_buckets_);
         entries_ = HugeArray<Entry>(capacity);
-        free_ = HugeArray<uint32_t>(capacity);
-        for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
-        free_top_ = capacity;
     }
 
-    Hash hash(const FlowKey& k) const noexcept { return hash_from_crc(hash_key(k)); }
+    Hash hash(const Key& k) const noexcept { return hash_from_crc(hash_key(k)); }
 
     // Buckets and tag from a key's hash_key() value, so that several tables share one CRC.
     Hash hash_from_crc(uint32_t crc) const noexcept {
         const uint64_t x = static_cast<uint64_t>(crc) * 0x9e3779b97f4a7c15ull;
         Hash h;
-        h.b1 = static_cast<uint32_t>(x >> bucket_shift_);
+        h.b1 = bucket_of(x);
         h.tag = static_cast<uint16_t>(x >> 8) | 1;
-        const uint64_t y = x * 0xc2b2ae3d27d4eb4full;
-        h.b2 = static_cast<uint32_t>(y >> bucket_shift_);
-        if (h.b2 == h.b1) h.b2 = h.b1 ^ 1;
+        h.b2 = bucket_of(x * 0xc2b2ae3d27d4eb4full);
+        if (h.b2 == h.b1) h.b2 = h.b1 + 1 < n_buckets_ ? h.b1 + 1 : 0;
         return h;
     }
 
@@ -94,17 +101,17 @@ public:
         if (m != 0) __builtin_prefetch(&entries_[b->idx[std::countr_zero(m)]]);
     }
 
-    uint32_t find(const FlowKey& k, const Hash& h) const noexcept {
+    uint32_t find(const Key& k, const Hash& h) const noexcept {
         uint32_t i = may_hold(h.b1, h.tag) ? find_in(buckets_[h.b1], k, h.tag) : kNone;
         if (i == kNone && may_hold(h.b2, h.tag)) i = find_in(buckets_[h.b2], k, h.tag);
         return i;
     }
-    uint32_t find(const FlowKey& k) const noexcept { return find(k, hash(k)); }
+    uint32_t find(const Key& k) const noexcept { return find(k, hash(k)); }
 
     // Inserts a new entry for k (the caller has checked that k is absent) and returns its index,
     // with only `key` set; kNone when full.
-    uint32_t insert(const FlowKey& k, const Hash& h) noexcept {
-        if (free_top_ == 0) return kNone;
+    uint32_t insert(const Key& k, const Hash& h) noexcept {
+        if (size_ == capacity_) return kNone;
         Bucket& a = buckets_[h.b1];
         Bucket& b = buckets_[h.b2];
         const uint32_t fa = empty_mask(a), fb = empty_mask(b);
@@ -115,14 +122,14 @@ public:
         const bool in_a = std::popcount(fa) >= std::popcount(fb);
         Bucket& t = in_a ? a : b;
         const uint32_t slot = static_cast<uint32_t>(std::countr_zero(in_a ? fa : fb));
-        const uint32_t idx = free_[--free_top_];
+        const uint32_t idx = take_free();
         t.tag[slot] = h.tag;
         if (summarized()) summary_[in_a ? h.b1 : h.b2] |= tag_class(h.tag);
         t.idx[slot] = idx;
         entries_[idx].key = k;
         return idx;
     }
-    uint32_t insert(const FlowKey& k) noexcept { return insert(k, hash(k)); }
+    uint32_t insert(const Key& k) noexcept { return insert(k, hash(k)); }
 
     // Removes entry `idx` (which must be live).
     void erase(uint32_t idx) noexcept {
@@ -133,18 +140,18 @@ public:
             erase_in(buckets_[b], idx, h.tag);
         }
         if (summarized()) summary_[b] = summarize(buckets_[b]);
-        free_[free_top_++] = idx;
+        std::memcpy(static_cast<void*>(&entries_[idx]), &free_head_, sizeof free_head_);
+        free_head_ = idx;
+        --size_;
     }
 
     Entry& at(uint32_t idx) noexcept { return entries_[idx]; }
     const Entry& at(uint32_t idx) const noexcept { return entries_[idx]; }
-    uint32_t size() const noexcept { return capacity_ - free_top_; }
+    uint32_t size() const noexcept { return size_; }
     uint32_t capacity() const noexcept { return capacity_; }
-    bool full() const noexcept { return free_top_ == 0; }
+    bool full() const noexcept { return size_ == capacity_; }
     uint64_t bucket_full_count() const noexcept { return bucket_full_; }
-    size_t memory_bytes() const noexcept {
-        return buckets_.bytes() + summary_.bytes() + entries_.bytes() + free_.bytes();
-    }
+    size_t memory_bytes() const noexcept { return buckets_.bytes() + summary_.bytes() + entries_.bytes(); }
 
 private:
     struct alignas(64) Bucket {
@@ -152,6 +159,20 @@ private:
         uint32_t idx[kSlots];
     };
     static_assert(sizeof(Bucket) == 64);
+
+    // Multiply-shift range reduction of the hash's top 32 bits onto [0, n_buckets_).
+    uint32_t bucket_of(uint64_t x) const noexcept {
+        return static_cast<uint32_t>(((x >> 32) * n_buckets_) >> 32);
+    }
+
+    // An entry no one has used yet, else the head of the free list.
+    uint32_t take_free() noexcept {
+        ++size_;
+        if (fresh_ < capacity_) return fresh_++;
+        const uint32_t idx = free_head_;
+        std::memcpy(&free_head_, static_cast<const void*>(&entries_[idx]), sizeof free_head_);
+        return idx;
+    }
 
     static uint32_t match_mask(const Bucket& b, uint16_t tag) noexcept {
         const __m128i tags = _mm_load_si128(reinterpret_cast<const __m128i*>(b.tag));
@@ -174,7 +195,7 @@ private:
         return s;
     }
 
-    uint32_t find_in(const Bucket& b, const FlowKey& k, uint16_t tag) const noexcept {
+    uint32_t find_in(const Bucket& b, const Key& k, uint16_t tag) const noexcept {
         for (uint32_t m = match_mask(b, tag); m != 0; m &= m - 1) {
             const uint32_t idx = b.idx[std::countr_zero(m)];
             if (entries_[idx].key == k) return idx;
@@ -193,12 +214,13 @@ private:
     }
 
     uint32_t capacity_;
-    uint32_t bucket_shift_ = 63;
+    uint32_t n_buckets_ = 2;
     HugeArray<Bucket> buckets_;
     HugeArray<uint8_t> summary_;  // per bucket: the tag classes it holds (Summary::kOn)
     HugeArray<Entry> entries_;
-    HugeArray<uint32_t> free_;
-    uint32_t free_top_ = 0;
+    uint32_t size_ = 0;
+    uint32_t fresh_ = 0;          // entries [fresh_, capacity_) were never used
+    uint32_t free_head_ = kNone;  // erased entries, linked through their first four bytes
     uint64_t bucket_full_ = 0;
 };
 

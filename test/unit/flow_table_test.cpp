@@ -78,7 +78,7 @@ std::vector<FlowKey> distinct_keys(std::mt19937_64& rng, size_t n) {
     return v;
 }
 
-uint32_t buckets_for(uint32_t capacity) { return std::bit_ceil(std::max<uint32_t>(2, (capacity + 5) / 6)); }
+uint32_t buckets_for(uint32_t capacity) { return std::max<uint32_t>(2, (capacity + 5) / 6); }
 
 }  // namespace
 
@@ -354,7 +354,9 @@ TEST(FlowTable, HashFromCrcConsistency) {
 TEST(FlowTable, MemoryBytes) {
     Table small(10), big(100000);
     EXPECT_GT(small.memory_bytes(), 0u);
-    EXPECT_GE(big.memory_bytes(), size_t{100000} * (sizeof(Entry) + sizeof(uint32_t)) + size_t{buckets_for(100000)} * 64);
+    // Entries and buckets only: the free list lives in the free entries themselves, and the bucket
+    // count is not rounded up to a power of two (64 / 6 bytes of bucket per entry).
+    EXPECT_EQ(big.memory_bytes(), size_t{100000} * sizeof(Entry) + size_t{buckets_for(100000)} * 64);
     EXPECT_GT(big.memory_bytes(), small.memory_bytes());
 }
 
@@ -608,4 +610,80 @@ TEST(FlowTable, AdversarialCrcCollisionsAreBounded) {
     const uint64_t bf = t.bucket_full_count();
     EXPECT_EQ(t.insert(evil[17]), kNone);
     EXPECT_EQ(t.bucket_full_count(), bf + 1);
+}
+
+TEST(FlowKeyV4, NarrowWidenAndTheSameHash) {
+    std::mt19937_64 rng(31);
+    for (int i = 0; i < 5000; ++i) {
+        const FlowKey k = v4_key(static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()),
+                                 static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()));
+        const FlowKeyV4 n = narrow_v4(k);
+        ASSERT_TRUE(widen(n) == k);
+        ASSERT_EQ(hash_key(n), hash_key(k)) << "tables of either key share one CRC";
+        ASSERT_EQ(0, std::memcmp(&n.client, k.client_addr(), 4));
+        ASSERT_EQ(0, std::memcmp(&n.server, k.server_addr(), 4));
+    }
+}
+
+// A table of 12-byte IPv4 keys against a model, through fills, drains and the free list's reuse.
+TEST(FlowTable, V4KeysRandomizedAgainstUnorderedMap) {
+    struct V4Entry {
+        FlowKeyV4 key;
+        uint32_t value;
+    };
+    struct V4Hash {
+        size_t operator()(const FlowKeyV4& k) const noexcept { return hash_key(k); }
+    };
+    constexpr uint32_t kCap = 3000;
+    std::mt19937_64 rng(32);
+    std::vector<FlowKeyV4> universe;
+    {
+        std::unordered_set<FlowKeyV4, V4Hash> seen;
+        while (universe.size() < 9000) {
+            const FlowKeyV4 k = narrow_v4(v4_key(static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng() % 64),
+                                                 static_cast<uint32_t>(rng() % 4), 80));
+            if (seen.insert(k).second) universe.push_back(k);
+        }
+    }
+    FlowTable<V4Entry> t(kCap);
+    std::unordered_map<FlowKeyV4, std::pair<uint32_t, uint32_t>, V4Hash> model;  // key -> (idx, value)
+    uint64_t refused_full = 0, reused = 0;
+    std::set<uint32_t> ever;
+    for (int op = 0; op < 300000; ++op) {
+        const bool grow = (op / 20000) % 2 == 0;
+        const FlowKeyV4& k = universe[rng() % universe.size()];
+        const auto it = model.find(k);
+        const unsigned r = static_cast<unsigned>(rng() % 100);
+        if (it == model.end() && r < (grow ? 70u : 30u)) {
+            const uint32_t x = t.insert(k);
+            if (x == kNone) {
+                ASSERT_TRUE(model.size() == kCap || t.bucket_full_count() > 0);
+                refused_full += model.size() == kCap;
+                continue;
+            }
+            ASSERT_LT(x, kCap);
+            if (!ever.insert(x).second) ++reused;
+            const auto v = static_cast<uint32_t>(rng());
+            t.at(x).value = v;
+            model.emplace(k, std::make_pair(x, v));
+        } else if (it != model.end() && r < 60) {
+            ASSERT_EQ(t.find(k), it->second.first);
+            t.erase(it->second.first);
+            model.erase(it);
+            ASSERT_EQ(t.find(k), kNone);
+        } else {
+            const uint32_t x = t.find(k);
+            if (it == model.end()) {
+                ASSERT_EQ(x, kNone);
+            } else {
+                ASSERT_EQ(x, it->second.first);
+                ASSERT_TRUE(t.at(x).key == k);
+                ASSERT_EQ(t.at(x).value, it->second.second) << "a free-list link overwrote a live entry";
+            }
+        }
+        ASSERT_EQ(t.size(), model.size());
+    }
+    EXPECT_GT(refused_full, 0u);
+    EXPECT_GT(reused, 10000u) << "erased entries must come back through the free list";
+    EXPECT_EQ(ever.size(), kCap) << "every entry handed out, none twice at once";
 }

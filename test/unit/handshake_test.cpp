@@ -973,6 +973,55 @@ TEST(Timers, SynAckRetransmitsWithBackoffThenExpires) {
     EXPECT_EQ(e.worker->half_open(), 0u);
 }
 
+// IPv4 and IPv6 requests live in tables of their own (12- and 36-byte keys) under one capacity and
+// one timer wheel: each retransmits its own SYN-ACK, and completing one stops only its timer.
+TEST(Timers, BothFamiliesShareTheQueueAndEachRetransmitsItsOwnSynAck) {
+    EngineConfig ec;
+    ec.half_open_capacity = 3;
+    Engine e({listener(Fam::v4, 80, CookieMode::kNever), listener(Fam::v6, 80, CookieMode::kNever)}, ec);
+    VectorSource src(e.frames);
+    auto s4 = client_syn(Fam::v4, {.ts = true, .tsval = 4});
+    auto s6 = client_syn(Fam::v6, {.ts = true, .tsval = 6});
+    auto s4b = s4;
+    s4b.sport = static_cast<uint16_t>(s4.sport + 1);
+    auto s6b = s6;
+    s6b.sport = static_cast<uint16_t>(s6.sport + 1);
+    const FrameView r4(e.reply(pf::build_frame(s4)));
+    const FrameView r6(e.reply(pf::build_frame(s6)));
+    const FrameView r4b(e.reply(pf::build_frame(s4b)));
+    ASSERT_EQ(e.worker->half_open(), 3u);
+    e.feed(pf::build_frame(s6b));  // the shared capacity is spent: never mode drops it
+    EXPECT_EQ(e.counter(kReqQFullDrop), 1u);
+    const uint64_t t0 = e.now;
+    auto retransmits = [&](uint64_t t) {
+        e.out.clear();
+        e.worker->run_timers(t, src, e.out);
+        std::vector<FrameView> v;
+        for (uint32_t i = 0; i < e.out.n_tx; ++i) v.emplace_back(Frames::bytes(e.out.tx[i]));
+        return v;
+    };
+    auto same = [](const FrameView& a, const FrameView& b) {
+        return a.src_addr() == b.src_addr() && a.dst_addr() == b.dst_addr() && a.dport() == b.dport() &&
+               a.seq() == b.seq() && a.ack() == b.ack() && a.options().tsecr == b.options().tsecr;
+    };
+    const auto first = retransmits(t0 + kSec);
+    ASSERT_EQ(first.size(), 3u);
+    for (const FrameView* want : {&r4, &r6, &r4b}) {
+        int matches = 0;
+        for (const auto& got : first) {
+            matches += same(got, *want);
+            EXPECT_TRUE(got.tcp_checksum_ok());
+        }
+        EXPECT_EQ(matches, 1) << "each request retransmits its own SYN-ACK once";
+    }
+    e.feed(pf::build_frame(client_ack(s6, r6, false)));
+    EXPECT_EQ(e.counter(kEstablished), 1u);
+    EXPECT_EQ(e.worker->half_open(), 2u);
+    const auto second = retransmits(t0 + 3 * kSec);
+    ASSERT_EQ(second.size(), 2u);
+    for (const auto& got : second) EXPECT_TRUE(same(got, r4) || same(got, r4b)) << "the IPv6 request stopped";
+}
+
 TEST(Timers, CompletedRequestsStopRetransmitting) {
     Engine e({listener(Fam::v4, 80, CookieMode::kNever)});
     VectorSource src(e.frames);

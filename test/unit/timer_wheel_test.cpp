@@ -431,3 +431,36 @@ TEST(TimerWheel, RandomizedAgainstReference) {
                 static_cast<unsigned long long>(backwards), static_cast<unsigned long long>(cancels),
                 static_cast<unsigned long long>(pool_full));
 }
+
+// The wheel may be built at one time and first used much later (the proxy builds its wheel at 0
+// and runs on the process clock): delays count from the start call's `now`, not from the wheel's
+// cursor, and the first expire catches up.
+TEST(TimerWheel, FirstUsedLongAfterConstruction) {
+    TimerWheel w(10, kTick, 16, 0);
+    const uint64_t now = 5'000'000 * kSec;  // 5e15 ns: 5e12 ticks, past 2^32
+    const Handle h = w.start(now, 300 * kSec, 7);
+    ASSERT_NE(h, TimerWheel::kInvalid);
+    EXPECT_TRUE(expire_all(w, now + 300 * kSec - kTick).empty());
+    EXPECT_EQ(expire_all(w, now + 300 * kSec), std::vector<uint32_t>{7});
+}
+
+// Expiries are kept modulo 2^32 ticks: timers on either side of a wrap fire in order and on time.
+TEST(TimerWheel, ExpiryAcrossTheThirtyTwoBitTickWrap) {
+    constexpr uint64_t kWrap = uint64_t{1} << 32;
+    const uint64_t t0 = (kWrap - 8) * kTick;
+    TimerWheel w(100, kTick, 8, t0);
+    for (uint32_t d = 1; d <= 20; ++d) ASSERT_NE(w.start(t0, d * kTick, d), TimerWheel::kInvalid);
+    for (uint32_t d = 1; d <= 20; ++d) {
+        EXPECT_EQ(expire_all(w, t0 + d * kTick), std::vector<uint32_t>{d}) << "delay " << d;
+    }
+    EXPECT_EQ(w.size(), 0u);
+}
+
+// A delay beyond the wheel's 2^30-tick reach is clamped to it, never wrapped into the past.
+TEST(TimerWheel, HugeDelaysAreClampedNotWrapped) {
+    TimerWheel w(10, 1, 16, 0);  // 1 ns ticks: 2^30 ticks is about a second
+    const Handle h = w.start(0, 100 * kSec, 1);
+    ASSERT_NE(h, TimerWheel::kInvalid);
+    EXPECT_TRUE(expire_all(w, (uint64_t{1} << 30) - 1).empty());
+    EXPECT_EQ(expire_all(w, uint64_t{1} << 30), std::vector<uint32_t>{1});
+}
