@@ -7,7 +7,7 @@ std::string validate(const EngineConfig& c) {
     if (c.established_capacity == 0 || c.established_capacity > (1u << 30)) return "established_capacity: must be 1..2^30";
     if (c.synack_rto_ns < 1'000'000) return "synack_rto: must be at least 1 ms";
     if (c.timer_budget == 0) return "timer_budget: must be positive";
-    if (c.timer_tick_ns == 0) return "timer_tick: must be positive";
+    if (c.timer_tick_ns == 0 || c.timer_tick_ns >= (uint64_t{1} << 32)) return "timer_tick: must be 1 ns to 4.29 s";
     if (c.timer_slots == 0 || (c.timer_slots & (c.timer_slots - 1))) return "timer_slots: must be a power of two";
     if (c.ttl == 0) return "ttl: must be 1..255";
     if (c.l2_cache_entries == 0 || c.l2_cache_entries > 65535) return "l2_cache_entries: must be 1..65535";

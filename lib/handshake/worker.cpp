@@ -53,8 +53,7 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
       reply_limit_(engine.reply_rate_per_s, engine.reply_burst),
       state_(new PacketState[kMaxBurst]),
       fast_(new FastState[kMaxBurst]),
-      synack_templates_(new SynAckTemplate[kSynAckTemplates]),
-      expired_(new uint32_t[std::max<uint32_t>(engine.timer_budget, 1)]) {
+      synack_templates_(new SynAckTemplate[kSynAckTemplates]) {
     accept_.reserve(listeners_->size());
     for (size_t i = 0; i < listeners_->size(); ++i)
         accept_.push_back(std::make_unique<AcceptQueue>((*listeners_)[static_cast<uint16_t>(i)].backlog));
@@ -591,22 +590,20 @@ void Worker::forget_flow(uint32_t flow) noexcept {
 uint32_t Worker::run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept {
     // Never expire more than the output can take: the rest stays due for the next call.
     const uint32_t room = static_cast<uint32_t>(std::min(std::size(out.tx) - out.n_tx, std::size(out.drop) - out.n_drop));
-    const uint32_t n = half_open_.expire(now_ns, expired_.get(), std::min(config_.timer_budget, room));
-    for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t req = expired_[i];
-        HalfOpen& r = half_open_.at(req);  // its timer stopped as it fired
+    // Each request is handled as its timer fires, while its entry is in cache.
+    return half_open_.expire(now_ns, std::min(config_.timer_budget, room), [&](uint32_t req) {
+        HalfOpen& r = half_open_.at(req);  // its timer has stopped
         const ListenerConfig& l = (*listeners_)[r.listener];
         if (r.retransmits >= l.synack_retries) {
             counters_.add(kReqExpired);
             erase_request(req);
-            continue;
+            return;
         }
         ++r.retransmits;
         retransmit(req, now_ns, source, out);
         // Exponential backoff: 1, 2, 4, ... times the initial RTO (RFC 6298 §5.5).
         half_open_.start_timer(req, now_ns, config_.synack_rto_ns << r.retransmits);
-    }
-    return n;
+    });
 }
 
 bool Worker::retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept {

@@ -223,7 +223,6 @@ private:
         cookie::SynCookieInputs in{};
         uint8_t variant = 0;
     } syn_shape_;
-    std::unique_ptr<uint32_t[]> expired_;
     // Read by application lcores while the worker writes its other fields every chunk: a line of
     // its own (the last member, so alignas also rounds the object's size up to the line's end).
     alignas(64) uint64_t queued_total_ = 0;

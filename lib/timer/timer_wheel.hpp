@@ -54,13 +54,11 @@ public:
 
     // Moves up to `max` timers due at `now_ns` into `users_out`; returns how many.
     uint32_t expire(uint64_t now_ns, uint32_t* users_out, uint32_t max) noexcept {
-        const uint32_t n = wheel_.expire(now_ns, users_out, max);
-        for (uint32_t i = 0; i < n; ++i) {
-            const Handle h = users_out[i];
-            users_out[i] = nodes_[h].user;
+        uint32_t k = 0;
+        return wheel_.expire(now_ns, max, [&](Handle h) {
+            users_out[k++] = nodes_[h].user;
             release(h);
-        }
-        return n;
+        });
     }
 
     uint32_t size() const noexcept { return wheel_.size(); }

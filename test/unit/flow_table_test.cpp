@@ -78,7 +78,7 @@ std::vector<FlowKey> distinct_keys(std::mt19937_64& rng, size_t n) {
     return v;
 }
 
-uint32_t buckets_for(uint32_t capacity) { return std::max<uint32_t>(2, (capacity + 5) / 6); }
+uint32_t buckets_for(uint32_t capacity) { return std::max<uint32_t>(2, (capacity + 4) / 5); }
 
 }  // namespace
 
@@ -355,7 +355,7 @@ TEST(FlowTable, MemoryBytes) {
     Table small(10), big(100000);
     EXPECT_GT(small.memory_bytes(), 0u);
     // Entries and buckets only: the free list lives in the free entries themselves, and the bucket
-    // count is not rounded up to a power of two (64 / 6 bytes of bucket per entry).
+    // count is not rounded up to a power of two (64 / 5 bytes of bucket per entry).
     EXPECT_EQ(big.memory_bytes(), size_t{100000} * sizeof(Entry) + size_t{buckets_for(100000)} * 64);
     EXPECT_GT(big.memory_bytes(), small.memory_bytes());
 }
@@ -686,4 +686,25 @@ TEST(FlowTable, V4KeysRandomizedAgainstUnorderedMap) {
     EXPECT_GT(refused_full, 0u);
     EXPECT_GT(reused, 10000u) << "erased entries must come back through the free list";
     EXPECT_EQ(ever.size(), kCap) << "every entry handed out, none twice at once";
+}
+
+// A table takes its whole capacity: random keys up to full are never refused for want of a bucket
+// slot (a half-open table at its configured size must not drop SYNs in never mode before it is full).
+TEST(FlowTable, FillsToCapacityWithoutBucketRefusals) {
+    struct V4Entry {
+        FlowKeyV4 key;
+        uint32_t value;
+    };
+    constexpr uint32_t kCap = 500000;
+    FlowTable<V4Entry> t(kCap);
+    std::mt19937_64 rng(33);
+    uint32_t refused = 0;
+    while (t.size() < kCap) {
+        const FlowKeyV4 k{static_cast<uint32_t>(rng()), static_cast<uint32_t>(rng()), static_cast<uint16_t>(rng()), 443};
+        if (t.find(k) != kNone) continue;
+        refused += t.insert(k) == kNone;
+    }
+    EXPECT_EQ(refused, 0u);
+    EXPECT_EQ(t.bucket_full_count(), 0u);
+    EXPECT_TRUE(t.full());
 }
