@@ -140,7 +140,12 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
     st.key = table::key_from_client_packet(st.p);
     st.crc = table::hash_key(st.key);
     st.h_est = established_.hash_from_crc(st.crc);
-    established_.prefetch(st.h_est);
+    // An ACK may complete a handshake and insert its flow: both buckets, not only those the
+    // summary names (it names none for a new flow, and the insert then missed twice).
+    if ((st.p.tcp_flags & (flag::kAck | flag::kSyn | flag::kRst)) == flag::kAck)
+        established_.prefetch_for_insert(st.h_est);
+    else
+        established_.prefetch(st.h_est);
     if (st.lc->cookie_mode != CookieMode::kAlways) {  // an always-cookie listener never queues
         st.h_req = half_open_.hash_from_crc(st.crc, st.p.family);
         half_open_.prefetch(st.h_req);

@@ -97,7 +97,11 @@ void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
     st.lc = &(*listeners_)[st.listener];
     st.crc = table::make_key_v4(st.s.src_addr, st.s.dst_addr, st.s.src_port, st.s.dst_port, st.key);
     st.h_est = established_.hash_from_crc(st.crc);
-    established_.prefetch(st.h_est);
+    // A cookie ACK inserts its flow: both buckets (the summary names none for a new flow).
+    if (kind == FastKind::kAck)
+        established_.prefetch_for_insert(st.h_est);
+    else
+        established_.prefetch(st.h_est);
     if (st.lc->cookie_mode != CookieMode::kAlways) {
         st.h_req = half_open_.hash_from_crc(st.crc, net::Family::kIpv4);
         half_open_.prefetch(st.h_req);

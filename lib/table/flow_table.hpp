@@ -92,6 +92,13 @@ public:
         if (may_hold(h.b2, h.tag)) __builtin_prefetch(&buckets_[h.b2]);
     }
 
+    // For a key about to be inserted (an ACK that may complete a handshake): both buckets, whatever
+    // the summary says, since insert() reads both and writes one.
+    void prefetch_for_insert(const Hash& h) const noexcept {
+        __builtin_prefetch(&buckets_[h.b1], 1);
+        __builtin_prefetch(&buckets_[h.b2], 1);
+    }
+
     // Second stage of a batched lookup: once the buckets are in cache (prefetch() a while ago),
     // prefetch the entry the tag points at, so that find() then hits in cache.
     void prefetch_entry(const Hash& h) const noexcept {
