@@ -7,6 +7,8 @@
 // BM_RestoreFramesOnly measures that copy alone so it can be subtracted.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <random>
 
 #include "bench_frames.hpp"
@@ -130,6 +132,102 @@ static void BM_SynToStatefulSynAck(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBurst));
 }
 BENCHMARK(BM_SynToStatefulSynAck)->Iterations((1u << 21) / kBurst - 64);
+
+namespace {
+
+// Feeds SYNs with tuples new to one worker: kDistinct client addresses, the source port moved on
+// by one per pass over them (checksum fixed incrementally), as BM_SynToStatefulSynAck does.
+struct FreshSyns {
+    bench::FrameSet fs = syn_frames(false, kDistinct);
+    uint32_t round = 0;
+    size_t at = 0;
+
+    // n SYNs (a multiple of kBurst) through w; returns the nanoseconds spent in the engine.
+    uint64_t feed(Worker& w, size_t n, BurstOutput& out) {
+        uint64_t ns = 0;
+        for (size_t done = 0; done < n; done += kBurst) {
+            auto pk = fs.reset(at, kBurst);
+            for (auto& p : pk) {
+                const uint16_t old = static_cast<uint16_t>(p.data[34] << 8 | p.data[35]);
+                const uint16_t sport = static_cast<uint16_t>(old + round);
+                p.data[34] = static_cast<uint8_t>(sport >> 8);
+                p.data[35] = static_cast<uint8_t>(sport);
+                const uint16_t c = static_cast<uint16_t>(p.data[50] << 8 | p.data[51]);
+                const uint16_t nc = net::checksum_update16(c, old, sport);
+                p.data[50] = static_cast<uint8_t>(nc >> 8);
+                p.data[51] = static_cast<uint8_t>(nc);
+            }
+            out.clear();
+            const auto t0 = std::chrono::steady_clock::now();
+            bench::timed_burst(w, pk, bench::kBenchT0, out);
+            ns += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+            at += kBurst;
+            if (at == kDistinct) {
+                at = 0;
+                ++round;
+            }
+        }
+        return ns;
+    }
+};
+
+}  // namespace
+
+// Does a full SYN queue slow the stateful SYN path? SYN -> stateful SYN-ACK into a table of 2^24
+// requests' capacity (scripts/bench.sh's fill run) that holds under 2M requests ("empty") and one
+// that holds 9.4M-10.7M, in alternating blocks of 64k SYNs: the machine's drift hits both sides of
+// each pair alike, and the ratio is taken per adjacent pair. Counters: ns per SYN on each side
+// (medians) and the rate ratio full / empty (median, min, max over the pairs).
+static void BM_StatefulSynFillRatio(benchmark::State& state) {
+    constexpr uint32_t kCap = 1u << 24;
+    constexpr size_t kBlock = 65536, kPairs = 20, kEmptyMax = 2'000'000;
+    constexpr size_t kFill = 9'400'000 / kBurst * kBurst;
+    EngineConfig ec;
+    ec.half_open_capacity = kCap;
+    const auto listeners = one_listener(false, CookieMode::kNever, kCap);
+    const auto secrets = bench::bench_secrets(cookie::best_prf());
+    auto out = std::make_unique<BurstOutput>();
+    std::vector<double> empty_ns, full_ns, ratio;
+    for (auto _ : state) {
+        auto full = std::make_unique<Worker>(ec, listeners, secrets, bench::kBenchT0);
+        FreshSyns full_syns;
+        full_syns.feed(*full, kFill, *out);
+        std::unique_ptr<Worker> empty;
+        FreshSyns empty_syns;
+        for (size_t p = 0; p < kPairs; ++p) {
+            if (!empty || empty->half_open() + kBlock > kEmptyMax) {
+                empty.reset();
+                empty = std::make_unique<Worker>(ec, listeners, secrets, bench::kBenchT0);
+                empty_syns = FreshSyns{};
+            }
+            uint64_t e, f;
+            if (p % 2 == 0) {
+                e = empty_syns.feed(*empty, kBlock, *out);
+                f = full_syns.feed(*full, kBlock, *out);
+            } else {
+                f = full_syns.feed(*full, kBlock, *out);
+                e = empty_syns.feed(*empty, kBlock, *out);
+            }
+            empty_ns.push_back(static_cast<double>(e) / kBlock);
+            full_ns.push_back(static_cast<double>(f) / kBlock);
+            ratio.push_back(static_cast<double>(e) / static_cast<double>(f));
+        }
+        const uint64_t want = kFill + kPairs * kBlock;
+        if (full->half_open() != want || full->counters()[kSynAckSent] != want)
+            return state.SkipWithError("the full table refused SYNs");
+        state.counters["fill_at_end"] = full->half_open();
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    state.counters["ns_per_syn_empty"] = median(empty_ns);
+    state.counters["ns_per_syn_full"] = median(full_ns);
+    state.counters["rate_ratio_full_to_empty"] = median(ratio);
+    state.counters["ratio_min"] = *std::min_element(ratio.begin(), ratio.end());
+    state.counters["ratio_max"] = *std::max_element(ratio.begin(), ratio.end());
+}
+BENCHMARK(BM_StatefulSynFillRatio)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 namespace {
 
