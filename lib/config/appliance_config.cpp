@@ -130,6 +130,15 @@ bool read_file(const std::string& path, std::string& text, std::string& error) {
 
 }  // namespace
 
+// Whether two listeners claim the same segments: family, port and prefix (the bits it covers).
+bool same_endpoint(const handshake::ListenerConfig& a, const handshake::ListenerConfig& b) {
+    if (a.family != b.family || a.port != b.port || a.prefix_len != b.prefix_len) return false;
+    const unsigned full = a.prefix_len / 8u, rest = a.prefix_len % 8u;
+    if (!std::equal(a.addr.begin(), a.addr.begin() + full, b.addr.begin())) return false;
+    const auto mask = static_cast<uint8_t>(0xff00u >> rest);
+    return rest == 0 || (a.addr[full] & mask) == (b.addr[full] & mask);
+}
+
 bool parse_prefix(std::string_view text, handshake::ListenerConfig& out, std::string& error) {
     const std::string s(text);
     const auto slash = s.find('/');
@@ -277,6 +286,16 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
             if (l.family == net::Family::kIpv6 && !a->get(i)->as_table()->get("mss")) l.mss = 1440;
             if (const std::string v = handshake::validate(l); !v.empty()) return r.fail("", v), std::nullopt;
             if (l.name.empty()) l.name = "listener" + std::to_string(i);
+            // Like a second bind(2) to the same address and port: refused, never silently shadowed.
+            for (size_t j = 0; j < c.listeners.size(); ++j) {
+                if (same_endpoint(l, c.listeners[j]))
+                    return r.fail("address", "'" + address + "' port " + std::to_string(l.port) + " is already listener[" +
+                                                 std::to_string(j) + "] ('" + c.listeners[j].name + "')"),
+                           std::nullopt;
+                if (l.name == c.listeners[j].name)
+                    return r.fail("name", "'" + l.name + "' is already listener[" + std::to_string(j) + "]'s name"),
+                           std::nullopt;
+            }
             c.listeners.push_back(l);
         }
     }

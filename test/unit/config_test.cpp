@@ -114,6 +114,10 @@ TEST(ApplianceConfig, EveryBadInputNamesFileKeyAndReason) {
         {with("close = \"fin\"", "close = \"slam\""), "s.toml: application.close: 'slam' is not one of rst|fin"},
         {with("[application]", "[applicaton]"), "s.toml: applicaton: unknown key"},
         {with("backlog = 128", "backlog = 128\nbacklog = 3"), "s.toml: line "},
+        {with("address = \"2001:db8::10\"\nport = 80", "address = \"203.0.113.7/24\"\nport = 443"),
+         "s.toml: listener[1].address: '203.0.113.7/24' port 443 is already listener[0] ('web')"},
+        {with("address = \"2001:db8::10\"", "name = \"web\"\naddress = \"2001:db8::10\""),
+         "s.toml: listener[1].name: 'web' is already listener[0]'s name"},
     };
     for (const auto& [text, expected] : cases) {
         const std::string err = error_of(text);
