@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "config/appliance_config.hpp"
+#include "config/output_file.hpp"
 #include "dpdk/eal.hpp"
 #include "dpdk/port.hpp"
 #include "app/absorb.hpp"
@@ -80,7 +81,10 @@ Args parse_args(int argc, char** argv) {
         if (k == "--config") a.config = value();
         else if (k == "--stats-period") number(a.stats_period);
         else if (k == "--duration") number(a.duration);
-        else if (k == "--stats-json") a.stats_json = value();
+        else if (k == "--stats-json") {
+            a.stats_json = value();
+            if (const std::string why = config::check_writable(a.stats_json); !why.empty()) die(2, "--stats-json: " + why);
+        }
         else if (k == "--drivers-config") a.drivers_dir = value();
         else die(2, "unknown option '" + k + "' (usage: synwall [EAL options] -- --config FILE [--stats-period S] "
                     "[--duration S] [--stats-json FILE] [--drivers-config DIR])");

@@ -1,5 +1,7 @@
 #include "gen/gen_options.hpp"
 
+#include "config/output_file.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -122,7 +124,10 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         } else if (a == "--respond-bytes") {
             if (!number(v, 0, 1460, d)) return bad("'" + v + "' is not 0..1460");
             o.respond_bytes = static_cast<uint16_t>(d);
-        } else if (a == "--json") o.json = v;
+        } else if (a == "--json") {
+            if (const std::string why = config::check_writable(v); !why.empty()) return bad(why);
+            o.json = v;
+        }
         else if (a == "--burst") {
             if (!number(v, 1, 512, d)) return bad("'" + v + "' is not 1..512");
             o.burst = static_cast<uint16_t>(d);

@@ -202,12 +202,14 @@ def bad_inputs():
         ("more_roles_than_lcores", config(extra="[lcores]\nworkers = [1, 5]"), [], "lcores.workers: lcore 5 is not an enabled worker lcore"),
         ("wrong_flag", config(), ["--confg"], "unknown option '--confg'"),
         ("bad_number", config(), ["--duration", "soon"], "bad value for --duration: 'soon'"),
+        ("stats_json_unwritable", config(), ["--stats-json", "/nonexistent-synwall-dir/s.json"],
+         "--stats-json: cannot write '/nonexistent-synwall-dir/s.json': No such file or directory"),
     ]
     for name, text, extra_args, expected in cases:
         cfg = write(f"bad-{name}.toml", text)
         r = subprocess.run(command(cfg, f"e2e-bad-{os.getpid()}", *extra_args), capture_output=True, text=True, timeout=60)
         msg = [l for l in r.stderr.splitlines() if l.startswith("synwall:")]
-        ok = r.returncode == 2 and len(msg) == 1 and expected in msg[0] and (name in ("wrong_flag", "bad_number") or cfg in msg[0])
+        ok = r.returncode == 2 and len(msg) == 1 and expected in msg[0] and (name in ("wrong_flag", "bad_number", "stats_json_unwritable") or cfg in msg[0])
         report(f"bad_input_{name}_exits_2", ok, f"exit {r.returncode}, stderr {r.stderr.strip()[-300:]}")
     # A profile that requires hardware checksums on a device without them.
     strict = os.path.join(WORK, "drivers-strict")
@@ -460,6 +462,8 @@ def gen_over_memif():
         ("bad_rate", ["--port", "net_null0", "--rate", "fast"], "--rate: 'fast' is not a rate"),
         ("unknown_flag", ["--port", "net_null0", "--flod", "syn"], "--flod: unknown option"),
         ("no_device", ["--port", "0000:99:00.0"], "--port: no such device"),
+        ("json_unwritable", ["--port", "net_null0", "--json", "/nonexistent-synwall-dir/g.json"],
+         "--json: cannot write '/nonexistent-synwall-dir/g.json'"),
     ]:
         r = subprocess.run([GEN, "--no-huge", "-m", "256", "-l", "0", f"--file-prefix={prefix}-bad", "--no-pci",
                             "--log-level=lib.eal:error", "--", *args], capture_output=True, text=True, timeout=60)

@@ -1395,13 +1395,23 @@ std::optional<GenOptions> parse(std::vector<std::string> args, std::string& err)
 
 }  // namespace
 
+// --json is checked with the other arguments: a path that cannot be written is a start-up error,
+// not a summary lost at the end of the run.
+TEST(GenOptions, AnUnwritableJsonPathIsRefusedWithTheArguments) {
+    std::string err;
+    EXPECT_FALSE(parse({"--port", "p", "--json", "/nonexistent-synwall-dir/out.json"}, err));
+    EXPECT_EQ(err, "--json: cannot write '/nonexistent-synwall-dir/out.json': No such file or directory");
+    EXPECT_FALSE(parse({"--port", "p", "--json", "/tmp"}, err));
+    EXPECT_EQ(err, "--json: cannot write '/tmp': Is a directory");
+}
+
 TEST(GenOptions, FullCommandLine) {
     std::string err;
     const auto o = parse({"--port", "net_memif0,role=client,socket=/tmp/s", "--dst", "203.0.113.5", "--dport", "8080",
                           "--flood", "syn=70,ack=20,rst=10", "--rate", "1000000", "--flood-src", "198.18.0.0/16",
                           "--options", "mss", "--flood-replies", "nearmiss", "--clients", "100", "--client-src",
                           "10.1.0.0/24", "--client-close", "fin", "--client-rto-ms", "250", "--client-retries", "3",
-                          "--duration", "30", "--stats-period", "0.5", "--linger", "2.5", "--json", "/tmp/out.json",
+                          "--duration", "30", "--stats-period", "0.5", "--linger", "2.5", "--json", "/dev/null",
                           "--burst", "64", "--seed", "42"},
                          err);
     ASSERT_TRUE(o) << err;
@@ -1428,7 +1438,7 @@ TEST(GenOptions, FullCommandLine) {
     EXPECT_DOUBLE_EQ(o->duration_s, 30);
     EXPECT_DOUBLE_EQ(o->stats_period_s, 0.5);
     EXPECT_DOUBLE_EQ(o->linger_s, 2.5);
-    EXPECT_EQ(o->json, "/tmp/out.json");
+    EXPECT_EQ(o->json, "/dev/null");
     EXPECT_EQ(o->burst, 64);
     EXPECT_EQ(o->seed, 42u);
 }
