@@ -11,9 +11,17 @@
 #                                   network namespaces; N curl requests (default 50)
 #   scripts/run.sh --pcap [SECONDS] the absorber alone: a generated flood pcap replayed through net_pcap
 #   scripts/run.sh --sim [...]      the engine in-process without DPDK (apps/synwall-sim)
+#   scripts/run.sh --help           this text
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+case "${1:-}" in
+  -h|--help)  # the header above, without its comment marks: nothing is installed or built for it
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0 ;;
+  ''|--sim|--proxy|--pcap|[0-9]*) ;;
+  *) echo "run.sh: unknown argument '$1' (scripts/run.sh --help: usage)" >&2; exit 2 ;;
+esac
 ./scripts/setup-deps.sh >/dev/null
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null

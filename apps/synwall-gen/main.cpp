@@ -131,6 +131,15 @@ std::string summary_json(const Totals& t, double seconds, size_t lanes, size_t f
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Our usage, not the EAL's, for --help anywhere; --help-eal asks the EAL for its own.
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::printf("%s\n", gen::gen_usage().c_str());
+            return 0;
+        }
+        if (a == "--help-eal") argv[i] = const_cast<char*>("--help");
+    }
     std::vector<std::string> eal_args(argv, argv + argc);
     std::string err;
     auto eal = dpdk::Eal::start(eal_args, err);
@@ -138,10 +147,6 @@ int main(int argc, char** argv) {
     std::vector<std::string> rest;
     for (int i = eal->consumed() + 1; i < argc; ++i) rest.emplace_back(argv[i]);
     if (!rest.empty() && rest[0] == "--") rest.erase(rest.begin());
-    if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
-        std::printf("%s\n", gen::gen_usage().c_str());
-        return 0;
-    }
     auto opt = gen::parse_gen_options(rest, err);
     if (!opt) die(err + "\n" + gen::gen_usage());
 

@@ -30,12 +30,16 @@ using namespace synwall;
 
 namespace {
 
+constexpr const char* kUsage =
+    "usage: synwall-pcapgen --out FILE [--kind flood|malformed] [--count N] [--family 4|6] [--src PREFIX] [--dst ADDR]\n"
+    "                       [--dport P] [--mix syn=70,ack=20,rst=10,synack=0] [--options linux|mss|none|mixed]\n"
+    "                       [--seed S] [--manifest FILE]\n"
+    "\n"
+    "Writes a pcap of flood frames (for net_pcap replay) or of the malformed-frame corpus.\n"
+    "  -h, --help   this text\n";
+
 int usage(const std::string& why) {
-    std::fprintf(stderr,
-                 "synwall-pcapgen: %s\nusage: synwall-pcapgen --out FILE [--kind flood|malformed] [--count N] "
-                 "[--family 4|6] [--src PREFIX] [--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0] "
-                 "[--options linux|mss|none|mixed] [--seed S] [--manifest FILE]\n",
-                 why.c_str());
+    std::fprintf(stderr, "synwall-pcapgen: %s\n%s", why.c_str(), kUsage);
     return 2;
 }
 
@@ -70,6 +74,10 @@ int main(int argc, char** argv) {
     unsigned long dport = 80;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
         if (i + 1 >= argc) return usage("missing value for " + a);
         const std::string v = argv[++i];
         try {

@@ -42,9 +42,18 @@ uint64_t wall_ns() {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
+constexpr const char* kUsage =
+    "usage: synwall-sim [--seconds N] [--flood-per-burst 0..256] [--clients-per-burst 0..32] [--mode never|auto|always]\n"
+    "\n"
+    "The engine in one process, no DPDK: a SYN flood and closed-loop clients through one worker.\n"
+    "  --seconds N              run time (default 5)\n"
+    "  --flood-per-burst N      flood SYNs in each burst of 32 or more (default 28)\n"
+    "  --clients-per-burst N    client segments in each burst (default 4)\n"
+    "  --mode M                 the listener's cookie mode (default auto)\n"
+    "  -h, --help               this text\n";
+
 int usage(const char* why) {
-    std::fprintf(stderr, "synwall-sim: %s\nusage: synwall-sim [--seconds N] [--flood-per-burst 0..256] "
-                         "[--clients-per-burst 0..32] [--mode never|auto|always]\n", why);
+    std::fprintf(stderr, "synwall-sim: %s\n%s", why, kUsage);
     return 2;
 }
 
@@ -56,6 +65,10 @@ int main(int argc, char** argv) {
     CookieMode mode = CookieMode::kAuto;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
         if (i + 1 >= argc) return usage(("missing value for " + a).c_str());
         const std::string v = argv[++i];
         try {

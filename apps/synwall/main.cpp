@@ -58,6 +58,22 @@ struct Args {
     std::string drivers_dir;
 };
 
+constexpr const char* kUsage =
+    "usage: synwall [EAL options] -- --config FILE [--stats-period S] [--duration S] [--stats-json FILE]\n"
+    "                                [--drivers-config DIR]\n"
+    "\n"
+    "The SYN-flood absorber appliance: ports, listeners and the application come from --config.\n"
+    "  --config FILE          synwall.toml (docs/configuration.md); required\n"
+    "  --stats-period S       a live stats line every S seconds (default 1)\n"
+    "  --duration S           stop after S seconds (default: at SIGINT or SIGTERM)\n"
+    "  --stats-json FILE      the summary as JSON at exit (the path is checked at start)\n"
+    "  --drivers-config DIR   port profiles (default: drivers-config beside the binary, or\n"
+    "                         $SYNWALL_DRIVERS_CONFIG)\n"
+    "  -h, --help             this text; --help-eal: DPDK's EAL options\n"
+    "\n"
+    "EAL options used in the docs: -l LCORES, --no-huge -m MB, --no-pci, --file-prefix NAME, --vdev DEV.\n"
+    "Exit status: 0 after a clean stop, 2 on bad input (one line naming the file, key and reason).\n";
+
 [[noreturn]] void die(int code, const std::string& msg) {
     std::fprintf(stderr, "synwall: %s\n", msg.c_str());
     std::fflush(stderr);
@@ -86,8 +102,7 @@ Args parse_args(int argc, char** argv) {
             if (const std::string why = config::check_writable(a.stats_json); !why.empty()) die(2, "--stats-json: " + why);
         }
         else if (k == "--drivers-config") a.drivers_dir = value();
-        else die(2, "unknown option '" + k + "' (usage: synwall [EAL options] -- --config FILE [--stats-period S] "
-                    "[--duration S] [--stats-json FILE] [--drivers-config DIR])");
+        else die(2, "unknown option '" + k + "' (synwall --help: usage)");
     }
     if (a.config.empty()) die(2, "--config FILE is required");
     if (a.stats_period <= 0) die(2, "--stats-period must be positive");
@@ -216,6 +231,15 @@ std::string summary_json(const Totals& t, double seconds, size_t workers, bool p
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Our usage, not the EAL's, for --help anywhere; --help-eal asks the EAL for its own.
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (a == "--help-eal") argv[i] = const_cast<char*>("--help");
+    }
     // EAL arguments first; ours after "--".
     std::vector<std::string> eal_args(argv, argv + argc);
     std::string err;

@@ -544,6 +544,26 @@ server_port = "inside"
         report(name, False, repr(e)[:300])
 
 
+def helps():
+    """--help in every tool prints that tool's own usage on stdout and exits 0: not the EAL's help,
+    not an error. The DPDK tools take it before "--" or after it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cases = [
+        ("synwall", [SYNWALL, "--help"], ["--config FILE", "--stats-json", "--help-eal"]),
+        ("synwall_after_separator", [SYNWALL, "--no-huge", "--", "-h"], ["--config FILE"]),
+        ("synwall_gen", [GEN, "--help"], ["--port DEV"]),
+        ("synwall_gen_after_separator", [GEN, "-l", "0", "--", "--help"], ["--port DEV"]),
+        ("synwall_sim", [os.path.join(BUILD, "apps", "synwall-sim"), "--help"], ["--mode"]),
+        ("synwall_pcapgen", [PCAPGEN, "--help"], ["--out FILE"]),
+        ("run_sh", [os.path.join(root, "scripts", "run.sh"), "--help"], ["scripts/run.sh --proxy", "Ctrl-C"]),
+    ]
+    for name, cmd, wanted in cases:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        ok = r.returncode == 0 and all(w in r.stdout for w in wanted) and "EAL common options" not in r.stdout
+        report(f"help_{name}_prints_its_usage_and_exits_0", ok,
+               f"exit {r.returncode}, stdout {r.stdout[:200]!r}, stderr {r.stderr[-200:]!r}")
+
+
 try:
     subprocess.run([PCAPGEN, "--out", os.path.join(WORK, "flood.pcap"), "--count", "2048"], check=True,
                    capture_output=True)
@@ -552,7 +572,7 @@ try:
     cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
              "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
              "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
-             "pcapgen_mix": pcapgen_mix,
+             "pcapgen_mix": pcapgen_mix, "helps": helps,
              "malformed_replay": malformed_replay}
     unknown = only - set(cases)
     if unknown:
