@@ -40,6 +40,8 @@ SECONDS_TO_RUN=${1:-10}
 
 work=$(mktemp -d)
 prefix="synwall-run-$$"
+# The run's JSON summaries and logs stay here for the user (the temporary directory does not).
+results="$ROOT/build/run-latest"
 sw_pid=""; gen_pid=""
 cleanup() {
   for p in $gen_pid $sw_pid; do kill -TERM "$p" 2>/dev/null || true; done
@@ -47,8 +49,17 @@ cleanup() {
   rm -rf "$work" "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-gen"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Ctrl-C reaches the whole foreground group: synwall and synwall-gen stop cleanly on it and print
+# their summaries, so the script only notes it and waits for them; the output filters ignore it
+# (below), or the summaries would go into pipes that had already died.
+interrupted=0
+trap 'interrupted=1' INT
+# A TERM to the script alone (not from a terminal) is passed on as the Ctrl-C it stands for.
+stop_both() { for p in "--file-prefix=$prefix " "--file-prefix=$prefix-gen "; do pkill -INT -f -- "$p" || true; done; }
+trap 'interrupted=1; stop_both' TERM
 quiet() { grep --line-buffered -v '^TELEMETRY: No legacy'; }
+# A filter that outlives Ctrl-C: prefix each line, keep a copy.
+label() { (trap '' INT TERM; quiet | sed -u "s/^/$1 | /" | tee "$2"); }
 
 if [ "$PCAP" = 1 ]; then
   ./build/apps/synwall-pcapgen --out "$work/flood.pcap" --count 4096 --src 198.18.0.0/15 --dst 203.0.113.10
@@ -90,27 +101,34 @@ gen_core=1
 echo "synwall-gen (clients + flood) <- net_memif -> synwall (proxy) <- net_memif -> synwall-gen (the server); no NIC, no hugepages, ${SECONDS_TO_RUN}s:"
 echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 100 legitimate closed-loop clients from 10.99.0.0/16"
 ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
-  --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" --stats-json "$work/synwall.json" 2>&1 | quiet |
-  sed -u 's/^/synwall     | /' |
-  tee "$work/synwall.log" &
+  --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" --stats-json "$work/synwall.json" 2>&1 |
+  label "synwall    " "$work/synwall.log" &
 # The memif socket is abstract (no file): synwall's start-up line says the port is up.
-for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && break; sleep 0.1 || true; done
 sw_pid=$(pgrep -n -f -- "--file-prefix=$prefix " || true)
-./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
-  --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/out.sock" \
-  --vdev="net_memif1,role=client,socket=$work/in.sock" -- --port net_memif0 --respond net_memif1 \
-  --clients 100 --client-close fin --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json" 2>&1 |
-  quiet | sed -u 's/^/synwall-gen | /' | tee "$work/gen.log" &
+# The generator's exit status is the run's: kept in a file, since it runs at the head of a pipeline.
+{
+  ./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
+    --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/out.sock" \
+    --vdev="net_memif1,role=client,socket=$work/in.sock" -- --port net_memif0 --respond net_memif1 \
+    --clients 100 --client-close fin --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json"
+  echo $? >"$work/gen.rc"
+} 2>&1 | label "synwall-gen" "$work/gen.log" &
 gen_pid=$!
 # When the generator has stopped sending (its summary is out, it lingers), stop synwall; the
 # generator closes its side after that (memif peers must stop polling before either leaves).
+# (On Ctrl-C both got SIGINT already and are stopping on their own.)
 while kill -0 "$gen_pid" 2>/dev/null; do
   if grep -q "summary:" "$work/gen.log" 2>/dev/null; then break; fi
-  sleep 0.2
+  sleep 0.2 || true  # a Ctrl-C ends the sleep, not the script
 done
 [ -n "$sw_pid" ] && kill -TERM "$sw_pid" 2>/dev/null || true
-wait
+# A signal interrupts `wait`: wait again until every child has gone.
+while [ -n "$(jobs -pr)" ]; do wait || true; done
 sw_pid=""; gen_pid=""
+mkdir -p "$results"
+rm -f "$results"/*
+cp "$work"/synwall.json "$work"/gen.json "$work"/synwall.log "$work"/gen.log "$results"/ 2>/dev/null || true
 # What the server saw: the SYNs synwall opened for clients that completed their handshake, and
 # nothing of the flood.
 /usr/bin/python3 - "$work/gen.json" "$work/synwall.json" <<'PY' || true
@@ -128,3 +146,8 @@ server_syns, opened = g["server"]["syns"], p.get("ServerSynSent", 0)
 print(f"verdict     | server: {server_syns} SYNs, synwall opened {opened} server legs for completed handshakes: " +
       ("no flood SYN reached it" if server_syns <= opened else "MORE SYNS THAN SYNWALL SENT: something else reached it"))
 PY
+gen_rc=$(cat "$work/gen.rc" 2>/dev/null || echo 1)
+echo "results     | $results: synwall.json, gen.json and both logs" \
+  "$([ "$interrupted" = 1 ] && echo "(stopped early by Ctrl-C)")"
+[ "$gen_rc" = 0 ] || echo "run.sh: synwall-gen exited with status $gen_rc" >&2
+exit "$gen_rc"

@@ -9,6 +9,7 @@ reading /synwall/stats, /synwall/stats,<lcore>, /synwall/listeners and /synwall/
 runs; SIGTERM and SIGINT ending it within a second with exit 0 and a summary; every kind of bad
 input exiting 2 with one line naming the file, key and reason.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -544,6 +545,45 @@ server_port = "inside"
         report(name, False, repr(e)[:300])
 
 
+def demo_ctrl_c():
+    """Ctrl-C during the README's demo (scripts/run.sh): SIGINT to its whole process group, as a
+    terminal sends it. Both summaries, the verdict and the results directory must come out, and
+    the script exits with the generator's status (0), not 130."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out_path = os.path.join(WORK, "demo.out")
+    results = os.path.join(root, "build", "run-latest")
+    shutil.rmtree(results, ignore_errors=True)
+    with open(out_path, "w") as out:
+        p = subprocess.Popen([os.path.join(root, "scripts", "run.sh"), "60"], stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True, cwd=root)
+    text = ""
+    try:
+        deadline = time.time() + 300  # the first run may build
+        while time.time() < deadline and p.poll() is None:
+            text = open(out_path).read()
+            if "synwall-gen | tx" in text and "synwall     | rx" in text:  # both live lines: running
+                break
+            time.sleep(0.2)
+        os.killpg(p.pid, signal.SIGINT)
+        rc = p.wait(timeout=60)
+    except Exception as e:
+        with contextlib.suppress(Exception):
+            os.killpg(p.pid, signal.SIGKILL)
+        report("demo_ctrl_c_prints_both_summaries_and_the_verdict", False, repr(e)[:300])
+        return
+    text = open(out_path).read()
+    try:
+        g = json.load(open(os.path.join(results, "gen.json")))
+        s = json.load(open(os.path.join(results, "synwall.json")))
+        saved = g["clients"]["completed"] > 0 and "counters" in s
+    except Exception as e:
+        saved = False
+        text += f"\nresults: {e!r}"
+    ok = (rc == 0 and "synwall-gen | summary:" in text and "synwall     | summary:" in text and
+          "verdict     | clients:" in text and "stopped early by Ctrl-C" in text and saved)
+    report("demo_ctrl_c_prints_both_summaries_and_the_verdict", ok, f"exit {rc}, tail {text[-400:]!r}")
+
+
 def helps():
     """--help in every tool prints that tool's own usage on stdout and exits 0: not the EAL's help,
     not an error. The DPDK tools take it before "--" or after it."""
@@ -572,7 +612,7 @@ try:
     cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
              "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
              "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
-             "pcapgen_mix": pcapgen_mix, "helps": helps,
+             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c,
              "malformed_replay": malformed_replay}
     unknown = only - set(cases)
     if unknown:
