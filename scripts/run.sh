@@ -22,9 +22,16 @@ case "${1:-}" in
   ''|--sim|--proxy|--pcap|[0-9]*) ;;
   *) echo "run.sh: unknown argument '$1' (scripts/run.sh --help: usage)" >&2; exit 2 ;;
 esac
-./scripts/setup-deps.sh >/dev/null
-[ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+# A first run installs and builds for minutes: say what it is doing (a later run says nothing).
+./scripts/setup-deps.sh | { grep -v "packages present" || true; }
+if [ ! -f build/build.ninja ]; then
+  echo "run.sh: configuring the build (first run)"
+  meson setup build >/dev/null
+fi
+ninja -C build | awk '/^\[[0-9]+\/[0-9]+\]/ { gsub(/[][]/, "", $1); split($1, n, "/"); n[1] += 0; n[2] += 0
+                       if (n[1] == 1) print "run.sh: building, " n[2] " steps"
+                       if (n[1] % 25 == 0 || n[1] == n[2]) { printf "run.sh:   %d of %d\n", n[1], n[2]; fflush() } }' ||
+  { echo "run.sh: the build failed (ninja -C build shows why)" >&2; exit 1; }
 
 if [ "${1:-}" = "--sim" ]; then
   shift

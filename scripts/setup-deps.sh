@@ -32,11 +32,46 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-echo "setup-deps: installing ${missing[*]}"
+echo "setup-deps: installing ${#missing[@]} package(s), a few minutes on a first run: ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
+
+# Another package manager at work (unattended upgrades, a second shell) holds dpkg's and apt's
+# locks: wait for it, saying so, rather than fail. The locks are fcntl locks, tested the same way.
+lock_busy() {
+  /usr/bin/python3 - "$@" <<'PY'
+import fcntl, sys
+for path in sys.argv[1:]:
+    try:
+        with open(path, "a") as f:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        continue
+    except OSError:
+        sys.exit(0)  # held by someone else
+sys.exit(1)
+PY
+}
+wait_for_package_manager() {
+  local waited=0
+  while lock_busy /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock; do
+    if [ $((waited % 10)) -eq 0 ]; then
+      echo "setup-deps: another package manager is running; waiting for it (${waited}s so far)"
+    fi
+    if [ "$waited" -ge 1800 ]; then
+      echo "setup-deps: the package manager stayed busy for 30 minutes; giving up" >&2
+      exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
 # Refresh the package lists when they are missing or older than a day.
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
-  $SUDO apt-get update -qq
+  wait_for_package_manager
+  $SUDO apt-get -o DPkg::Lock::Timeout=1800 update -qq
 fi
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+wait_for_package_manager
+$SUDO apt-get -o DPkg::Lock::Timeout=1800 install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup-deps: done"
