@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <span>
 
 #include "bench_frames.hpp"
 #include "net/checksum.hpp"
@@ -36,6 +37,21 @@ bench::FrameSet syn_frames(bool v6, size_t n, uint32_t salt = 0) {
     bench::FrameSet fs;
     for (size_t i = 0; i < n; ++i) fs.add(testing::build_frame(bench::linux_syn(v6, static_cast<uint32_t>(i) + salt)));
     return fs;
+}
+
+// Moves each untagged IPv4 SYN's source port on by `round`, fixing the TCP checksum incrementally:
+// the same frames give new tuples, round after round.
+void move_source_ports(std::span<net::Packet> pk, uint32_t round) {
+    for (auto& p : pk) {
+        const uint16_t old = static_cast<uint16_t>(p.data[34] << 8 | p.data[35]);
+        const uint16_t sport = static_cast<uint16_t>(old + round);
+        p.data[34] = static_cast<uint8_t>(sport >> 8);
+        p.data[35] = static_cast<uint8_t>(sport);
+        const uint16_t c = static_cast<uint16_t>(p.data[50] << 8 | p.data[51]);
+        const uint16_t nc = net::checksum_update16(c, old, sport);
+        p.data[50] = static_cast<uint8_t>(nc >> 8);
+        p.data[51] = static_cast<uint8_t>(nc);
+    }
 }
 
 }  // namespace
@@ -100,17 +116,7 @@ static void BM_SynToStatefulSynAck(benchmark::State& state) {
     size_t at = 0;
     for (auto _ : state) {
         auto pk = fs.reset(at, kBurst);
-        // A new client port per round keeps every tuple fresh (checksum fixed incrementally).
-        for (auto& p : pk) {
-            const uint16_t old = static_cast<uint16_t>(p.data[34] << 8 | p.data[35]);
-            const uint16_t sport = static_cast<uint16_t>(old + round);
-            p.data[34] = static_cast<uint8_t>(sport >> 8);
-            p.data[35] = static_cast<uint8_t>(sport);
-            const uint16_t c = static_cast<uint16_t>(p.data[50] << 8 | p.data[51]);
-            const uint16_t nc = net::checksum_update16(c, old, sport);
-            p.data[50] = static_cast<uint8_t>(nc >> 8);
-            p.data[51] = static_cast<uint8_t>(nc);
-        }
+        move_source_ports(pk, round);  // a new client port per round keeps every tuple fresh
         out->clear();
         bench::timed_burst(w, pk, bench::kBenchT0, *out);
         benchmark::DoNotOptimize(out->tx[0].data);
@@ -136,7 +142,7 @@ BENCHMARK(BM_SynToStatefulSynAck)->Iterations((1u << 21) / kBurst - 64);
 namespace {
 
 // Feeds SYNs with tuples new to one worker: kDistinct client addresses, the source port moved on
-// by one per pass over them (checksum fixed incrementally), as BM_SynToStatefulSynAck does.
+// by one per pass over them, as BM_SynToStatefulSynAck does.
 struct FreshSyns {
     bench::FrameSet fs = syn_frames(false, kDistinct);
     uint32_t round = 0;
@@ -147,16 +153,7 @@ struct FreshSyns {
         uint64_t ns = 0;
         for (size_t done = 0; done < n; done += kBurst) {
             auto pk = fs.reset(at, kBurst);
-            for (auto& p : pk) {
-                const uint16_t old = static_cast<uint16_t>(p.data[34] << 8 | p.data[35]);
-                const uint16_t sport = static_cast<uint16_t>(old + round);
-                p.data[34] = static_cast<uint8_t>(sport >> 8);
-                p.data[35] = static_cast<uint8_t>(sport);
-                const uint16_t c = static_cast<uint16_t>(p.data[50] << 8 | p.data[51]);
-                const uint16_t nc = net::checksum_update16(c, old, sport);
-                p.data[50] = static_cast<uint8_t>(nc >> 8);
-                p.data[51] = static_cast<uint8_t>(nc);
-            }
+            move_source_ports(pk, round);
             out.clear();
             const auto t0 = std::chrono::steady_clock::now();
             bench::timed_burst(w, pk, bench::kBenchT0, out);
