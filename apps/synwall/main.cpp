@@ -427,6 +427,8 @@ int main(int argc, char** argv) {
     view.prf = prf_name.c_str();
     for (const auto& l : lanes)
         if (l->proxy) view.proxies.push_back(l->proxy);
+    for (const auto& l : lanes) view.io.push_back(&l->loop->stats());
+    for (const auto& a : apps) view.io.push_back(&a->core->stats());
     dpdk::register_telemetry(&view);
     // Let the stock dpdk-dumpcap / dpdk-pdump capture our ports from a secondary process.
     const bool pdump = rte_pdump_init() == 0;

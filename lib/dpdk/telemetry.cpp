@@ -98,6 +98,18 @@ int cmd_proxy(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+int cmd_io(const char*, const char*, rte_tel_data* d) {
+    const TelemetryView* v = g_view.load(std::memory_order_acquire);
+    rte_tel_data_start_dict(d);
+    if (v == nullptr) return 0;
+    IoStats sum;
+    for (const IoStats* s : v->io) sum.add(*s);  // relaxed atomic loads of running lcores' figures
+#define X(f) rte_tel_data_add_dict_u64(d, #f, sum.f);
+    SYNWALL_IO_STATS(X)
+#undef X
+    return 0;
+}
+
 }  // namespace
 
 int register_telemetry(const TelemetryView* view) {
@@ -108,6 +120,8 @@ int register_telemetry(const TelemetryView* view) {
         r |= rte_telemetry_register_cmd("/synwall/listeners", cmd_listeners, "synwall listeners and their settings");
         r |= rte_telemetry_register_cmd("/synwall/config", cmd_config, "synwall engine settings");
         r |= rte_telemetry_register_cmd("/synwall/proxy", cmd_proxy, "synwall proxy counters, summed over workers");
+        r |= rte_telemetry_register_cmd("/synwall/io", cmd_io,
+                                        "synwall I/O figures (rx, tx, tx_refused, flow_ring_full, ...), summed over lcores");
         return r;
     }();
     g_view.store(view, std::memory_order_release);

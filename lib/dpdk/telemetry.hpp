@@ -4,6 +4,8 @@
 //   /synwall/listeners         the listeners and their settings
 //   /synwall/config            engine settings
 //   /synwall/proxy             the proxy application's counters, summed over its instances
+//   /synwall/io                I/O figures (rx, tx, tx refused, ring full, ...) summed over lcores;
+//                              the ports' own (imissed, rx_nombuf, errors) are DPDK's /ethdev/stats
 // rte_telemetry callbacks carry no user pointer, so the view is registered process-wide; the
 // workers it points at must outlive unregister_telemetry(). Counters are read with relaxed atomic
 // loads while the workers run (handshake/counters.hpp).
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "app/proxy.hpp"
+#include "dpdk/worker_loop.hpp"
 #include "handshake/worker.hpp"
 
 namespace synwall::dpdk {
@@ -26,6 +29,7 @@ struct TelemetryView {
     const handshake::ListenerTable* listeners = nullptr;
     const char* prf = "";
     std::vector<const app::Proxy*> proxies;  // empty: another application
+    std::vector<const IoStats*> io;           // every worker and application lcore
 };
 
 // Registers the commands (once per process) and points them at `view` (nullptr: answer empty).

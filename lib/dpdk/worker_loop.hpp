@@ -16,6 +16,8 @@
 // Threading: a WorkerLoop and its Worker belong to one lcore; `closes` is SP (app) / SC (us).
 #pragma once
 
+#include <atomic>
+
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -65,16 +67,29 @@ struct WorkerLoopConfig {
     rte_ring* flows = nullptr;            //   and packets of established flows to it (FlowHandoff, SP/SC)
 };
 
+// The figures of one lcore's I/O. Its owner updates them with io_add / io_set (relaxed atomic
+// stores: one writer), so that the main lcore and telemetry may read them while it runs (add()).
+#define SYNWALL_IO_STATS(X)                                                                       \
+    X(rx)                     /* frames received */                                             \
+    X(tx)                     /* frames the ports took */                                       \
+    X(tx_refused)             /* frames the ports refused (freed) */                            \
+    X(freed_drop)             /* frames the engine or application ended (dropped, consumed) */  \
+    X(freed_pass)             /* frames passed with nowhere to go */                            \
+    X(bridged)                /* frames to no listener, bridged to the other port */            \
+    X(flow_packets)           /* established flows' packets handed to the application */        \
+    X(accepted)               /* connections the application took from the accept queues */    \
+    X(multi_segment_dropped)  /* chained mbufs, which the engine does not take */               \
+    X(flow_ring_full)         /* flow packets the application lcore's ring refused (freed) */   \
+    X(flow_delivered)         /* flow packets an application lcore took from its rings */       \
+    X(busy_ns)                /* time in loop iterations that received packets */
 struct IoStats {
-    uint64_t rx = 0, tx = 0, tx_refused = 0, freed_drop = 0, freed_pass = 0, bridged = 0, flow_packets = 0;
-    uint64_t accepted = 0, multi_segment_dropped = 0;
-    uint64_t flow_ring_full = 0;  // flow packets the application lcore's ring refused (freed)
-    uint64_t flow_delivered = 0;  // flow packets an application lcore took from its rings
-    // Time in loop iterations that received packets (from that iteration's clock reading to the
-    // next's): the lcore's real use, where a polling lcore always shows 100 % busy to the OS.
-    uint64_t busy_ns = 0;
+#define X(f) uint64_t f = 0;
+    SYNWALL_IO_STATS(X)
+#undef X
     void add(const IoStats& o) noexcept;
 };
+inline void io_add(uint64_t& f, uint64_t n) noexcept { std::atomic_ref(f).store(f + n, std::memory_order_relaxed); }
+inline void io_set(uint64_t& f, uint64_t v) noexcept { std::atomic_ref(f).store(v, std::memory_order_relaxed); }
 
 // Per-port TX batching shared by worker and application lcores.
 class TxBatcher {

@@ -5,7 +5,7 @@ Each case prints "PASS name" or "FAIL name: why"; the exit status is the number 
   appliance_test.py BUILD_DIR DRIVERS_CONFIG_DIR
 Cases: the proxy between two memif links to synwall-gen (clients and a flood outside, its server
 inside); a timed run on a replayed SYN flood (summary, JSON counters); the stock dpdk-telemetry.py
-reading /synwall/stats, /synwall/stats,<lcore>, /synwall/listeners and /synwall/config while it
+reading /synwall/stats, /synwall/stats,<lcore>, /synwall/listeners, /synwall/config and /synwall/io while it
 runs; SIGTERM and SIGINT ending it within a second with exit 0 and a summary; every kind of bad
 input exiting 2 with one line naming the file, key and reason.
 """
@@ -110,7 +110,13 @@ def live(sig, name):
             lst = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
             cf = telemetry(prefix, "/synwall/config")["/synwall/config"]
             s2 = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
+            io = telemetry(prefix, "/synwall/io")["/synwall/io"]
+            io2 = telemetry(prefix, "/synwall/io")["/synwall/io"]
             key = list(s1.keys())[0]
+            # The I/O figures of the running lcores: frames in, replies out, growing between reads.
+            io_ok = (io["rx"] > 0 and io["tx"] > 0 and io2["rx"] >= io["rx"] and "tx_refused" in io
+                     and "flow_ring_full" in io and io["busy_ns"] > 0)
+            report("telemetry_io_figures_while_running", io_ok, f"{io} {io2}"[:400])
             ok = (s["SynRecv"] > 0 and s2["SynRecv"] >= s["SynRecv"] and s["SyncookiesSent"] > 0
                   and s1[key]["SynRecv"] > 0 and lst["web"]["port"] == 80 and lst["web"]["max_half_open"] == 256
                   and cf["workers"] == 1 and lst["web"]["half_open"] == 256 and cf["checksums"] == "software")
