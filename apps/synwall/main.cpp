@@ -140,6 +140,7 @@ struct Lane {
     std::unique_ptr<handshake::Worker> engine;
     std::unique_ptr<app::Application> app;     // serves this worker's flows: inline, or on an application lcore
     app::Proxy* proxy = nullptr;               // `app`, when it is the proxy (counters)
+    app::Absorb* absorb = nullptr;             // `app`, when it is absorb (counters, read once stopped)
     rte_ring* closes = nullptr;                // with application lcores: from its application lcore
     rte_ring* flows = nullptr;                 //   and to it: packets of established flows
     std::unique_ptr<dpdk::WorkerLoop> loop;
@@ -174,8 +175,8 @@ struct Totals {
     uint64_t half_open = 0;  // SYN-queue entries now, all workers and listeners
 };
 
-// Read from the main lcore while the others run: IoStats are plain counters of other threads, so
-// the live line is approximate; the summary is taken after the lcores stopped.
+// Read from the main lcore while the others run (relaxed atomic loads: each figure is exact, the
+// set is from slightly different instants); the summary is taken after the lcores stopped.
 Totals totals(const std::vector<std::unique_ptr<Lane>>& lanes, const std::vector<std::unique_ptr<AppLane>>& apps) {
     Totals t;
     for (const auto& l : lanes) {
@@ -208,7 +209,29 @@ void print_line(const Totals& t, const Totals& prev, double dt, size_t workers, 
     std::fflush(stdout);
 }
 
-std::string summary_json(const Totals& t, double seconds, size_t workers, bool proxy) {
+// absorb's own figures, summed once the lcores have stopped: its closing RSTs or FINs are sent by
+// the application, not the engine, so they are here and not in OutRsts.
+struct AbsorbTotals {
+    bool on = false;
+    bool rst = true;
+    uint64_t accepted = 0, closed = 0, late = 0, evicted = 0;
+};
+
+AbsorbTotals absorb_totals(const std::vector<std::unique_ptr<Lane>>& lanes, bool rst) {
+    AbsorbTotals a;
+    a.rst = rst;
+    for (const auto& l : lanes) {
+        if (!l->absorb) continue;
+        a.on = true;
+        a.accepted += l->absorb->accepted();
+        a.closed += l->absorb->closed();
+        a.late += l->absorb->late_packets();
+        a.evicted += l->absorb->evicted();
+    }
+    return a;
+}
+
+std::string summary_json(const Totals& t, double seconds, size_t workers, bool proxy, const AbsorbTotals& absorb) {
     std::string j = "{\n  \"seconds\": " + std::to_string(seconds) + ",\n  \"workers\": " + std::to_string(workers) +
                     ",\n  \"io\": {\"rx\": " + std::to_string(t.io.rx) + ", \"tx\": " + std::to_string(t.io.tx) +
                     ", \"tx_refused\": " + std::to_string(t.io.tx_refused) + ", \"freed_drop\": " +
@@ -224,6 +247,11 @@ std::string summary_json(const Totals& t, double seconds, size_t workers, bool p
         for (uint32_t i = 0; i < app::kProxyCounterCount; ++i)
             j += ", \"" + std::string(app::proxy_counter_name(i)) + "\": " + std::to_string(t.proxy[i]);
         j += "}";
+    }
+    if (absorb.on) {
+        j += ",\n  \"absorb\": {\"Accepted\": " + std::to_string(absorb.accepted) + ", \"" +
+             (absorb.rst ? "ClosedWithRst" : "ClosedWithFin") + "\": " + std::to_string(absorb.closed) +
+             ", \"LatePackets\": " + std::to_string(absorb.late) + ", \"LingerEvicted\": " + std::to_string(absorb.evicted) + "}";
     }
     return j + "\n}\n";
 }
@@ -375,7 +403,9 @@ int main(int argc, char** argv) {
             ac.grace_ns = uint64_t{cfg->grace_ms} * 1'000'000;
             ac.linger_capacity = std::max<uint32_t>(1, engine_cfg.established_capacity / 2);
             ac.flow_capacity = engine_cfg.established_capacity;
-            lane.app = std::make_unique<app::Absorb>(ac);
+            auto a = std::make_unique<app::Absorb>(ac);
+            lane.absorb = a.get();
+            lane.app = std::move(a);
         }
     };
     std::vector<std::unique_ptr<Lane>> lanes;
@@ -483,8 +513,15 @@ int main(int argc, char** argv) {
     if (proxy)
         for (uint32_t i = 0; i < app::kProxyCounterCount; ++i)
             if (t.proxy[i]) std::printf("  proxy %-18s %14lu\n", std::string(app::proxy_counter_name(i)).c_str(), t.proxy[i]);
+    const AbsorbTotals absorb = absorb_totals(lanes, cfg->close_with == config::CloseWith::kRst);
+    if (absorb.on) {
+        std::printf("  absorb %-17s %14lu\n", absorb.rst ? "ClosedWithRst" : "ClosedWithFin",
+                    static_cast<unsigned long>(absorb.closed));
+        if (absorb.late) std::printf("  absorb %-17s %14lu\n", "LatePackets", static_cast<unsigned long>(absorb.late));
+        if (absorb.evicted) std::printf("  absorb %-17s %14lu\n", "LingerEvicted", static_cast<unsigned long>(absorb.evicted));
+    }
     if (!args.stats_json.empty()) {
-        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes.size(), proxy);
+        std::ofstream(args.stats_json) << summary_json(t, seconds, lanes.size(), proxy, absorb);
     }
     apps.clear();   // before the workers: pending closes go to the rings, tx batches flushed
     for (auto& l : lanes) {
