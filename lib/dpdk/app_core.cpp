@@ -83,14 +83,14 @@ uint32_t AppCore::poll(uint64_t now_ns) noexcept {
             net::Packet p = to_packet(flows_[k].m);
             driver.deliver(p, {flows_[k].flow, flows_[k].from_server != 0});
         }
-        io_add(stats_.flow_delivered, n);
+        stat_add(stats_.flow_delivered, n);
         driver.tick();
         push_closes(link, pending_[i]);
     }
-    io_add(stats_.accepted, handled);
+    stat_add(stats_.accepted, handled);
     tx_.flush_due(now_ns);
-    io_set(stats_.tx, tx_.stats().tx);
-    io_set(stats_.tx_refused, tx_.stats().tx_refused);
+    stat_set(stats_.tx, tx_.stats().tx);
+    stat_set(stats_.tx_refused, tx_.stats().tx_refused);
     return handled;
 }
 

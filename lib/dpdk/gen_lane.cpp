@@ -18,15 +18,15 @@ uint64_t GenStats::flood_total() const noexcept {
 }
 
 void GenStats::add(const GenStats& o) noexcept {
-    for (size_t k = 0; k < gen::kFloodKinds; ++k) flood_sent[k] += o.flood_sent[k];
-    client_sent += o.client_sent;
-    rx += o.rx;
-    flood_synacks += o.flood_synacks;
-    flood_rsts += o.flood_rsts;
-    rx_other += o.rx_other;
-    nearmiss_sent += o.nearmiss_sent;
-    tx_refused += o.tx_refused;
-    no_mbuf += o.no_mbuf;
+    for (size_t k = 0; k < gen::kFloodKinds; ++k) flood_sent[k] += handshake::stat_load(o.flood_sent[k]);
+    client_sent += handshake::stat_load(o.client_sent);
+    rx += handshake::stat_load(o.rx);
+    flood_synacks += handshake::stat_load(o.flood_synacks);
+    flood_rsts += handshake::stat_load(o.flood_rsts);
+    rx_other += handshake::stat_load(o.rx_other);
+    nearmiss_sent += handshake::stat_load(o.nearmiss_sent);
+    tx_refused += handshake::stat_load(o.tx_refused);
+    no_mbuf += handshake::stat_load(o.no_mbuf);
 }
 
 GenLane::GenLane(const GenLaneConfig& config, rte_mempool* pool, const gen::FloodSpec& flood,
@@ -53,7 +53,7 @@ GenLane::~GenLane() {
 
 uint16_t GenLane::receive(uint64_t now_ns) noexcept {
     const uint16_t n = rte_eth_rx_burst(config_.port, config_.queue, rx_.data(), config_.burst);
-    stats_.rx += n;
+    handshake::stat_add(stats_.rx, n);
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = rx_[i];
         net::Packet p = to_packet(m);
@@ -61,20 +61,20 @@ uint16_t GenLane::receive(uint64_t now_ns) noexcept {
         const auto r = clients_ ? clients_->on_frame(p, in, now_ns) : gen::ClientPool::Rx::kNotOurs;
         if (r == gen::ClientPool::Rx::kReply) {
             ctl_.push_back(finish_tx(p));
-            ++stats_.client_sent;
+            handshake::stat_add(stats_.client_sent, 1);
             continue;
         }
         if (r == gen::ClientPool::Rx::kNotOurs && in.ok() && in.has(net::tcp_flag::kSyn) && in.has(net::tcp_flag::kAck)) {
-            ++stats_.flood_synacks;
+            handshake::stat_add(stats_.flood_synacks, 1);
             // Answered as a forger who saw it would: the right tuple and sequence numbers, the
             // acknowledgment one off the cookie.
             if (config_.flood_replies == gen::FloodReplies::kNearMissAck && net::answer_synack(p, in, 1, 2)) {
                 ctl_.push_back(finish_tx(p));
-                ++stats_.nearmiss_sent;
+                handshake::stat_add(stats_.nearmiss_sent, 1);
                 continue;
             }
         } else if (r == gen::ClientPool::Rx::kNotOurs) {
-            ++(in.ok() && in.has(net::tcp_flag::kRst) ? stats_.flood_rsts : stats_.rx_other);
+            handshake::stat_add(in.ok() && in.has(net::tcp_flag::kRst) ? stats_.flood_rsts : stats_.rx_other, 1);
         }
         rte_pktmbuf_free(m);
     }
@@ -92,7 +92,7 @@ uint32_t GenLane::send(std::vector<rte_mbuf*>& q, size_t keep) noexcept {
     }
     if (q.size() > keep) {
         for (size_t i = keep; i < q.size(); ++i) rte_pktmbuf_free(q[i]);
-        stats_.tx_refused += q.size() - keep;
+        handshake::stat_add(stats_.tx_refused, q.size() - keep);
         q.resize(keep);
     }
     return sent;
@@ -116,10 +116,10 @@ uint32_t GenLane::poll(uint64_t now_ns) noexcept {
         }
         const uint32_t k = clients_->poll(now_ns, pkts_.data(), config_.burst);
         for (uint32_t i = 0; i < k; ++i) ctl_.push_back(finish_tx(pkts_[i]));
-        stats_.client_sent += k;
+        handshake::stat_add(stats_.client_sent, k);
         for (uint32_t i = k; i < config_.burst; ++i) rte_pktmbuf_free(fresh_[i]);
     } else if (clients_) {
-        ++stats_.no_mbuf;
+        handshake::stat_add(stats_.no_mbuf, 1);
     }
     // The flood.
     if (config_.flood && tx_.size() < config_.burst) {
@@ -131,11 +131,11 @@ uint32_t GenLane::poll(uint64_t now_ns) noexcept {
                 gen::FloodKind kind;
                 net::Packet p = to_packet(m);
                 p.len = flood_.write(p.data, p.room, kind);
-                ++stats_.flood_sent[static_cast<size_t>(kind)];
+                handshake::stat_add(stats_.flood_sent[static_cast<size_t>(kind)], 1);
                 tx_.push_back(finish_tx(p));
             }
         } else if (want) {
-            ++stats_.no_mbuf;
+            handshake::stat_add(stats_.no_mbuf, 1);
         }
     }
     return transmit();

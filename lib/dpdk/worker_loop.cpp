@@ -17,7 +17,7 @@ bool MempoolSource::alloc(net::Packet& out) {
 
 void IoStats::add(const IoStats& o) noexcept {
     // `o` may belong to a running lcore: its figures are read with relaxed atomic loads.
-#define X(f) f += std::atomic_ref(const_cast<uint64_t&>(o.f)).load(std::memory_order_relaxed);
+#define X(f) f += handshake::stat_load(o.f);
     SYNWALL_IO_STATS(X)
 #undef X
 }
@@ -44,7 +44,7 @@ void TxBatcher::queue(uint16_t port, rte_mbuf* m, uint64_t now_ns) noexcept {
         return;
     }
     rte_pktmbuf_free(m);  // a port this lcore does not transmit on
-    io_add(stats_.tx_refused, 1);
+    stat_add(stats_.tx_refused, 1);
 }
 
 void TxBatcher::flush(Out& o) noexcept {
@@ -55,9 +55,9 @@ void TxBatcher::flush(Out& o) noexcept {
         if (n == 0) break;
         sent += n;
     }
-    io_add(stats_.tx, sent);
+    stat_add(stats_.tx, sent);
     for (size_t i = sent; i < o.pending.size(); ++i) rte_pktmbuf_free(o.pending[i]);  // refused: freed, counted
-    io_add(stats_.tx_refused, o.pending.size() - sent);
+    stat_add(stats_.tx_refused, o.pending.size() - sent);
     o.pending.clear();
 }
 
@@ -99,13 +99,13 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
         if (peer >= 0) {
             rte_mbuf* m = mbuf_of(p);  // untouched by the engine: forwarded as it came
             tx_.queue(static_cast<uint16_t>(peer), m, now_ns);
-            io_add(stats_.bridged, 1);
+            stat_add(stats_.bridged, 1);
         } else {
             rte_pktmbuf_free(mbuf_of(p));
-            io_add(stats_.freed_pass, 1);
+            stat_add(stats_.freed_pass, 1);
         }
     }
-    io_add(stats_.freed_drop, out_.n_drop);
+    stat_add(stats_.freed_drop, out_.n_drop);
     // A connection's accept comes before its flow packets: they may sit in the same burst.
     if (app_ && out_.n_flow) accept_inline(now_ns);
     for (uint32_t i = 0; i < out_.n_flow; ++i) {
@@ -120,7 +120,7 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
             rte_pktmbuf_free(mbuf_of(f.packet));
         }
     }
-    io_add(stats_.flow_packets, out_.n_flow);
+    stat_add(stats_.flow_packets, out_.n_flow);
     hand_over_flows();
     out_.clear();
 }
@@ -133,7 +133,7 @@ void WorkerLoop::hand_over_flows() noexcept {
     const unsigned n = rte_ring_sp_enqueue_burst_elem(config_.flows, handoff_.data(), sizeof(FlowHandoff),
                                                       static_cast<unsigned>(handoff_.size()), nullptr);
     for (size_t i = n; i < handoff_.size(); ++i) rte_pktmbuf_free(handoff_[i].m);
-    io_add(stats_.flow_ring_full, handoff_.size() - n);
+    stat_add(stats_.flow_ring_full, handoff_.size() - n);
     handoff_.clear();
 }
 
@@ -144,7 +144,7 @@ int32_t WorkerLoop::peer_of(uint16_t port) const noexcept {
 }
 
 uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
-    if (last_poll_busy_) io_add(stats_.busy_ns, now_ns - last_poll_ns_);
+    if (last_poll_busy_) stat_add(stats_.busy_ns, now_ns - last_poll_ns_);
     uint32_t total = 0;
     for (const PortBinding& b : config_.ports) {
         const uint16_t n = rte_eth_rx_burst(b.port, b.rx_queue, rx_.data(), config_.burst);
@@ -155,7 +155,7 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
             // Headers must be contiguous: linearise chained mbufs when the first segment has room.
             if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
                 rte_pktmbuf_free(m);
-                io_add(stats_.multi_segment_dropped, 1);
+                stat_add(stats_.multi_segment_dropped, 1);
                 continue;
             }
             pkts_[k] = to_packet(m);
@@ -174,7 +174,7 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
         again.erase(again.begin(), again.begin() + n);
         dispatch(now_ns);
     }
-    io_add(stats_.rx, total);
+    stat_add(stats_.rx, total);
     engine_.run_timers(now_ns, source_, out_);
     dispatch(now_ns);
     if (app_) {
@@ -185,8 +185,8 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
     }
     tx_.flush_due(now_ns);
     // Keep the TX counters in one place.
-    io_set(stats_.tx, tx_.stats().tx);
-    io_set(stats_.tx_refused, tx_.stats().tx_refused);
+    stat_set(stats_.tx, tx_.stats().tx);
+    stat_set(stats_.tx_refused, tx_.stats().tx_refused);
     last_poll_ns_ = now_ns;
     last_poll_busy_ = total > 0;
     return total;
@@ -198,7 +198,7 @@ void WorkerLoop::accept_inline(uint64_t now_ns) noexcept {
     handshake::Connection c;
     for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
         while (engine_.accept(l, c)) {
-            io_add(stats_.accepted, 1);
+            stat_add(stats_.accepted, 1);
             app_->accept(c);
         }
 }

@@ -67,7 +67,7 @@ struct WorkerLoopConfig {
     rte_ring* flows = nullptr;            //   and packets of established flows to it (FlowHandoff, SP/SC)
 };
 
-// The figures of one lcore's I/O. Its owner updates them with io_add / io_set (relaxed atomic
+// The figures of one lcore's I/O. Its owner updates them with stat_add / stat_set (relaxed atomic
 // stores: one writer), so that the main lcore and telemetry may read them while it runs (add()).
 #define SYNWALL_IO_STATS(X)                                                                       \
     X(rx)                     /* frames received */                                             \
@@ -88,8 +88,8 @@ struct IoStats {
 #undef X
     void add(const IoStats& o) noexcept;
 };
-inline void io_add(uint64_t& f, uint64_t n) noexcept { std::atomic_ref(f).store(f + n, std::memory_order_relaxed); }
-inline void io_set(uint64_t& f, uint64_t v) noexcept { std::atomic_ref(f).store(v, std::memory_order_relaxed); }
+using handshake::stat_add;
+using handshake::stat_set;
 
 // Per-port TX batching shared by worker and application lcores.
 class TxBatcher {

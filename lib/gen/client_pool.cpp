@@ -57,7 +57,7 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
             s.timer = timer::TimerWheel::kInvalid;
             if (s.state != State::kSynSent) continue;
             if (s.retries >= spec_.max_retries) {
-                ++stats_.failed;
+                handshake::stat_add(stats_.failed, 1);
                 s.state = State::kIdle;  // connect() failed: the client tries again
             } else {
                 ++s.retries;
@@ -84,12 +84,12 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
             s.retries = 0;
             s.first_ns = now_ns;
             s.state = State::kSynSent;
-            ++stats_.attempts;
+            handshake::stat_add(stats_.attempts, 1);
             [[fallthrough]];
         case State::kSynSent:
             seg.seq = s.isn;
-            if (s.retries) ++stats_.syn_retransmits;
-            ++stats_.syns;
+            if (s.retries) handshake::stat_add(stats_.syn_retransmits, 1);
+            handshake::stat_add(stats_.syns, 1);
             s.timer = timers_.start(now_ns, spec_.rto_ns << s.retries, i);
             break;
         case State::kCloseDue:
@@ -105,7 +105,7 @@ uint32_t ClientPool::poll(uint64_t now_ns, net::Packet* bufs, uint32_t n) noexce
                 seg.ack = s.server_isn + 1;
                 seg.window = 502;
             }
-            ++stats_.closes;
+            handshake::stat_add(stats_.closes, 1);
             s.state = State::kIdle;
             enqueue(i);  // closed loop: it starts again
             break;
@@ -130,15 +130,15 @@ ClientPool::Rx ClientPool::on_frame(net::Packet& p, const net::ParsedPacket& in,
         return Rx::kNotOurs;
     Slot& s = slots_[static_cast<size_t>(c)];
     if (k != s.port_k) {  // the server still talking to one of this client's earlier connections
-        ++stats_.stale;
+        handshake::stat_add(stats_.stale, 1);
         return Rx::kConsumed;
     }
     if (in.has(flag::kRst)) {
         // RFC 9293 3.10.7.3: in SYN-SENT a RST counts only if it acknowledges our SYN; the server's
         // RST closing the previous connection on this tuple does not.
         if (s.state == State::kSynSent && in.has(flag::kAck) && in.ack == s.isn + 1) {  // refused: connect() fails
-            ++stats_.resets;
-            ++stats_.failed;
+            handshake::stat_add(stats_.resets, 1);
+            handshake::stat_add(stats_.failed, 1);
             timers_.cancel(s.timer);
             s.timer = timer::TimerWheel::kInvalid;
             s.state = State::kIdle;
@@ -147,9 +147,9 @@ ClientPool::Rx ClientPool::on_frame(net::Packet& p, const net::ParsedPacket& in,
         return Rx::kConsumed;
     }
     if ((in.tcp_flags & (flag::kSyn | flag::kAck)) != (flag::kSyn | flag::kAck)) return Rx::kConsumed;
-    ++stats_.synacks;
+    handshake::stat_add(stats_.synacks, 1);
     if (in.ack != s.isn + 1 || s.state == State::kIdle) {
-        ++stats_.bad_synacks;
+        handshake::stat_add(stats_.bad_synacks, 1);
         return Rx::kConsumed;
     }
     // The ACK (again, for a SYN-ACK retransmitted before our ACK arrived), in the same buffer; a
@@ -157,7 +157,7 @@ ClientPool::Rx ClientPool::on_frame(net::Packet& p, const net::ParsedPacket& in,
     const uint32_t server_isn = in.seq;  // `in` points into p, which the ACK overwrites
     if (!net::answer_synack(p, in, static_cast<uint32_t>(now_ns / 1'000'000), 1, spec_.first_data)) return Rx::kConsumed;
     if (s.state == State::kSynSent) {
-        ++stats_.completed;
+        handshake::stat_add(stats_.completed, 1);
         latencies_.record(now_ns - s.first_ns);
         timers_.cancel(s.timer);
         s.timer = timer::TimerWheel::kInvalid;

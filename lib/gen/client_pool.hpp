@@ -20,6 +20,7 @@
 #include "gen/address_range.hpp"
 #include "gen/latency_histogram.hpp"
 #include "gen/splitmix64.hpp"
+#include "handshake/counters.hpp"
 #include "net/packet.hpp"
 #include "net/syn_writer.hpp"
 #include "timer/timer_wheel.hpp"
@@ -57,16 +58,16 @@ struct ClientStats {
     uint64_t closes = 0;              // RST/FIN segments sent
 
     void add(const ClientStats& o) noexcept {
-        attempts += o.attempts;
-        syns += o.syns;
-        syn_retransmits += o.syn_retransmits;
-        synacks += o.synacks;
-        completed += o.completed;
-        failed += o.failed;
-        bad_synacks += o.bad_synacks;
-        stale += o.stale;
-        resets += o.resets;
-        closes += o.closes;
+        attempts += handshake::stat_load(o.attempts);
+        syns += handshake::stat_load(o.syns);
+        syn_retransmits += handshake::stat_load(o.syn_retransmits);
+        synacks += handshake::stat_load(o.synacks);
+        completed += handshake::stat_load(o.completed);
+        failed += handshake::stat_load(o.failed);
+        bad_synacks += handshake::stat_load(o.bad_synacks);
+        stale += handshake::stat_load(o.stale);
+        resets += handshake::stat_load(o.resets);
+        closes += handshake::stat_load(o.closes);
     }
 };
 

@@ -12,12 +12,12 @@ namespace synwall::gen {
 namespace flag = net::tcp_flag;
 
 void ResponderStats::add(const ResponderStats& o) noexcept {
-    rx += o.rx;
-    syns += o.syns;
-    data += o.data;
-    data_bytes += o.data_bytes;
-    fins += o.fins;
-    ignored += o.ignored;
+    rx += handshake::stat_load(o.rx);
+    syns += handshake::stat_load(o.syns);
+    data += handshake::stat_load(o.data);
+    data_bytes += handshake::stat_load(o.data_bytes);
+    fins += handshake::stat_load(o.fins);
+    ignored += handshake::stat_load(o.ignored);
 }
 
 uint32_t Responder::isn(const net::ParsedPacket& p) const noexcept {
@@ -33,10 +33,10 @@ uint32_t Responder::isn(const net::ParsedPacket& p) const noexcept {
 }
 
 bool Responder::on_frame(net::Packet& pkt, uint64_t now_ns) noexcept {
-    ++stats_.rx;
+    handshake::stat_add(stats_.rx, 1);
     const net::ParsedPacket p = net::parse({pkt.data, pkt.len}, pkt.flags);
     if (!p.ok() || p.has(flag::kRst)) {
-        ++stats_.ignored;
+        handshake::stat_add(stats_.ignored, 1);
         return false;
     }
     net::ReplySegment seg;
@@ -53,7 +53,7 @@ bool Responder::on_frame(net::Packet& pkt, uint64_t now_ns) noexcept {
         seg.options.timestamps = o.has_timestamps;
         seg.options.tsval = tsval;
         seg.options.tsecr = o.tsval;
-        ++stats_.syns;
+        handshake::stat_add(stats_.syns, 1);
     } else if (p.payload_len > 0 || p.has(flag::kFin)) {
         seg.flags = flag::kAck | (p.has(flag::kFin) ? flag::kFin : 0);
         seg.seq = p.ack;
@@ -63,10 +63,10 @@ bool Responder::on_frame(net::Packet& pkt, uint64_t now_ns) noexcept {
         seg.options.tsval = tsval;
         seg.options.tsecr = o.tsval;
         if (p.payload_len) {
-            ++stats_.data;
-            stats_.data_bytes += p.payload_len;
+            handshake::stat_add(stats_.data, 1);
+            handshake::stat_add(stats_.data_bytes, p.payload_len);
         }
-        if (p.has(flag::kFin)) ++stats_.fins;
+        if (p.has(flag::kFin)) handshake::stat_add(stats_.fins, 1);
         static constexpr std::array<uint8_t, 1460> kBody = [] {
             std::array<uint8_t, 1460> b{};
             for (auto& c : b) c = 'r';
@@ -77,11 +77,11 @@ bool Responder::on_frame(net::Packet& pkt, uint64_t now_ns) noexcept {
             seg.payload = {kBody.data(), std::min<size_t>(reply_bytes_, kBody.size())};
         }
     } else {
-        ++stats_.ignored;
+        handshake::stat_add(stats_.ignored, 1);
         return false;
     }
     if (!net::build_reply(pkt, p, seg, {64, ip_id_++, false})) {
-        ++stats_.ignored;
+        handshake::stat_add(stats_.ignored, 1);
         return false;
     }
     return true;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "handshake/counters.hpp"
 #include "net/packet.hpp"
 #include "net/parser.hpp"
 

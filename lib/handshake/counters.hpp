@@ -76,6 +76,16 @@ inline constexpr Counter kSegmentOutcomes[] = {
 std::string_view counter_name(uint32_t c) noexcept;
 std::string_view counter_help(uint32_t c) noexcept;
 
+// One figure of one owner thread that other threads read while it runs (the I/O, generator,
+// client and responder statistics): the owner adds with a relaxed atomic store, readers load.
+inline void stat_add(uint64_t& f, uint64_t n) noexcept {
+    std::atomic_ref<uint64_t>(f).store(f + n, std::memory_order_relaxed);
+}
+inline void stat_set(uint64_t& f, uint64_t v) noexcept { std::atomic_ref<uint64_t>(f).store(v, std::memory_order_relaxed); }
+inline uint64_t stat_load(const uint64_t& f) noexcept {
+    return std::atomic_ref<const uint64_t>(f).load(std::memory_order_relaxed);
+}
+
 // N counters of one owner thread (the applications' counter lists use it too).
 template <size_t N>
 struct alignas(64) CounterBlock {
