@@ -49,9 +49,12 @@ work=$(mktemp -d)
 prefix="synwall-run-$$"
 # The run's JSON summaries and logs stay here for the user (the temporary directory does not).
 results="$ROOT/build/run-latest"
-sw_pid=""; gen_pid=""
+gen_pid=""  # the generator's output pipeline
+# The binaries' own PIDs, in files: a pipeline's $! is its last stage, not the binary.
+with_pid() { local f=$1; shift; sh -c 'echo $$ >"$0"; exec "$@"' "$f" "$@"; }
+signal_both() { for f in "$work/sw.pid" "$work/gen.pid"; do [ -s "$f" ] && kill "-$1" "$(cat "$f")" 2>/dev/null; done; true; }
 cleanup() {
-  for p in $gen_pid $sw_pid; do kill -TERM "$p" 2>/dev/null || true; done
+  signal_both TERM
   wait 2>/dev/null || true
   rm -rf "$work" "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-gen"
 }
@@ -62,8 +65,7 @@ trap cleanup EXIT
 interrupted=0
 trap 'interrupted=1' INT
 # A TERM to the script alone (not from a terminal) is passed on as the Ctrl-C it stands for.
-stop_both() { for p in "--file-prefix=$prefix " "--file-prefix=$prefix-gen "; do pkill -INT -f -- "$p" || true; done; }
-trap 'interrupted=1; stop_both' TERM
+trap 'interrupted=1; signal_both INT' TERM
 quiet() { grep --line-buffered -v '^TELEMETRY: No legacy'; }
 # A filter that outlives Ctrl-C: prefix each line, keep a copy.
 label() { (trap '' INT TERM; quiet | sed -u "s/^/$1 | /" | tee "$2"); }
@@ -107,15 +109,14 @@ gen_core=1
 [ "$(nproc)" -ge 2 ] || gen_core=0
 echo "synwall-gen (clients + flood) <- net_memif -> synwall (proxy) <- net_memif -> synwall-gen (the server); no NIC, no hugepages, ${SECONDS_TO_RUN}s:"
 echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 100 legitimate closed-loop clients from 10.99.0.0/16"
-./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
+with_pid "$work/sw.pid" ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
   --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" --stats-json "$work/synwall.json" 2>&1 |
   label "synwall    " "$work/synwall.log" &
 # The memif socket is abstract (no file): synwall's start-up line says the port is up.
 for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && break; sleep 0.1 || true; done
-sw_pid=$(pgrep -n -f -- "--file-prefix=$prefix " || true)
 # The generator's exit status is the run's: kept in a file, since it runs at the head of a pipeline.
 {
-  ./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
+  with_pid "$work/gen.pid" ./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
     --log-level=lib.eal:error --vdev="net_memif0,role=client,socket=$work/out.sock" \
     --vdev="net_memif1,role=client,socket=$work/in.sock" -- --port net_memif0 --respond net_memif1 \
     --clients 100 --client-close fin --duration "$SECONDS_TO_RUN" --linger 2 --json "$work/gen.json"
@@ -129,10 +130,11 @@ while kill -0 "$gen_pid" 2>/dev/null; do
   if grep -q "summary:" "$work/gen.log" 2>/dev/null; then break; fi
   sleep 0.2 || true  # a Ctrl-C ends the sleep, not the script
 done
-[ -n "$sw_pid" ] && kill -TERM "$sw_pid" 2>/dev/null || true
+[ -s "$work/sw.pid" ] && kill -TERM "$(cat "$work/sw.pid")" 2>/dev/null || true
 # A signal interrupts `wait`: wait again until every child has gone.
 while [ -n "$(jobs -pr)" ]; do wait || true; done
-sw_pid=""; gen_pid=""
+rm -f "$work/sw.pid" "$work/gen.pid"  # gone: their PIDs may be reused
+gen_pid=""
 mkdir -p "$results"
 rm -f "$results"/*
 cp "$work"/synwall.json "$work"/gen.json "$work"/synwall.log "$work"/gen.log "$results"/ 2>/dev/null || true

@@ -128,8 +128,6 @@ bool read_file(const std::string& path, std::string& text, std::string& error) {
     return true;
 }
 
-}  // namespace
-
 // Whether two listeners claim the same segments: family, port and prefix (the bits it covers).
 bool same_endpoint(const handshake::ListenerConfig& a, const handshake::ListenerConfig& b) {
     if (a.family != b.family || a.port != b.port || a.prefix_len != b.prefix_len) return false;
@@ -138,6 +136,8 @@ bool same_endpoint(const handshake::ListenerConfig& a, const handshake::Listener
     const auto mask = static_cast<uint8_t>(0xff00u >> rest);
     return rest == 0 || (a.addr[full] & mask) == (b.addr[full] & mask);
 }
+
+}  // namespace
 
 bool parse_prefix(std::string_view text, handshake::ListenerConfig& out, std::string& error) {
     const std::string s(text);

@@ -6,6 +6,9 @@
 
 namespace synwall::dpdk {
 
+using handshake::stat_add;
+using handshake::stat_set;
+
 namespace {
 rte_ring* create_spsc_ring(const char* name, unsigned esize, unsigned capacity, int socket) {
     unsigned size = 64;

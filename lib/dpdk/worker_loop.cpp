@@ -7,6 +7,9 @@
 
 namespace synwall::dpdk {
 
+using handshake::stat_add;
+using handshake::stat_set;
+
 bool MempoolSource::alloc(net::Packet& out) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     if (m == nullptr) return false;

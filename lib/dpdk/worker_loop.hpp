@@ -16,8 +16,6 @@
 // Threading: a WorkerLoop and its Worker belong to one lcore; `closes` is SP (app) / SC (us).
 #pragma once
 
-#include <atomic>
-
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -67,8 +65,8 @@ struct WorkerLoopConfig {
     rte_ring* flows = nullptr;            //   and packets of established flows to it (FlowHandoff, SP/SC)
 };
 
-// The figures of one lcore's I/O. Its owner updates them with stat_add / stat_set (relaxed atomic
-// stores: one writer), so that the main lcore and telemetry may read them while it runs (add()).
+// The figures of one lcore's I/O. Its owner updates them with handshake::stat_add / stat_set
+// (relaxed atomic stores: one writer), so that the main lcore and telemetry may read them while it runs (add()).
 #define SYNWALL_IO_STATS(X)                                                                       \
     X(rx)                     /* frames received */                                             \
     X(tx)                     /* frames the ports took */                                       \
@@ -88,8 +86,6 @@ struct IoStats {
 #undef X
     void add(const IoStats& o) noexcept;
 };
-using handshake::stat_add;
-using handshake::stat_set;
 
 // Per-port TX batching shared by worker and application lcores.
 class TxBatcher {

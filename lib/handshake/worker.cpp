@@ -139,17 +139,6 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
     st.lc = &(*listeners_)[st.listener];
     st.key = table::key_from_client_packet(st.p);
     st.crc = table::hash_key(st.key);
-    st.h_est = established_.hash_from_crc(st.crc);
-    // An ACK may complete a handshake and insert its flow: both buckets, not only those the
-    // summary names (it names none for a new flow, and the insert then missed twice).
-    if ((st.p.tcp_flags & (flag::kAck | flag::kSyn | flag::kRst)) == flag::kAck)
-        established_.prefetch_for_insert(st.h_est);
-    else
-        established_.prefetch(st.h_est);
-    if (st.lc->cookie_mode != CookieMode::kAlways) {  // an always-cookie listener never queues
-        st.h_req = half_open_.hash_from_crc(st.crc, st.p.family);
-        half_open_.prefetch(st.h_req);
-    }
     const uint8_t f = st.p.tcp_flags;
     if (f & flag::kSyn)
         st.action = Action::kSyn;
@@ -159,6 +148,17 @@ void Worker::classify(PacketState& st, net::Packet& pkt) noexcept {
         st.action = Action::kAck;
     else
         st.action = Action::kNoAck;
+    st.h_est = established_.hash_from_crc(st.crc);
+    // An ACK may complete a handshake and insert its flow: both buckets, not only those the
+    // summary names (it names none for a new flow, and the insert then missed twice).
+    if (st.action == Action::kAck)
+        established_.prefetch_for_insert(st.h_est);
+    else
+        established_.prefetch(st.h_est);
+    if (st.lc->cookie_mode != CookieMode::kAlways) {  // an always-cookie listener never queues
+        st.h_req = half_open_.hash_from_crc(st.crc, st.p.family);
+        half_open_.prefetch(st.h_req);
+    }
 }
 
 bool Worker::cookie_eligible(uint16_t listener, uint64_t now_ns) const noexcept {
