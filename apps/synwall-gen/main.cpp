@@ -22,9 +22,11 @@
 #include <thread>
 #include <vector>
 
+#include "synwall_version.hpp"
 #include "dpdk/eal.hpp"
 #include "dpdk/gen_lane.hpp"
 #include "dpdk/port.hpp"
+#include "dpdk/wall_clock.hpp"
 #include "gen/gen_options.hpp"
 #include "gen/latency_histogram.hpp"
 
@@ -41,12 +43,8 @@ void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
     std::_Exit(2);
 }
 
-// Monotonic nanoseconds from the TSC.
-struct Clock {
-    uint64_t base = rte_get_tsc_cycles();
-    double ns_per_tsc = 1e9 / static_cast<double>(rte_get_tsc_hz());
-    uint64_t now() const { return static_cast<uint64_t>(static_cast<double>(rte_get_tsc_cycles() - base) * ns_per_tsc); }
-};
+// The lcores' one clock (wall time from the TSC), as synwall's.
+using Clock = dpdk::WallClock;
 
 struct Lane {
     unsigned lcore = 0;
@@ -136,6 +134,10 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") {
             std::printf("%s\n", gen::gen_usage().c_str());
+            return 0;
+        }
+        if (a == "--version") {
+            std::printf("%s %s\n", "synwall-gen", SYNWALL_VERSION);
             return 0;
         }
         if (a == "--help-eal") argv[i] = const_cast<char*>("--help");

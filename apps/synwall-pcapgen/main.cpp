@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "synwall_version.hpp"
 #include "gen/flood_writer.hpp"
 #include "gen/malformed_writer.hpp"
 #include "gen/splitmix64.hpp"
@@ -36,7 +37,7 @@ constexpr const char* kUsage =
     "                       [--seed S] [--manifest FILE]\n"
     "\n"
     "Writes a pcap of flood frames (for net_pcap replay) or of the malformed-frame corpus.\n"
-    "  -h, --help   this text\n";
+    "  -h, --help   this text; --version: the version\n";
 
 int usage(const std::string& why) {
     std::fprintf(stderr, "synwall-pcapgen: %s\n%s", why.c_str(), kUsage);
@@ -76,6 +77,10 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") {
             std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (a == "--version") {
+            std::printf("%s %s\n", "synwall-pcapgen", SYNWALL_VERSION);
             return 0;
         }
         if (i + 1 >= argc) return usage("missing value for " + a);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "synwall_version.hpp"
 #include "handshake/worker.hpp"
 #include "net/byte_order.hpp"
 #include "net/checksum.hpp"
@@ -50,7 +51,7 @@ constexpr const char* kUsage =
     "  --flood-per-burst N      flood SYNs in each burst of 32 or more (default 28)\n"
     "  --clients-per-burst N    client segments in each burst (default 4)\n"
     "  --mode M                 the listener's cookie mode (default auto)\n"
-    "  -h, --help               this text\n";
+    "  -h, --help               this text; --version: the version\n";
 
 int usage(const char* why) {
     std::fprintf(stderr, "synwall-sim: %s\n%s", why, kUsage);
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") {
             std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (a == "--version") {
+            std::printf("%s %s\n", "synwall-sim", SYNWALL_VERSION);
             return 0;
         }
         if (i + 1 >= argc) return usage(("missing value for " + a).c_str());

@@ -71,7 +71,10 @@ public:
                 return true;
             }
         std::string list;
-        for (const auto& [name, value] : options) list += (list.empty() ? "" : "|") + std::string(name);
+        for (const auto& [name, value] : options) {
+            if (!list.empty()) list += '|';
+            list += name;
+        }
         return fail(key, "'" + s + "' is not one of " + list);
     }
     bool uints(std::string_view key, std::vector<unsigned>& out, unsigned max) {

@@ -1,9 +1,9 @@
 #include "dpdk/worker_loop.hpp"
 
 #include "dpdk/app_driver.hpp"
+#include "dpdk/mbuf_burst.hpp"
 #include "dpdk/mbuf_packet.hpp"
 
-#include <rte_ring_elem.h>
 
 namespace synwall::dpdk {
 
@@ -133,10 +133,7 @@ void WorkerLoop::dispatch(uint64_t now_ns) noexcept {
 // of a connection it has not accepted.
 void WorkerLoop::hand_over_flows() noexcept {
     if (handoff_.empty()) return;
-    const unsigned n = rte_ring_sp_enqueue_burst_elem(config_.flows, handoff_.data(), sizeof(FlowHandoff),
-                                                      static_cast<unsigned>(handoff_.size()), nullptr);
-    for (size_t i = n; i < handoff_.size(); ++i) rte_pktmbuf_free(handoff_[i].m);
-    stat_add(stats_.flow_ring_full, handoff_.size() - n);
+    stat_add(stats_.flow_ring_full, dpdk::hand_over_flows(config_.flows, handoff_));
     handoff_.clear();
 }
 
@@ -152,19 +149,9 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
     for (const PortBinding& b : config_.ports) {
         const uint16_t n = rte_eth_rx_burst(b.port, b.rx_queue, rx_.data(), config_.burst);
         total += n;
-        uint32_t k = 0;
-        for (uint16_t i = 0; i < n; ++i) {
-            rte_mbuf* m = rx_[i];
-            // Headers must be contiguous: linearise chained mbufs when the first segment has room.
-            if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
-                rte_pktmbuf_free(m);
-                stat_add(stats_.multi_segment_dropped, 1);
-                continue;
-            }
-            pkts_[k] = to_packet(m);
-            pkts_[k].port = b.port;
-            ++k;
-        }
+        uint64_t unlinearised = 0;
+        const uint16_t k = mbufs_to_packets(rx_.data(), n, b.port, pkts_.data(), unlinearised);
+        if (unlinearised) stat_add(stats_.multi_segment_dropped, unlinearised);
         if (k) {
             engine_.process_burst({pkts_.data(), k}, now_ns, out_);
             dispatch(now_ns);
@@ -206,11 +193,6 @@ void WorkerLoop::accept_inline(uint64_t now_ns) noexcept {
         }
 }
 
-void WorkerLoop::forget_closed() noexcept {
-    uint32_t ids[64];
-    unsigned n;
-    while ((n = rte_ring_sc_dequeue_burst_elem(config_.closes, ids, sizeof(uint32_t), 64, nullptr)) > 0)
-        for (unsigned i = 0; i < n; ++i) engine_.forget_flow(ids[i]);
-}
+void WorkerLoop::forget_closed() noexcept { forget_closed_flows(engine_, config_.closes); }
 
 }  // namespace synwall::dpdk

@@ -17,7 +17,8 @@ std::string gen_usage() {
            "         [--respond DEV] [--respond-bytes N]\n"
            "  --respond DEV: on a second port, a stateless server answers SYNs, data and FINs (the servers\n"
            "                 behind a proxy under test); --respond-bytes: response bytes per data segment\n"
-           "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)";
+           "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)\n"
+           "  -h, --help: this text; --help-eal: DPDK's EAL options; --version: the version";
 }
 
 namespace {

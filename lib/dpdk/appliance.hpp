@@ -1,0 +1,122 @@
+// The appliance as a library: a validated configuration in, running lcores out, and everything
+// released again in the right order. What `synwall` runs; an embedder who wants the whole box
+// (ports, workers, the application) in its own process uses it the same way.
+//
+//   dpdk::Eal started (rte_eal_init) ...
+//   auto cfg = config::load_appliance_config(path, err);
+//   auto a = dpdk::Appliance::create(*cfg, {drivers_dir}, err);   // nullptr + "FILE: KEY: reason"
+//   a->start();                               // worker and application lcores launched
+//   while (running) {
+//       if (a->inline_main()) a->poll_inline(clock.now());  // no worker lcores: the caller works
+//       ... a->totals() ...                   // live figures (relaxed atomic loads)
+//   }
+//   a->stop();                                // lcores return, transmit batches flushed
+//   a.reset();                                // application lcores, workers, rings, ports, pools
+//
+// create() does what synwall's main did: checks the lcores against the EAL's, opens each port
+// (vdev specs hot-plugged), checks it against its drivers-config profile, negotiates checksum
+// offloads, gives it a mempool and starts it; loads the cookie key; builds one handshake::Worker,
+// WorkerLoop and application instance per worker lcore, the rings to and from application lcores
+// and their AppCores; registers the /synwall/ telemetry commands and lets dpdk-pdump attach.
+//
+// Piece by piece, for an embedder that owns its ports and rx loop (docs/embedding.md): a
+// handshake::Worker per lcore, MbufBurst over its rx bursts, the established connections from
+// Worker::accept (or an AppCore on an application lcore, fed through create_flow_ring /
+// create_close_ring), register_telemetry with a TelemetryView of its workers.
+// Threading: every member is called from one thread (the main lcore), except what the lcores run.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "app/absorb.hpp"
+#include "app/proxy.hpp"
+#include "config/appliance_config.hpp"
+#include "dpdk/app_core.hpp"
+#include "dpdk/telemetry.hpp"
+#include "dpdk/worker_loop.hpp"
+#include "handshake/worker.hpp"
+
+namespace synwall::dpdk {
+
+struct ApplianceOptions {
+    std::string drivers_dir = "drivers-config";  // the port profiles (config::default_drivers_dir())
+};
+
+// The appliance's figures, summed over its lcores.
+struct ApplianceTotals {
+    handshake::Counters counters;
+    IoStats io;
+    uint64_t half_open = 0;  // SYN-queue entries now, all workers and listeners
+    bool proxy = false;      // the application is the proxy: its figures follow
+    app::ProxyCounters proxy_counters;
+    uint64_t proxy_active = 0;
+    bool absorb = false;     // the application is absorb, and the lcores have stopped: its figures follow
+    bool absorb_rst = true;  // it closes with RST (else FIN)
+    uint64_t absorb_accepted = 0, absorb_closed = 0, absorb_late = 0, absorb_evicted = 0;
+};
+
+class Appliance {
+public:
+    // After the EAL started. nullptr and `error` on bad input: every resource taken so far is
+    // released again.
+    static std::unique_ptr<Appliance> create(const config::ApplianceConfig& cfg, const ApplianceOptions& options,
+                                             std::string& error);
+    ~Appliance();  // stop(), then frees in order: application lcores, workers, rings, ports, pools
+    Appliance(const Appliance&) = delete;
+    Appliance& operator=(const Appliance&) = delete;
+
+    // Launches the worker and application lcores. With no worker lcores the caller's lcore is the
+    // only worker: it calls poll_inline() in its loop.
+    void start();
+    bool inline_main() const noexcept { return inline_main_; }
+    void poll_inline(uint64_t now_ns) noexcept;
+    // Stops every lcore and waits for them; transmit batches are flushed. Idempotent.
+    void stop();
+
+    // While running: each figure exact, the set from slightly different instants. absorb's own
+    // figures only once stopped.
+    ApplianceTotals totals() const;
+
+    size_t ports() const noexcept { return port_ids_.size(); }
+    size_t workers() const noexcept { return lanes_.size(); }
+    size_t app_lcores() const noexcept { return apps_.size(); }
+    size_t listeners() const noexcept { return listeners_->size(); }
+    const char* prf_name() const noexcept { return prf_name_.c_str(); }
+    const char* application_name() const noexcept { return proxy_ ? "proxy" : "absorb"; }
+    // One line: ports, listeners, workers, application lcores, PRF, application.
+    std::string describe() const;
+
+private:
+    struct Lane;
+    struct AppLane;
+    Appliance() = default;
+    std::string build(const config::ApplianceConfig& cfg, const ApplianceOptions& options);
+    std::string open_ports(const config::ApplianceConfig& cfg, const ApplianceOptions& options);
+    std::unique_ptr<app::Application> make_app(const config::ApplianceConfig& cfg, Lane& lane) const;
+    static int worker_main(void* lane);
+    static int app_main(void* lane);
+
+    std::atomic<bool> stop_{false};
+    bool started_ = false, stopped_ = false, inline_main_ = false, proxy_ = false, pdump_ = false;
+    bool telemetry_ = false, absorb_rst_ = true;
+    size_t nworkers_ = 0, napps_ = 0;
+    handshake::EngineConfig engine_cfg_;
+    cookie::SecretConfig secrets_;
+    std::shared_ptr<const handshake::ListenerTable> listeners_;
+    std::string prf_name_;
+    std::vector<uint16_t> opened_;    // every port opened (stopped and closed at the end)
+    std::vector<uint16_t> port_ids_;  // configured order
+    std::vector<rte_mempool*> pools_;
+    std::vector<std::unique_ptr<Lane>> lanes_;
+    std::vector<std::unique_ptr<AppLane>> apps_;
+    TelemetryView view_;
+};
+
+}  // namespace synwall::dpdk
