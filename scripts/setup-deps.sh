@@ -17,6 +17,7 @@ packages=(
   nftables                           # nftables synproxy: scripts/bench.sh's third kernel peer, proxy_test.py's reference
   curl iperf3 nmap tcpdump tshark    # test/e2e/proxy_test.py: clients, bulk transfer, SYN scan, captures
   python3-scapy                      # test/conformance: crafted probes against Linux and synwall
+  man-db graphviz                    # test/e2e/install_test.py renders the man pages; docs/img/architecture.svg
 )
 
 missing=()

@@ -124,6 +124,8 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
     run_cases "e2e/appliance" python3 test/e2e/appliance_test.py build drivers-config
     log "end to end: the proxy between real Linux clients and servers (namespaces, curl, iperf3, nmap, tshark)"
     run_cases "e2e/proxy" python3 test/e2e/proxy_test.py build drivers-config
+    log "installed and embedded: meson install into a staging prefix, the installed synwall on its example config, the embedding example built out of tree against synwall.pc and its curl test"
+    run_cases "e2e/install" python3 test/e2e/install_test.py build
     log "conformance: the same crafted probes against Linux listeners and synwall (namespaces, scapy, tshark)"
     run_cases "conformance" /usr/bin/python3 test/conformance/conformance_test.py build drivers-config
   fi
