@@ -9,6 +9,11 @@
 #   scripts/run.sh [SECONDS]        default 10; Ctrl-C stops it early (clean exit, summaries printed)
 #   scripts/run.sh --proxy [N]      the proxy between a real Linux client and a real HTTP server in
 #                                   network namespaces; N curl requests (default 50)
+#   scripts/run.sh --capture [SECONDS]  the same demo, with synwall's outside port captured by the
+#                                   stock dpdk-dumpcap into build/run-latest/capture.pcapng (2000
+#                                   frames). dumpcap attaches as a DPDK secondary process, which
+#                                   maps the primary's memory from its hugepage files: synwall runs
+#                                   on hugepages here (reserved for the run, released after it)
 #   scripts/run.sh --pcap [SECONDS] the absorber alone: a generated flood pcap replayed through net_pcap
 #   scripts/run.sh --sim [...]      the engine in-process without DPDK (apps/synwall-sim)
 #   scripts/run.sh --help           this text
@@ -19,7 +24,7 @@ case "${1:-}" in
   -h|--help)  # the header above, without its comment marks: nothing is installed or built for it
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
     exit 0 ;;
-  ''|--sim|--proxy|--pcap|[0-9]*) ;;
+  ''|--sim|--proxy|--pcap|--capture|[0-9]*) ;;
   *) echo "run.sh: unknown argument '$1' (scripts/run.sh --help: usage)" >&2; exit 2 ;;
 esac
 # A first run installs and builds for minutes: say what it is doing (a later run says nothing).
@@ -43,6 +48,8 @@ if [ "${1:-}" = "--proxy" ]; then
 fi
 PCAP=0
 if [ "${1:-}" = "--pcap" ]; then PCAP=1; shift; fi
+CAPTURE=0
+if [ "${1:-}" = "--capture" ]; then CAPTURE=1; shift; fi
 SECONDS_TO_RUN=${1:-10}
 
 work=$(mktemp -d)
@@ -53,10 +60,17 @@ gen_pid=""  # the generator's output pipeline
 # The binaries' own PIDs, in files: a pipeline's $! is its last stage, not the binary.
 with_pid() { local f=$1; shift; sh -c 'echo $$ >"$0"; exec "$@"' "$f" "$@"; }
 signal_both() { for f in "$work/sw.pid" "$work/gen.pid"; do [ -s "$f" ] && kill "-$1" "$(cat "$f")" 2>/dev/null; done; true; }
+hugepages_before=""   # --capture: what to give back
+hugetlbfs_mounted=0
 cleanup() {
   signal_both TERM
   wait 2>/dev/null || true
   rm -rf "$work" "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-gen"
+  if [ -n "$hugepages_before" ]; then
+    rm -f /dev/hugepages/"$prefix"*
+    [ "$hugetlbfs_mounted" = 1 ] && umount /dev/hugepages
+    echo "$hugepages_before" >/proc/sys/vm/nr_hugepages
+  fi
 }
 trap cleanup EXIT
 # Ctrl-C reaches the whole foreground group: synwall and synwall-gen stop cleanly on it and print
@@ -109,11 +123,32 @@ gen_core=1
 [ "$(nproc)" -ge 2 ] || gen_core=0
 echo "synwall-gen (clients + flood) <- net_memif -> synwall (proxy) <- net_memif -> synwall-gen (the server); no NIC, no hugepages, ${SECONDS_TO_RUN}s:"
 echo "  flood: spoofed SYNs from 198.18.0.0/15 at full speed; 100 legitimate closed-loop clients from 10.99.0.0/16"
-with_pid "$work/sw.pid" ./build/apps/synwall --no-huge -m 512 -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
+memory=(--no-huge -m 512)
+if [ "$CAPTURE" = 1 ]; then
+  # 300 pages of 2 MiB for synwall's 512 MiB, reserved for this run only (cleanup gives them back).
+  hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
+  echo $((hugepages_before + 300)) >/proc/sys/vm/nr_hugepages
+  if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt $((hugepages_before + 256)) ]; then
+    echo "run.sh: --capture: could not reserve hugepages (memory too fragmented?)" >&2
+    exit 1
+  fi
+  mkdir -p /dev/hugepages
+  if ! mountpoint -q /dev/hugepages; then mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages; hugetlbfs_mounted=1; fi
+  memory=(-m 512)
+  echo "  capture: synwall on hugepages, its outside port captured by dpdk-dumpcap"
+fi
+with_pid "$work/sw.pid" ./build/apps/synwall "${memory[@]}" -l 0 --file-prefix="$prefix" --no-pci --log-level=lib.eal:error -- \
   --config "$work/synwall.toml" --drivers-config "$ROOT/drivers-config" --stats-json "$work/synwall.json" 2>&1 |
   label "synwall    " "$work/synwall.log" &
 # The memif socket is abstract (no file): synwall's start-up line says the port is up.
 for _ in $(seq 200); do grep -q "port(s)" "$work/synwall.log" 2>/dev/null && break; sleep 0.1 || true; done
+if [ "$CAPTURE" = 1 ]; then
+  # Debian's dpdk-dumpcap registers fewer mempool drivers than synwall (linked with all of
+  # libdpdk): preloading the one it lacks gives both processes the same mempool-ops table.
+  (trap '' INT; LD_PRELOAD=$(ls /usr/lib/x86_64-linux-gnu/librte_mempool_dpaa.so.* 2>/dev/null | head -1) \
+    dpdk-dumpcap --file-prefix="$prefix" -i 0 -c 2000 -q -w "$work/capture.pcapng" >"$work/dumpcap.log" 2>&1 ||
+    echo "run.sh: dpdk-dumpcap failed: $(tail -1 "$work/dumpcap.log")" >&2) &
+fi
 # The generator's exit status is the run's: kept in a file, since it runs at the head of a pipeline.
 {
   with_pid "$work/gen.pid" ./build/apps/synwall-gen --no-huge -m 512 -l "$gen_core" --file-prefix="$prefix-gen" --no-pci \
@@ -137,7 +172,7 @@ rm -f "$work/sw.pid" "$work/gen.pid"  # gone: their PIDs may be reused
 gen_pid=""
 mkdir -p "$results"
 rm -f "$results"/*
-cp "$work"/synwall.json "$work"/gen.json "$work"/synwall.log "$work"/gen.log "$results"/ 2>/dev/null || true
+cp "$work"/synwall.json "$work"/gen.json "$work"/synwall.log "$work"/gen.log "$work"/capture.pcapng "$results"/ 2>/dev/null || true
 # What the server saw: the SYNs synwall opened for clients that completed their handshake, and
 # nothing of the flood.
 /usr/bin/python3 - "$work/gen.json" "$work/synwall.json" <<'PY' || true
@@ -156,7 +191,7 @@ print(f"verdict     | server: {server_syns} SYNs, synwall opened {opened} server
       ("no flood SYN reached it" if server_syns <= opened else "MORE SYNS THAN SYNWALL SENT: something else reached it"))
 PY
 gen_rc=$(cat "$work/gen.rc" 2>/dev/null || echo 1)
-echo "results     | $results: synwall.json, gen.json and both logs" \
+echo "results     | $results: synwall.json, gen.json and both logs$([ -s "$results/capture.pcapng" ] && echo ", capture.pcapng")" \
   "$([ "$interrupted" = 1 ] && echo "(stopped early by Ctrl-C)")"
 [ "$gen_rc" = 0 ] || echo "run.sh: synwall-gen exited with status $gen_rc" >&2
 exit "$gen_rc"

@@ -111,6 +111,9 @@ build_failed() {
 log "dependencies"
 "$ROOT/scripts/setup-deps.sh" || { echo "setup-deps failed"; echo "0 passed, 1 failed"; exit 1; }
 
+log "docs: pictures rendered from their sources"
+run_check "docs/architecture.svg from its .dot" scripts/docs-images.sh --check
+
 log "release build (warnings are errors)"
 if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.log" 2>&1; then
   log "unit tests"

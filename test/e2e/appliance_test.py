@@ -554,6 +554,32 @@ server_port = "inside"
         report(name, False, repr(e)[:300])
 
 
+def demo_capture():
+    """scripts/run.sh --capture: the demo with synwall on hugepages for the run, its outside port
+    captured by the stock dpdk-dumpcap into build/run-latest/capture.pcapng; the hugepages are given
+    back afterwards (and hugetlbfs unmounted when the script mounted it)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    hp = "/proc/sys/vm/nr_hugepages"
+    before = int(open(hp).read())
+    mounted_before = subprocess.run(["mountpoint", "-q", "/dev/hugepages"]).returncode == 0
+    results = os.path.join(root, "build", "run-latest")
+    shutil.rmtree(results, ignore_errors=True)
+    r = subprocess.run([os.path.join(root, "scripts", "run.sh"), "--capture", "2"], capture_output=True, text=True,
+                       timeout=300, cwd=root)
+    cap = os.path.join(results, "capture.pcapng")
+    frames = pcapng_frames(cap) if os.path.exists(cap) else []
+    tcp = [f for f in frames if len(f) > 47 and f[12:14] == b"\x08\x00" and f[23] == 6]
+    syns = [f for f in tcp if f[47] & 0x12 == 0x02]
+    synacks = [f for f in tcp if f[47] & 0x12 == 0x12]
+    after = int(open(hp).read())
+    mounted_after = subprocess.run(["mountpoint", "-q", "/dev/hugepages"]).returncode == 0
+    report("demo_capture_writes_a_dumpcap_pcapng_and_gives_the_hugepages_back",
+           r.returncode == 0 and len(frames) >= 2000 and syns and synacks and after == before
+           and mounted_after == mounted_before,
+           f"exit {r.returncode}, {len(frames)} frames ({len(syns)} SYNs, {len(synacks)} SYN-ACKs), hugepages "
+           f"{before} -> {after}, mounted {mounted_before} -> {mounted_after}; {r.stderr[-300:]}")
+
+
 def demo_ctrl_c():
     """Ctrl-C during the README's demo (scripts/run.sh): SIGINT to its whole process group, as a
     terminal sends it. Both summaries, the verdict and the results directory must come out, and
@@ -621,7 +647,7 @@ try:
     cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
              "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
              "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
-             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c,
+             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture,
              "malformed_replay": malformed_replay}
     unknown = only - set(cases)
     if unknown:
