@@ -59,8 +59,20 @@ int cmd_listeners(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(e, "mss", l.mss);
         rte_tel_data_add_dict_u64(e, "synack_retries", l.synack_retries);
         uint64_t half_open = 0;  // requests waiting in the SYN queues of all workers now
-        for (const auto& w : v->workers) half_open += w.worker->half_open(static_cast<uint16_t>(i));
+        handshake::Worker::ListenerFigures sum;  // its own counters, summed over the workers
+        for (const auto& w : v->workers) {
+            half_open += w.worker->half_open(static_cast<uint16_t>(i));
+            const auto f = w.worker->listener_figures(static_cast<uint16_t>(i));
+            sum.syns += f.syns;
+            sum.syncookies_sent += f.syncookies_sent;
+            sum.passive_opens += f.passive_opens;
+            sum.overflow_drops += f.overflow_drops;
+        }
         rte_tel_data_add_dict_u64(e, "half_open", half_open);
+        rte_tel_data_add_dict_u64(e, "SynRecv", sum.syns);
+        rte_tel_data_add_dict_u64(e, "SyncookiesSent", sum.syncookies_sent);
+        rte_tel_data_add_dict_u64(e, "PassiveOpens", sum.passive_opens);
+        rte_tel_data_add_dict_u64(e, "OverflowDrops", sum.overflow_drops);
         rte_tel_data_add_dict_container(d, l.name.empty() ? ("listener" + std::to_string(i)).c_str() : l.name.c_str(), e, 0);
     }
     return 0;

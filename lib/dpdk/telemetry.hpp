@@ -1,7 +1,8 @@
 // synwall's rte_telemetry commands, readable with the stock dpdk-telemetry.py:
 //   /synwall/stats             counters summed over all workers
 //   /synwall/stats,<lcore>     one worker's counters
-//   /synwall/listeners         the listeners and their settings
+//   /synwall/listeners         each listener: settings, SYN-queue length, its own counters (SynRecv,
+//                              SyncookiesSent, PassiveOpens, OverflowDrops) summed over workers
 //   /synwall/config            engine settings
 //   /synwall/proxy             the proxy application's counters, summed over its instances
 //   /synwall/io                I/O figures (rx, tx, tx refused, ring full, ...) summed over lcores;

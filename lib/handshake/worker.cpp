@@ -340,6 +340,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     counters_.add(kSynRecv);
     const ListenerConfig& l = *st.lc;
     ListenerState& ls = listener_state_[st.listener];
+    stat_add(ls.syns, 1);
 
     if (st.req != kNone) {  // SYN-RECEIVED: a retransmitted SYN, or a new one on the same tuple
         HalfOpen& r = half_open_.at(st.req);
@@ -363,6 +364,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     if (accept_[st.listener]->full()) {
         // Linux >= 4.10: a listener whose accept queue is full drops new SYNs.
         counters_.add(kListenOverflows);
+        stat_add(ls.overflow_drops, 1);
         return drop(pkt, kListenDrops, out);
     }
     bool want_cookie = true;
@@ -370,7 +372,10 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     case Admission::kQueue: want_cookie = false; break;
     case Admission::kCookie: break;
     case Admission::kCookieOverflow: counters_.add(kReqQFullDoCookies); break;
-    case Admission::kDropOverflow: counters_.add(kReqQFullDrop); return drop(pkt, kListenDrops, out);
+    case Admission::kDropOverflow:
+        counters_.add(kReqQFullDrop);
+        stat_add(ls.overflow_drops, 1);
+        return drop(pkt, kListenDrops, out);
     }
 
     uint32_t req = kNone;
@@ -379,6 +384,7 @@ void Worker::on_syn(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
         if (req == kNone) {  // both buckets full: a collision attack or a very unlucky key
             if (l.cookie_mode == CookieMode::kNever) {
                 counters_.add(kReqQFullDrop);
+                stat_add(ls.overflow_drops, 1);
                 return drop(pkt, kListenDrops, out);
             }
             counters_.add(kReqQFullDoCookies);
@@ -470,6 +476,7 @@ void Worker::establish(const PacketState& st, net::Packet& pkt, const Connection
         // next ACK or our retransmit retries), or reset it with abort_on_overflow.
         counters_.add(kListenOverflows);
         counters_.add(kListenDrops);
+        stat_add(listener_state_[st.listener].overflow_drops, 1);
         if (!l.abort_on_overflow) {
             out.drop[out.n_drop++] = pkt;
             return;
@@ -507,6 +514,7 @@ void Worker::enqueue(const Arrival& a, net::Packet& pkt, const Connection& proto
     accept_[a.listener]->push(c);  // cannot fail: single producer, checked by the caller
     __atomic_store_n(&queued_total_, queued_total_ + 1, __ATOMIC_RELEASE);
     counters_.add(kEstablished);
+    stat_add(listener_state_[a.listener].passive_opens, 1);
     if (a.payload_len) counters_.add(kEstablishedWithData);
     ++out.n_established;
 }
@@ -644,6 +652,11 @@ bool Worker::retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, Bur
     counters_.add(kSynAckRetrans);
     out.tx[out.n_tx++] = pkt;
     return true;
+}
+
+Worker::ListenerFigures Worker::listener_figures(uint16_t listener) const noexcept {
+    const ListenerState& ls = listener_state_[listener];
+    return {stat_load(ls.syns), stat_load(ls.syncookies_sent), stat_load(ls.passive_opens), stat_load(ls.overflow_drops)};
 }
 
 }  // namespace synwall::handshake

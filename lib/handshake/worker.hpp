@@ -102,6 +102,15 @@ public:
         return __atomic_load_n(&listener_state_[listener].half_open, __ATOMIC_RELAXED);
     }
     uint32_t established() const noexcept { return established_.size(); }
+    // One listener's own figures on this worker, readable from another thread (relaxed loads):
+    // what the worker-wide counters of the same names count, for this listener only.
+    struct ListenerFigures {
+        uint64_t syns = 0;              // SYNs taken (SynRecv)
+        uint64_t syncookies_sent = 0;   // answered with a cookie (SyncookiesSent)
+        uint64_t passive_opens = 0;     // connections to its accept queue (PassiveOpens)
+        uint64_t overflow_drops = 0;    // SYNs and completing ACKs dropped: SYN or accept queue full
+    };
+    ListenerFigures listener_figures(uint16_t listener) const noexcept;
     const ListenerTable& listeners() const noexcept { return *listeners_; }
     const cookie::SecretSchedule& secrets() const noexcept { return secrets_; }
     size_t memory_bytes() const noexcept;
@@ -118,7 +127,10 @@ private:
         uint32_t half_open = 0;
         uint64_t last_cookie_sent_ns = 0;
         bool cookies_sent = false;
+        // ListenerFigures, written with stat_add (relaxed atomic stores: one writer).
+        uint64_t syns = 0, syncookies_sent = 0, passive_opens = 0, overflow_drops = 0;
     };
+    static_assert(sizeof(ListenerState) == 64);
 
     uint32_t process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
     // The general path over pkts[first, last), in arrival order (state_ indexed like pkts).
@@ -151,6 +163,7 @@ private:
         ListenerState& ls = listener_state_[listener];
         ls.cookies_sent = true;
         ls.last_cookie_sent_ns = now_ns;
+        stat_add(ls.syncookies_sent, 1);
     }
     // Answers a SYN with a cookie SYN-ACK built in its own buffer.
     void send_cookie_synack(uint16_t listener, const net::SegmentEnds& ends, uint32_t client_seq,

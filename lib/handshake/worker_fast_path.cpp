@@ -183,6 +183,7 @@ bool Worker::fast_syn(FastState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     ++tally_.cookie_syns;  // ParsedTcp, SynRecv, SyncookiesSent
     tally_.overflows += st.admission == Admission::kCookieOverflow;  // ReqQFullDoCookies
     mark_cookie_sent(st.listener, now_ns);
+    stat_add(listener_state_[st.listener].syns, 1);
     // The reply's constant part comes from a template of this listener and option variant.
     const net::TcpOptions& o = st.s.options;
     const bool ts = (st.variant & 1u) != 0;

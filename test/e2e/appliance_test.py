@@ -119,7 +119,8 @@ def live(sig, name):
             report("telemetry_io_figures_while_running", io_ok, f"{io} {io2}"[:400])
             ok = (s["SynRecv"] > 0 and s2["SynRecv"] >= s["SynRecv"] and s["SyncookiesSent"] > 0
                   and s1[key]["SynRecv"] > 0 and lst["web"]["port"] == 80 and lst["web"]["max_half_open"] == 256
-                  and cf["workers"] == 1 and lst["web"]["half_open"] == 256 and cf["checksums"] == "software")
+                  and cf["workers"] == 1 and lst["web"]["half_open"] == 256 and cf["checksums"] == "software"
+                  and lst["web"]["SynRecv"] > 0 and lst["web"]["SyncookiesSent"] > 0)
             report("telemetry_with_stock_dpdk_telemetry_py", ok, f"{s} {lst} {cf}"[:400])
         t0 = time.time()
         p.send_signal(sig)
@@ -321,9 +322,11 @@ close = "fin"
         ok = (cf.get("checksums") == "nic" and got["4"][0] == str(n) and got["6"][0] == str(n)
               and c["PassiveOpens"] == 2 * n and c["SyncookiesRecv"] >= n and p.returncode == 0
               and lst["v4"]["half_open"] == 0 and absorb.get("Accepted") == 2 * n
+              and lst["v4"]["PassiveOpens"] == n and lst["v6"]["PassiveOpens"] == n
+              and lst["v6"]["SyncookiesSent"] >= n and lst["v4"]["OverflowDrops"] == 0
               and absorb.get("ClosedWithFin") == 2 * n and "absorb ClosedWithFin" in out)
         report("linux_clients_complete_handshakes_over_net_tap_with_checksum_offload", ok,
-               f"config {cf} clients {got} counters PassiveOpens={c.get('PassiveOpens')} "
+               f"config {cf} clients {got} listeners {lst} counters PassiveOpens={c.get('PassiveOpens')} "
                f"SyncookiesRecv={c.get('SyncookiesRecv')} absorb {absorb} exit {p.returncode} {err[-300:]}")
     except Exception as e:  # setup failures are a failed case, not a crash of the suite
         report("linux_clients_complete_handshakes_over_net_tap_with_checksum_offload", False, repr(e)[:300])

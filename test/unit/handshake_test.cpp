@@ -718,6 +718,46 @@ TEST(Listen, AutoModeAcceptsCookieAcksOnlyWithinTheWindowAfterCookiesWereSent) {
     EXPECT_EQ(late.out.n_established, 0u);
 }
 
+// Each listener counts its own SYNs, cookies, connections and overflow drops (telemetry's
+// /synwall/listeners), on the fast path and the general path alike, and they add up to the
+// worker's counters.
+TEST(Listen, EachListenerCountsItsOwnFigures) {
+    for (bool fast : {true, false}) {
+        auto web = listener(Fam::v4, 80, CookieMode::kAuto);
+        web.max_half_open = 4;
+        auto tls = listener(Fam::v4, 443, CookieMode::kNever);
+        tls.max_half_open = 2;
+        EngineConfig ec;
+        ec.fast_path = fast;
+        Engine e({web, tls}, ec);
+        std::vector<std::pair<SegmentSpec, FrameView>> got;
+        auto syn = client_syn(Fam::v4, {.mss = 1460, .ts = true});
+        for (int i = 0; i < 6; ++i) {  // 4 queued, 2 answered with cookies
+            syn.sport = static_cast<uint16_t>(2000 + i);
+            got.emplace_back(syn, FrameView(e.reply(pf::build_frame(syn))));
+        }
+        for (auto& [s, r] : got) e.feed(pf::build_frame(client_ack(s, r, true)));
+        syn.dport = 443;
+        for (int i = 0; i < 3; ++i) {  // 2 queued, 1 dropped
+            syn.sport = static_cast<uint16_t>(3000 + i);
+            e.feed(pf::build_frame(syn));
+        }
+        const Worker::ListenerFigures a = e.worker->listener_figures(0), b = e.worker->listener_figures(1);
+        EXPECT_EQ(a.syns, 6u) << fast;
+        EXPECT_EQ(a.syncookies_sent, 2u) << fast;
+        EXPECT_EQ(a.passive_opens, 6u) << fast;
+        EXPECT_EQ(a.overflow_drops, 0u) << fast;
+        EXPECT_EQ(b.syns, 3u) << fast;
+        EXPECT_EQ(b.syncookies_sent, 0u) << fast;
+        EXPECT_EQ(b.passive_opens, 0u) << fast;
+        EXPECT_EQ(b.overflow_drops, 1u) << fast;
+        EXPECT_EQ(a.syns + b.syns, e.counter(kSynRecv));
+        EXPECT_EQ(a.syncookies_sent + b.syncookies_sent, e.counter(kSyncookiesSent));
+        EXPECT_EQ(a.passive_opens + b.passive_opens, e.counter(kEstablished));
+        EXPECT_EQ(a.overflow_drops + b.overflow_drops, e.counter(kListenDrops));
+    }
+}
+
 TEST(Listen, FullAcceptQueueDropsNewSynsAndCompletingAcks) {
     for (bool abort : {false, true}) {
         auto l = listener(Fam::v4, 80, CookieMode::kNever);
@@ -749,6 +789,7 @@ TEST(Listen, FullAcceptQueueDropsNewSynsAndCompletingAcks) {
         e.feed(pf::build_frame(syn));
         EXPECT_EQ(e.out.n_drop, 1u);
         EXPECT_EQ(e.counter(kListenOverflows), 2u);
+        EXPECT_EQ(e.worker->listener_figures(0).overflow_drops, 2u) << "a completing ACK and a SYN";
         // Drain one; the waiting request completes on the client's next ACK.
         Connection c;
         ASSERT_TRUE(e.worker->accept(0, c));
