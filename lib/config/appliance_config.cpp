@@ -192,7 +192,7 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
         Reader r(*t, path, "engine", error);
         uint64_t rto_ms = c.engine.synack_rto_ns / 1'000'000;
         r.only({"half_open_capacity", "established_capacity", "burst", "timer_budget", "synack_rto_ms", "ttl",
-                "reply_rate", "reply_burst", "invalid_ratelimit_ms", "l2_cache_entries", "fast_path"}) &&
+                "reply_rate", "reply_burst", "invalid_ratelimit_ms", "l2_cache_entries", "max_listeners", "fast_path"}) &&
             r.integer("half_open_capacity", c.engine.half_open_capacity, 1, 1 << 30) &&
             r.integer("established_capacity", c.engine.established_capacity, 1, 1 << 30) &&
             r.integer("burst", c.burst, 1, handshake::kMaxBurst) &&
@@ -202,6 +202,7 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
             r.integer("reply_burst", c.engine.reply_burst, 0, 10'000'000) &&
             r.integer("invalid_ratelimit_ms", c.engine.invalid_ratelimit_ms, 0, 60'000) &&
             r.integer("l2_cache_entries", c.engine.l2_cache_entries, 1, 65535) &&
+            r.integer("max_listeners", c.engine.max_listeners, 1, 65535) &&
             r.boolean("fast_path", c.engine.fast_path);
         c.engine.synack_rto_ns = rto_ms * 1'000'000;
     }

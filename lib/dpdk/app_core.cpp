@@ -57,7 +57,7 @@ uint32_t AppCore::accept_from(size_t i, uint32_t limit) noexcept {
     uint32_t handled = 0;
     handshake::Connection c;
     handshake::Worker& w = *links_[i].worker;
-    for (uint16_t l = 0; l < w.listeners().size(); ++l) {
+    for (uint16_t l = 0, n = w.listener_count(); l < n; ++l) {
         for (uint32_t k = 0; k < limit && w.accept(l, c); ++k) {
             ++handled;
             drivers_[i]->accept(c);

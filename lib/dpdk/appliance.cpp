@@ -6,7 +6,9 @@
 #include <rte_pdump.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "dpdk/port.hpp"
 #include "dpdk/wall_clock.hpp"
@@ -22,6 +24,7 @@ struct Appliance::Lane {
     app::Absorb* absorb = nullptr;          // `app`, when it is absorb (counters, read once stopped)
     rte_ring* closes = nullptr;             // with application lcores: from its application lcore
     rte_ring* flows = nullptr;              //   and to it: packets of established flows
+    ListenerMailbox listener_updates;       // listener changes, taken by the loop
     std::unique_ptr<WorkerLoop> loop;
 };
 
@@ -197,6 +200,7 @@ std::string Appliance::build(const config::ApplianceConfig& cfg, const Appliance
                                 peer >= 0 ? static_cast<int32_t>(port_ids_[static_cast<size_t>(peer)]) : -1});
         }
         lc.burst = cfg.burst;
+        lc.listener_updates = &lane->listener_updates;
         lane->app = make_app(cfg, *lane);
         if (napps == 0) {
             lc.inline_app = lane->app.get();
@@ -231,7 +235,7 @@ std::string Appliance::build(const config::ApplianceConfig& cfg, const Appliance
 
     for (const auto& l : lanes_) view_.workers.push_back({l->lcore, l->engine.get()});
     view_.engine = &engine_cfg_;
-    view_.listeners = listeners_.get();
+    view_.listeners.store(listeners_.get(), std::memory_order_release);
     view_.prf = prf_name_.c_str();
     for (const auto& l : lanes_)
         if (l->proxy) view_.proxies.push_back(l->proxy);
@@ -283,6 +287,39 @@ Appliance::~Appliance() {
     for (rte_mempool* m : pools_) rte_mempool_free(m);
 }
 
+std::string Appliance::change_listeners(const std::vector<handshake::ListenerConfig>& open,
+                                        const std::vector<std::string>& close) {
+    std::string err;
+    std::shared_ptr<const handshake::ListenerTable> next = listeners_->changed(open, close, engine_cfg_.max_listeners, err);
+    if (!next) return err;
+    // The workers take it on their own lcores; with none running (inline, not started, stopped)
+    // the engines are this thread's.
+    const bool on_lcores = started_ && !stopped_ && !inline_main_;
+    if (!on_lcores) {
+        for (auto& l : lanes_)
+            if (std::string e = l->engine->update_listeners(next); !e.empty()) return e;  // all alike: the first refuses
+    } else {
+        for (auto& l : lanes_) {
+            std::lock_guard<std::mutex> lock(l->listener_updates.m);
+            l->listener_updates.next = next;
+            l->listener_updates.posted.fetch_add(1, std::memory_order_release);
+        }
+        std::string refused;
+        for (auto& l : lanes_) {
+            ListenerMailbox& mb = l->listener_updates;
+            while (mb.applied.load(std::memory_order_acquire) != mb.posted.load(std::memory_order_relaxed))
+                std::this_thread::sleep_for(std::chrono::microseconds(100));
+            std::lock_guard<std::mutex> lock(mb.m);
+            if (!mb.error.empty()) refused = mb.error;
+        }
+        if (!refused.empty()) return refused;  // identical workers refuse identically: none changed
+    }
+    listeners_ = next;
+    published_.push_back(next);  // telemetry may still read an older one
+    view_.listeners.store(next.get(), std::memory_order_release);
+    return "";
+}
+
 ApplianceTotals Appliance::totals() const {
     ApplianceTotals t;
     t.proxy = proxy_;
@@ -293,7 +330,7 @@ ApplianceTotals Appliance::totals() const {
             t.proxy_counters.accumulate(l->proxy->counters());
             t.proxy_active += l->proxy->active_flows();
         }
-        for (uint16_t i = 0; i < l->engine->listeners().size(); ++i) t.half_open += l->engine->half_open(i);
+        for (uint16_t i = 0, n = l->engine->listener_count(); i < n; ++i) t.half_open += l->engine->half_open(i);
         // absorb's figures are plain integers of its lcore: read once it stopped.
         if (l->absorb && stopped_) {
             t.absorb = true;
@@ -307,6 +344,8 @@ ApplianceTotals Appliance::totals() const {
     for (const auto& a : apps_) t.io.add(a->core->stats());
     return t;
 }
+
+const handshake::Worker& Appliance::worker(size_t w) const noexcept { return *lanes_[w]->engine; }
 
 std::string Appliance::describe() const {
     char line[320];

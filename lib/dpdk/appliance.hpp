@@ -84,10 +84,20 @@ public:
     // figures only once stopped.
     ApplianceTotals totals() const;
 
+    // Listeners at run time: opens `open` and closes the listeners named in `close` on every worker,
+    // and returns once all of them have switched ("" ), or why the change was refused (then
+    // nothing changed). A closed listener's established connections carry on; its half-open
+    // requests expire; new SYNs to it pass as to no listener (handshake::Worker::update_listeners).
+    std::string change_listeners(const std::vector<handshake::ListenerConfig>& open, const std::vector<std::string>& close);
+    const handshake::ListenerTable& listener_table() const noexcept { return *listeners_; }
+
+    // Worker w's engine, for reading (counters, listener_count) from this thread.
+    const handshake::Worker& worker(size_t w) const noexcept;
+
     size_t ports() const noexcept { return port_ids_.size(); }
     size_t workers() const noexcept { return lanes_.size(); }
     size_t app_lcores() const noexcept { return apps_.size(); }
-    size_t listeners() const noexcept { return listeners_->size(); }
+    size_t listeners() const noexcept { return listeners_->size(); }  // closed ones included
     const char* prf_name() const noexcept { return prf_name_.c_str(); }
     const char* application_name() const noexcept { return proxy_ ? "proxy" : "absorb"; }
     // One line: ports, listeners, workers, application lcores, PRF, application.
@@ -110,6 +120,7 @@ private:
     handshake::EngineConfig engine_cfg_;
     cookie::SecretConfig secrets_;
     std::shared_ptr<const handshake::ListenerTable> listeners_;
+    std::vector<std::shared_ptr<const handshake::ListenerTable>> published_;  // kept for telemetry's readers
     std::string prf_name_;
     std::vector<uint16_t> opened_;    // every port opened (stopped and closed at the end)
     std::vector<uint16_t> port_ids_;  // configured order

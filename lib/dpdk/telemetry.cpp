@@ -41,9 +41,10 @@ int cmd_stats(const char*, const char* params, rte_tel_data* d) {
 int cmd_listeners(const char*, const char*, rte_tel_data* d) {
     const TelemetryView* v = g_view.load(std::memory_order_acquire);
     rte_tel_data_start_dict(d);
-    if (v == nullptr || v->listeners == nullptr) return 0;
-    for (size_t i = 0; i < v->listeners->size(); ++i) {
-        const auto& l = (*v->listeners)[static_cast<uint16_t>(i)];
+    const handshake::ListenerTable* table = v == nullptr ? nullptr : v->listeners.load(std::memory_order_acquire);
+    if (table == nullptr) return 0;
+    for (size_t i = 0; i < table->size(); ++i) {
+        const auto& l = (*table)[static_cast<uint16_t>(i)];
         rte_tel_data* e = rte_tel_data_alloc();
         rte_tel_data_start_dict(e);
         char addr[INET6_ADDRSTRLEN] = {};
@@ -58,6 +59,7 @@ int cmd_listeners(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(e, "max_half_open", l.max_half_open);
         rte_tel_data_add_dict_u64(e, "mss", l.mss);
         rte_tel_data_add_dict_u64(e, "synack_retries", l.synack_retries);
+        rte_tel_data_add_dict_string(e, "state", l.closed ? "closed" : "open");
         uint64_t half_open = 0;  // requests waiting in the SYN queues of all workers now
         handshake::Worker::ListenerFigures sum;  // its own counters, summed over the workers
         for (const auto& w : v->workers) {
@@ -73,7 +75,10 @@ int cmd_listeners(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(e, "SyncookiesSent", sum.syncookies_sent);
         rte_tel_data_add_dict_u64(e, "PassiveOpens", sum.passive_opens);
         rte_tel_data_add_dict_u64(e, "OverflowDrops", sum.overflow_drops);
-        rte_tel_data_add_dict_container(d, l.name.empty() ? ("listener" + std::to_string(i)).c_str() : l.name.c_str(), e, 0);
+        // A closed listener keeps its figures; its name may be an open one's now.
+        std::string key = l.name.empty() ? "listener" + std::to_string(i) : l.name;
+        if (l.closed) key += " (closed, " + std::to_string(i) + ")";
+        rte_tel_data_add_dict_container(d, key.c_str(), e, 0);
     }
     return 0;
 }

@@ -12,6 +12,7 @@
 // loads while the workers run (handshake/counters.hpp).
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 #include "app/proxy.hpp"
@@ -27,7 +28,9 @@ struct TelemetryView {
     };
     std::vector<WorkerRef> workers;
     const handshake::EngineConfig* engine = nullptr;
-    const handshake::ListenerTable* listeners = nullptr;
+    // The current table; replaced when listeners change at run time (the old one must outlive the
+    // readers: the appliance keeps every table it published).
+    std::atomic<const handshake::ListenerTable*> listeners{nullptr};
     const char* prf = "";
     std::vector<const app::Proxy*> proxies;  // empty: another application
     std::vector<const IoStats*> io;           // every worker and application lcore

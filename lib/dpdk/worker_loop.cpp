@@ -89,7 +89,7 @@ WorkerLoop::~WorkerLoop() {
     tx_.flush();
     // Connections still waiting in accept queues own their completing ACKs.
     handshake::Connection c;
-    for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
+    for (uint16_t l = 0, n = engine_.listener_count(); l < n; ++l)
         while (engine_.accept(l, c)) rte_pktmbuf_free(mbuf_of(c.packet));
 }
 
@@ -143,7 +143,20 @@ int32_t WorkerLoop::peer_of(uint16_t port) const noexcept {
     return -1;
 }
 
+void WorkerLoop::take_listener_update() {
+    ListenerMailbox& mb = *config_.listener_updates;
+    const uint64_t posted = mb.posted.load(std::memory_order_acquire);
+    {
+        std::lock_guard<std::mutex> lock(mb.m);
+        mb.error = engine_.update_listeners(mb.next);
+    }
+    listeners_seen_ = posted;
+    mb.applied.store(posted, std::memory_order_release);
+}
+
 uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
+    if (config_.listener_updates && config_.listener_updates->posted.load(std::memory_order_relaxed) != listeners_seen_)
+        take_listener_update();
     if (last_poll_busy_) stat_add(stats_.busy_ns, now_ns - last_poll_ns_);
     uint32_t total = 0;
     for (const PortBinding& b : config_.ports) {
@@ -186,7 +199,7 @@ void WorkerLoop::accept_inline(uint64_t now_ns) noexcept {
     app_->set_now(now_ns);
     if (engine_.connections_queued() == stats_.accepted) return;  // every accept queue is empty
     handshake::Connection c;
-    for (uint16_t l = 0; l < engine_.listeners().size(); ++l)
+    for (uint16_t l = 0, n = engine_.listener_count(); l < n; ++l)
         while (engine_.accept(l, c)) {
             stat_add(stats_.accepted, 1);
             app_->accept(c);

@@ -36,6 +36,9 @@ struct ListenerConfig {
     bool timestamps = true;
     bool ecn = true;                 // answer ECN setup SYNs with ECE (RFC 3168)
     uint16_t window = 65535;         // SYN-ACK window (never scaled, RFC 7323 §2.2)
+    // Set by ListenerTable::changed on a listener closed at run time: its established flows still
+    // reach the application; nothing new is accepted (Worker::update_listeners).
+    bool closed = false;
 };
 
 struct EngineConfig {
@@ -56,6 +59,8 @@ struct EngineConfig {
     bool checksum_offload = false;           // leave checksums to the NIC (pseudo-header only)
     net::ParseConfig parse;
     uint32_t l2_cache_entries = 4096;        // distinct L2 headers remembered for retransmits
+    uint32_t max_listeners = 1024;           // listeners over a worker's life: configured, then added at run
+                                             // time (closed ones keep their slot); at least the configured ones
     // Untagged IPv4 SYNs answered with a cookie and cookie ACKs take a specialised path
     // (worker_fast_path.cpp); false sends every packet through the general one, which stays the
     // reference (the differential test runs both on the same frames).

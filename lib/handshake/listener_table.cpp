@@ -42,14 +42,17 @@ ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
     for (const auto& l : listeners_) ++per_port[l.port];
     // Busy ports: single-address listeners into the hash map (the first of duplicates wins, as in
     // the scan); everything else into the per-port scan ranges.
+    // Listeners closed at run time stay findable (their established flows still match), behind any
+    // open one on the same address: open ones go in first.
     std::vector<bool> scanned(listeners_.size(), true);
-    for (uint16_t i = 0; i < listeners_.size(); ++i) {
-        const ListenerConfig& l = listeners_[i];
-        if (per_port[l.port] <= kScanMax || !is_host(l)) continue;
-        hosts_.emplace(HostKey::of(l.family, l.addr.data(), l.port), i);
-        port_has_hosts_[l.port] = 1;
-        scanned[i] = false;
-    }
+    for (const bool closed : {false, true})
+        for (uint16_t i = 0; i < listeners_.size(); ++i) {
+            const ListenerConfig& l = listeners_[i];
+            if (l.closed != closed || per_port[l.port] <= kScanMax || !is_host(l)) continue;
+            hosts_.emplace(HostKey::of(l.family, l.addr.data(), l.port), i);
+            port_has_hosts_[l.port] = 1;
+            scanned[i] = false;
+        }
     for (uint16_t i = 0; i < listeners_.size(); ++i)
         if (scanned[i]) ++port_start_[listeners_[i].port + 1];
     for (size_t p = 1; p < port_start_.size(); ++p) port_start_[p] += port_start_[p - 1];
@@ -57,14 +60,53 @@ ListenerTable::ListenerTable(std::vector<ListenerConfig> listeners)
     std::vector<uint32_t> fill(port_start_.begin(), port_start_.end() - 1);
     for (uint16_t i = 0; i < listeners_.size(); ++i)
         if (scanned[i]) by_port_[fill[listeners_[i].port]++] = i;
-    // Most specific prefix first within each port.
+    // Most specific prefix first within each port; of equal ones, open before closed.
     for (uint32_t port = 0; port < 65536; ++port) {
         auto first = by_port_.begin() + port_start_[port], last = by_port_.begin() + port_start_[port + 1];
         if (last - first > 1)
             std::stable_sort(first, last, [&](uint16_t a, uint16_t b) {
-                return listeners_[a].prefix_len > listeners_[b].prefix_len;
+                const ListenerConfig &x = listeners_[a], &y = listeners_[b];
+                return x.prefix_len != y.prefix_len ? x.prefix_len > y.prefix_len : !x.closed && y.closed;
             });
     }
+}
+
+std::shared_ptr<const ListenerTable> ListenerTable::changed(const std::vector<ListenerConfig>& open,
+                                                            const std::vector<std::string>& close, size_t max,
+                                                            std::string& error) const {
+    std::vector<ListenerConfig> next = listeners_;
+    auto same_endpoint = [](const ListenerConfig& a, const ListenerConfig& b) {
+        return a.family == b.family && a.port == b.port && a.prefix_len == b.prefix_len && a.addr == b.addr;
+    };
+    for (const std::string& name : close) {
+        auto it = std::find_if(next.begin(), next.end(), [&](const ListenerConfig& l) { return !l.closed && l.name == name; });
+        if (it == next.end()) {
+            error = "no open listener named '" + name + "'";
+            return nullptr;
+        }
+        it->closed = true;
+    }
+    for (const ListenerConfig& l : open) {
+        for (const ListenerConfig& o : next) {
+            if (o.closed) continue;
+            if (o.name == l.name) {
+                error = "listener '" + l.name + "': the name is taken by an open listener";
+                return nullptr;
+            }
+            if (same_endpoint(o, l)) {
+                error = "listener '" + l.name + "': the same address, prefix and port as the open listener '" + o.name + "'";
+                return nullptr;
+            }
+        }
+        next.push_back(l);
+        next.back().closed = false;
+    }
+    if (next.size() > max || next.size() >= kNone) {
+        error = std::to_string(next.size()) + " listeners (closed ones included) exceed the " + std::to_string(max) +
+                " a worker was built for (engine.max_listeners)";
+        return nullptr;
+    }
+    return std::make_shared<const ListenerTable>(std::move(next));
 }
 
 uint16_t ListenerTable::lookup(net::Family f, const uint8_t* dst, uint16_t port) const noexcept {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <array>
+#include <memory>
+#include <string>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -23,10 +25,20 @@ public:
     ListenerTable() = default;
     explicit ListenerTable(std::vector<ListenerConfig> listeners);  // at most 65535
 
+    // The most specific listener for the address and port; an open one before a closed one.
     uint16_t lookup(net::Family f, const uint8_t* dst_addr, uint16_t dst_port) const noexcept;
     const ListenerConfig& operator[](uint16_t i) const noexcept { return listeners_[i]; }
     size_t size() const noexcept { return listeners_.size(); }
     const std::vector<ListenerConfig>& all() const noexcept { return listeners_; }
+
+    // This table with the listeners in `open` added (the next indices) and those named in `close`
+    // closed. Every listener keeps its index, a closed one too (unreachable for new connections,
+    // still found for its established flows): what Worker::update_listeners takes. nullptr and
+    // `error` when a name to close is not open, a new listener's name or endpoint is an open
+    // one's, or the table would hold more than `max` listeners.
+    std::shared_ptr<const ListenerTable> changed(const std::vector<ListenerConfig>& open,
+                                                 const std::vector<std::string>& close, size_t max,
+                                                 std::string& error) const;
 
     // A port with more listeners than this keeps its single-address ones in the hash map.
     static constexpr uint32_t kScanMax = 8;

@@ -38,11 +38,16 @@ public:
 
     RequestTable(uint32_t capacity, bool ipv4, bool ipv6, uint64_t tick_ns, uint32_t slots, uint64_t now_ns)
         : capacity_(capacity),
+          ipv4_(ipv4),
+          ipv6_(ipv6),
           v4_(ipv4 ? capacity : 1),
           v6_(ipv6 ? capacity : 1),
           wheel_(tick_ns, slots, now_ns, Links{this}) {}
     RequestTable(const RequestTable&) = delete;
     RequestTable& operator=(const RequestTable&) = delete;
+
+    // Whether requests of the family were provided for (a table of `capacity`), as constructed.
+    bool queues(net::Family f) const noexcept { return f == net::Family::kIpv6 ? ipv6_ : ipv4_; }
 
     // The buckets of a key in its family's table, from its hash_key() value (the same for both).
     Hash hash_from_crc(uint32_t crc, net::Family f) const noexcept {
@@ -118,6 +123,7 @@ private:
     };
 
     uint32_t capacity_;
+    bool ipv4_, ipv6_;
     table::FlowTable<EntryV4> v4_;
     table::FlowTable<EntryV6> v6_;
     timer::IntrusiveWheel<Links> wheel_;

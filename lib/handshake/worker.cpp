@@ -48,16 +48,45 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
                  queues_requests(*listeners_, net::Family::kIpv6), engine.timer_tick_ns, engine.timer_slots, now_ns),
       // Every flood SYN is looked up here and misses: the bucket summary answers most from L1.
       established_(engine.established_capacity, table::FlowTable<Established>::Summary::kOn),
-      listener_state_(listeners_->size()),
+      accept_(std::max<size_t>(engine.max_listeners, listeners_->size())),
+      listener_state_(std::max<size_t>(engine.max_listeners, listeners_->size())),
       l2_(engine.l2_cache_entries),
       reply_limit_(engine.reply_rate_per_s, engine.reply_burst),
       state_(new PacketState[kMaxBurst]),
       fast_(new FastState[kMaxBurst]),
       synack_templates_(new SynAckTemplate[kSynAckTemplates]) {
-    accept_.reserve(listeners_->size());
     for (size_t i = 0; i < listeners_->size(); ++i)
-        accept_.push_back(std::make_unique<AcceptQueue>((*listeners_)[static_cast<uint16_t>(i)].backlog));
+        accept_[i] = std::make_unique<AcceptQueue>((*listeners_)[static_cast<uint16_t>(i)].backlog);
+    listener_count_ = static_cast<uint16_t>(listeners_->size());
     secrets_.advance(now_ns / 1'000'000'000);
+}
+
+std::string Worker::update_listeners(std::shared_ptr<const ListenerTable> next) {
+    const ListenerTable& cur = *listeners_;
+    if (next == nullptr) return "no listener table";
+    if (next->size() < cur.size()) return "listeners cannot be taken away, only closed";
+    if (next->size() > accept_.size())
+        return std::to_string(next->size()) + " listeners exceed the " + std::to_string(accept_.size()) +
+               " this worker was built for (engine.max_listeners)";
+    for (uint16_t i = 0; i < cur.size(); ++i) {
+        const ListenerConfig &a = cur[i], &b = (*next)[i];
+        if (a.name != b.name || a.port != b.port || a.family != b.family || a.addr != b.addr || (a.closed && !b.closed))
+            return "listener " + std::to_string(i) + " ('" + a.name + "') is not at its index in the new table";
+    }
+    for (size_t i = cur.size(); i < next->size(); ++i) {
+        const ListenerConfig& l = (*next)[static_cast<uint16_t>(i)];
+        if (l.cookie_mode != CookieMode::kAlways && !half_open_.queues(l.family))
+            return "listener '" + l.name + "' would queue " + (l.family == net::Family::kIpv6 ? "IPv6" : "IPv4") +
+                   " requests, and this worker was built without a SYN queue for them (no such listener at start)";
+    }
+    for (size_t i = cur.size(); i < next->size(); ++i) {
+        accept_[i] = std::make_unique<AcceptQueue>((*next)[static_cast<uint16_t>(i)].backlog);
+        listener_state_[i] = ListenerState{};
+    }
+    listeners_ = std::move(next);
+    last_listener_ = {};  // the fast path's cached lookup
+    __atomic_store_n(&listener_count_, static_cast<uint16_t>(listeners_->size()), __ATOMIC_RELEASE);
+    return "";
 }
 
 Worker::~Worker() = default;
@@ -182,6 +211,7 @@ void Worker::prepare_prf(PacketState& st, uint64_t now_ns) noexcept {
         return;
     }
     const ListenerConfig& l = *st.lc;
+    if (l.closed) return;  // nothing but its established flows: passed in execute
     // A key always maps to the same listener, and an always-cookie listener never queues.
     st.req = l.cookie_mode == CookieMode::kAlways ? kNone : half_open_.find(st.key, st.h_req);
     if (st.req != kNone) return;
@@ -285,6 +315,11 @@ void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOu
                      ? half_open_.find(st.key, st.h_req)
                      : kNone;
         if (st.est != kNone) st.action = Action::kFlow;
+    }
+    if (st.lc->closed && st.action != Action::kFlow) {  // closed at run time: as if no listener
+        counters_.add(kPassNoListener);
+        out.pass[out.n_pass++] = pkt;
+        return;
     }
     switch (st.action) {
     case Action::kFlow:
@@ -607,7 +642,7 @@ uint32_t Worker::run_timers(uint64_t now_ns, PacketSource& source, BurstOutput& 
     return half_open_.expire(now_ns, std::min(config_.timer_budget, room), [&](uint32_t req) {
         HalfOpen& r = half_open_.at(req);  // its timer has stopped
         const ListenerConfig& l = (*listeners_)[r.listener];
-        if (r.retransmits >= l.synack_retries) {
+        if (r.retransmits >= l.synack_retries || l.closed) {  // a closed listener's requests expire now
             counters_.add(kReqExpired);
             erase_request(req);
             return;

@@ -111,7 +111,18 @@ public:
         uint64_t overflow_drops = 0;    // SYNs and completing ACKs dropped: SYN or accept queue full
     };
     ListenerFigures listener_figures(uint16_t listener) const noexcept;
+    // The listener table: worker thread only (another thread iterates listener_count()).
     const ListenerTable& listeners() const noexcept { return *listeners_; }
+    // Listeners at run time, on the worker thread between bursts: `next` keeps every listener of
+    // the current table at its index and may close some and append new ones
+    // (ListenerTable::changed builds it), up to EngineConfig::max_listeners. A closed listener's
+    // established flows still reach the application; its half-open requests expire without
+    // retransmits; everything else sent to it passes as to no listener. Returns "" or why `next`
+    // was refused (the current table stays).
+    std::string update_listeners(std::shared_ptr<const ListenerTable> next);
+    // Listener indices in use (accept queues, half_open(l), listener_figures(l) below it): from any
+    // thread (acquire: an index below it has its accept queue).
+    uint16_t listener_count() const noexcept { return __atomic_load_n(&listener_count_, __ATOMIC_ACQUIRE); }
     const cookie::SecretSchedule& secrets() const noexcept { return secrets_; }
     size_t memory_bytes() const noexcept;
 
@@ -203,8 +214,9 @@ private:
     cookie::SecretSchedule secrets_;
     RequestTable half_open_;  // and the SYN-ACK retransmit timers
     table::FlowTable<Established> established_;
-    std::vector<std::unique_ptr<AcceptQueue>> accept_;
-    std::vector<ListenerState> listener_state_;
+    std::vector<std::unique_ptr<AcceptQueue>> accept_;  // max_listeners slots, filled as listeners come
+    std::vector<ListenerState> listener_state_;         // likewise: never reallocated (other threads read)
+    uint16_t listener_count_ = 0;
     L2Cache l2_;
     RateLimiter reply_limit_;
     Counters counters_;

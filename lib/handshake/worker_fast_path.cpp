@@ -95,6 +95,7 @@ void Worker::fast_screen(FastState& st, net::Packet& pkt) noexcept {
     st.listener = last_listener_.listener;
     if (st.listener == ListenerTable::kNone) return;
     st.lc = &(*listeners_)[st.listener];
+    if (st.lc->closed) return;  // closed at run time: the general path decides
     st.crc = table::make_key_v4(st.s.src_addr, st.s.dst_addr, st.s.src_port, st.s.dst_port, st.key);
     st.h_est = established_.hash_from_crc(st.crc);
     // A cookie ACK inserts its flow: both buckets (the summary names none for a new flow).

@@ -18,6 +18,8 @@
 #include <memory>
 #include <rte_pause.h>
 
+#include "config/appliance_config.hpp"
+#include "dpdk/appliance.hpp"
 #include "dpdk/eal.hpp"
 #include "dpdk/mbuf_packet.hpp"
 #include "dpdk/port.hpp"
@@ -713,4 +715,48 @@ TEST(GenLane, MixedFloodIsAnsweredAsSynwallShould) {
         EXPECT_EQ(k[kDropSynAckToListener], s.flood_sent[3]);
     }
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
+// The appliance as the library builds it, its worker on lcore 1: listeners opened and closed
+// while the worker runs are taken by the worker on its own lcore before change_listeners returns;
+// a change the worker refuses leaves everything as it was; after stop() changes apply directly.
+TEST(DataplaneAppliance, ListenersChangeWhileTheWorkerRuns) {
+    config::ApplianceConfig cfg;
+    cfg.path = "appliance-test.toml";
+    config::PortConfig port;
+    port.name = "wire";
+    port.device = "net_null9,no-rx=1";
+    port.profile = "net_null";
+    cfg.ports.push_back(port);
+    ListenerConfig web = listener(pf::Fam::v4, CookieMode::kNever);
+    web.name = "web";
+    cfg.listeners = {web};
+    dpdk::ApplianceOptions options;
+    options.drivers_dir = SYNWALL_DRIVERS_CONFIG_DIR;
+    std::string err;
+    auto a = dpdk::Appliance::create(cfg, options, err);
+    ASSERT_TRUE(a) << err;
+    ASSERT_FALSE(a->inline_main());
+    ASSERT_EQ(a->workers(), 1u);
+    a->start();
+    ListenerConfig tls = web;
+    tls.name = "tls";
+    tls.port = 443;
+    EXPECT_EQ(a->change_listeners({tls}, {}), "");
+    EXPECT_EQ(a->listener_table().size(), 2u);
+    EXPECT_EQ(a->worker(0).listener_count(), 2u) << "the worker lcore took it before the call returned";
+    EXPECT_NE(a->change_listeners({}, {"nosuch"}), "");
+    EXPECT_EQ(a->change_listeners({}, {"tls"}), "");
+    EXPECT_TRUE(a->listener_table()[1].closed);
+    // Refused by the worker itself (no IPv6 SYN queue was built): nothing changes.
+    ListenerConfig v6 = listener(pf::Fam::v6, CookieMode::kNever);
+    v6.name = "v6";
+    EXPECT_NE(a->change_listeners({v6}, {}).find("SYN queue"), std::string::npos);
+    EXPECT_EQ(a->listener_table().size(), 2u);
+    EXPECT_EQ(a->worker(0).listener_count(), 2u);
+    a->stop();
+    tls.port = 8443;
+    EXPECT_EQ(a->change_listeners({tls}, {}), "") << "stopped: applied on this thread";
+    EXPECT_EQ(a->worker(0).listener_count(), 3u);
+    a.reset();
 }

@@ -1252,3 +1252,151 @@ TEST(Listeners, ManyAddressesOnOnePortAreFoundAndPrefixesStillApply) {
 
 }  // namespace
 
+
+// Listeners at run time (Worker::update_listeners with ListenerTable::changed): a listener
+// opened later answers SYNs; a closed one accepts nothing new, passes what is sent to it, lets its
+// requests expire without retransmits, and keeps delivering its established flows; on the fast
+// path and the general path alike.
+TEST(RuntimeListeners, OpenAndCloseWhileRunning) {
+    for (bool fast : {true, false}) {
+        SCOPED_TRACE(fast ? "fast path" : "general path");
+        EngineConfig ec;
+        ec.fast_path = fast;
+        Engine e({listener(Fam::v4, 80, CookieMode::kNever)}, ec);
+        VectorSource src(e.frames);
+        auto syn = client_syn(Fam::v4);
+        // An established flow and a request still waiting, both on :80.
+        const FrameView r(e.reply(pf::build_frame(syn)));
+        auto flow_ack = client_ack(syn, r, false);
+        e.feed(pf::build_frame(flow_ack));
+        Connection c;
+        ASSERT_TRUE(e.worker->accept(0, c));
+        auto pending = syn;
+        pending.sport = 4001;
+        const FrameView pr(e.reply(pf::build_frame(pending)));
+        ASSERT_EQ(e.worker->half_open(), 1u);
+        // :443 is nobody's yet.
+        auto tls = client_syn(Fam::v4);
+        tls.dport = 443;
+        e.feed(pf::build_frame(tls));
+        EXPECT_EQ(e.out.n_pass, 1u);
+
+        // Open "tls" on :443 (always cookies) and close the listener on :80.
+        auto t = listener(Fam::v4, 443, CookieMode::kAlways);
+        t.name = "tls";
+        std::string err;
+        auto next = e.worker->listeners().changed({t}, {listener(Fam::v4, 80, CookieMode::kNever).name}, 16, err);
+        ASSERT_TRUE(next) << err;
+        ASSERT_EQ(e.worker->update_listeners(next), "");
+        EXPECT_EQ(e.worker->listener_count(), 2u);
+
+        // The new listener answers with a cookie, and its connection arrives in its own queue.
+        const FrameView tr(e.reply(pf::build_frame(tls)));
+        EXPECT_EQ(tr.flags(), SYN | ACK);
+        e.feed(pf::build_frame(client_ack(tls, tr, false)));
+        EXPECT_EQ(e.out.n_established, 1u);
+        Connection tc;
+        ASSERT_TRUE(e.worker->accept(1, tc));
+        EXPECT_EQ(tc.listener, 1u);
+        // The closed one: a new SYN passes as to no listener, as does its pending request's ACK.
+        const uint64_t passed = e.counter(kPassNoListener);
+        auto late = syn;
+        late.sport = 4002;
+        e.feed(pf::build_frame(late));
+        EXPECT_EQ(e.out.n_pass, 1u);
+        e.feed(pf::build_frame(client_ack(pending, pr, false)));
+        EXPECT_EQ(e.out.n_pass, 1u);
+        EXPECT_EQ(e.counter(kPassNoListener), passed + 2);
+        // Its established flow still reaches the application.
+        flow_ack.payload = {'x'};
+        e.feed(pf::build_frame(flow_ack));
+        ASSERT_EQ(e.out.n_flow, 1u);
+        EXPECT_EQ(e.out.flow[0].flow, c.flow);
+        // Its request expires at the first timer, without a retransmit.
+        e.out.clear();
+        e.worker->run_timers(e.now + 2 * kSec, src, e.out);
+        EXPECT_EQ(e.out.n_tx, 0u);
+        EXPECT_EQ(e.worker->half_open(), 0u);
+        EXPECT_EQ(e.counter(kSynAckRetrans), 0u);
+    }
+}
+
+TEST(RuntimeListeners, ReopeningANameGetsANewIndexThatWinsTheLookup) {
+    auto web = listener(Fam::v4, 80, CookieMode::kNever);
+    const ListenerTable t({web});
+    std::string err;
+    auto closed = t.changed({}, {web.name}, 16, err);
+    ASSERT_TRUE(closed) << err;
+    auto again = web;
+    again.cookie_mode = CookieMode::kAlways;  // the same listener with other settings
+    auto reopened = closed->changed({again}, {}, 16, err);
+    ASSERT_TRUE(reopened) << err;
+    ASSERT_EQ(reopened->size(), 2u);
+    EXPECT_TRUE((*reopened)[0].closed);
+    EXPECT_FALSE((*reopened)[1].closed);
+    EXPECT_EQ(reopened->lookup(net::Family::kIpv4, web.addr.data(), 80), 1) << "the open one first";
+    EXPECT_EQ(closed->lookup(net::Family::kIpv4, web.addr.data(), 80), 0) << "a closed one is still found";
+}
+
+TEST(RuntimeListeners, BadChangesAreRefusedAndNothingChanges) {
+    auto web = listener(Fam::v4, 80, CookieMode::kNever);
+    Engine e({web});
+    std::string err;
+    const ListenerTable& cur = e.worker->listeners();
+    EXPECT_FALSE(cur.changed({}, {"nosuch"}, 16, err));
+    EXPECT_NE(err.find("no open listener named 'nosuch'"), std::string::npos) << err;
+    auto dup = web;
+    dup.port = 81;
+    EXPECT_FALSE(cur.changed({dup}, {}, 16, err)) << "the name is taken";
+    auto same = web;
+    same.name = "other";
+    EXPECT_FALSE(cur.changed({same}, {}, 16, err)) << "the endpoint is taken";
+    EXPECT_NE(err.find("same address, prefix and port"), std::string::npos) << err;
+    auto more = web;
+    more.name = "more";
+    more.port = 82;
+    EXPECT_FALSE(cur.changed({more}, {}, 1, err)) << "beyond max";
+    // The worker refuses a table that moves listeners, and one beyond what it was built for.
+    auto moved = std::make_shared<const ListenerTable>(std::vector{more, web});
+    EXPECT_NE(e.worker->update_listeners(moved), "");
+    EngineConfig small;
+    small.max_listeners = 1;
+    Engine s({web}, small);
+    EXPECT_NE(s.worker->update_listeners(cur.changed({more}, {}, 16, err)), "");
+    // No IPv6 SYN queue was built (no IPv6 listener at start): an IPv6 listener that would queue is
+    // refused, one that answers with cookies only is taken.
+    auto v6 = listener(Fam::v6, 80, CookieMode::kAuto);
+    v6.name = "v6";
+    EXPECT_NE(e.worker->update_listeners(cur.changed({v6}, {}, 16, err)).find("SYN queue"), std::string::npos);
+    EXPECT_EQ(e.worker->listener_count(), 1u);
+    v6.cookie_mode = CookieMode::kAlways;
+    EXPECT_EQ(e.worker->update_listeners(cur.changed({v6}, {}, 16, err)), "");
+    EXPECT_EQ(e.worker->listener_count(), 2u);
+    const FrameView r(e.reply(pf::build_frame(client_syn(Fam::v6))));
+    EXPECT_EQ(r.flags(), SYN | ACK);
+}
+
+// A closed cookie listener: the fast path would answer its SYNs and validate its cookie ACKs on its
+// own; once closed they pass, on both paths.
+TEST(RuntimeListeners, AClosedCookieListenerAnswersNothing) {
+    for (bool fast : {true, false}) {
+        SCOPED_TRACE(fast ? "fast path" : "general path");
+        EngineConfig ec;
+        ec.fast_path = fast;
+        auto l = listener(Fam::v4, 80, CookieMode::kAlways);
+        Engine e({l}, ec);
+        const auto syn = client_syn(Fam::v4);
+        const FrameView r(e.reply(pf::build_frame(syn)));
+        const auto ack = client_ack(syn, r, false);
+        std::string err;
+        ASSERT_EQ(e.worker->update_listeners(e.worker->listeners().changed({}, {l.name}, 16, err)), "") << err;
+        auto again = syn;
+        again.sport = 4100;
+        e.feed(pf::build_frame(again));
+        EXPECT_EQ(e.out.n_pass, 1u) << "a SYN to a closed listener";
+        e.feed(pf::build_frame(ack));
+        EXPECT_EQ(e.out.n_pass, 1u) << "a valid cookie ACK for a closed listener";
+        EXPECT_EQ(e.counter(kSyncookiesSent), 1u);
+        EXPECT_EQ(e.counter(kEstablished), 0u);
+    }
+}
