@@ -5,6 +5,7 @@
 #   bench/callgrind_per_packet.sh [build dir] [benchmark regex ...]
 # Default: the cookie SYN path (IPv4, AES-NI — valgrind does not emulate VAES — checksums in
 # software and offloaded), the cookie ACK and the forged ACK. Bursts are 32 packets.
+. "$(dirname "$0")/../scripts/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 build=${1:-build}
 shift || true

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Google Benchmark micro-benchmarks (bench/*.cpp) on a release build and prints medians.
 #   scripts/bench-micro.sh [REPETITIONS]      (default 5; results also in bench/results/micro-*.json)
+. "$(dirname "$0")/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-5}

@@ -6,6 +6,7 @@
 #   scripts/bench.sh --quick    every comparison briefly (under 3 minutes in all), a smoke check
 #   scripts/bench.sh --only io_floor,clients   a subset (io_floor, testpmd_source, clients, kernel, scale, memory, proxy)
 # Needs root (DPDK vdevs); no NIC and no hugepages (--no-huge throughout).
+. "$(dirname "$0")/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh >/dev/null

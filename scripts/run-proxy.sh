@@ -6,6 +6,7 @@
 # proxy counters) and the curl results; removes everything it created, also on failure or Ctrl-C.
 #   scripts/run-proxy.sh [REQUESTS]     default 50   (scripts/run.sh --proxy does the same)
 # The build must exist (scripts/run.sh builds it). docs/deployment.md explains each step.
+. "$(dirname "$0")/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

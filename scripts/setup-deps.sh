@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's archive, exactly what synwall's build, tests and benchmarks need.
 # Idempotent: installs nothing (and does not touch the network) when everything is present.
+. "$(dirname "$0")/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 
 packages=(

@@ -4,6 +4,7 @@
 # bounded libFuzzer run) and ends with "N passed, N failed".
 # Exit status is non-zero on any failure.
 #   FUZZ_SECONDS=60  how long the fuzzer runs (default 60)
+. "$(dirname "$0")/lib/usage.sh" "$0" "$@"
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

@@ -25,11 +25,31 @@ import textwrap
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build")
-QUICK = "--quick" in sys.argv
-ONLY = None
-if "--only" in sys.argv:
-    ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(","))
+SECTION_NAMES = ("io_floor", "testpmd_source", "clients", "kernel", "scale", "memory", "proxy")
+
+
+def parse_args(argv):
+    """BUILD_DIR [--quick] [--only NAME[,NAME]]: anything else is refused before a benchmark runs
+    (a typo must not start minutes of runs and rewrite the report)."""
+    build, quick, only = os.path.join(ROOT, "build"), False, None
+    rest = list(argv)
+    if rest and not rest[0].startswith("-"):
+        build = rest.pop(0)
+    while rest:
+        a = rest.pop(0)
+        if a == "--quick":
+            quick = True
+        elif a == "--only" and rest:
+            only = set(rest.pop(0).split(","))
+            unknown = only - set(SECTION_NAMES)
+            if unknown:
+                sys.exit(f"bench: --only: no comparison {sorted(unknown)}; they are {', '.join(SECTION_NAMES)}")
+        else:
+            sys.exit(f"bench: unknown argument '{a}' (scripts/bench.sh --help: usage)")
+    return os.path.abspath(build), quick, only
+
+
+BUILD, QUICK, ONLY = parse_args(sys.argv[1:])
 SYNWALL = os.path.join(BUILD, "apps", "synwall")
 GEN = os.path.join(BUILD, "apps", "synwall-gen")
 PCAPGEN = os.path.join(BUILD, "apps", "synwall-pcapgen")

@@ -13,6 +13,7 @@
 # peer's own per-second statistics once they start (readiness: its first line), never from a
 # fixed sleep; a peer that does not start or dies is reported as failed, and its mode's ratio as
 # not measured.
+. "$(dirname "$0")/../../scripts/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)

@@ -6,6 +6,7 @@
 # interleaved rounds. Prints Gbit/s and segments/s per round and the median ratio
 # (target: synwall >= 0.8 x testpmd). Everything it creates is removed, also on failure.
 #   bench/e2e/proxy_data.sh [SECONDS] [ROUNDS]     defaults 5 and 3
+. "$(dirname "$0")/../../scripts/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)

@@ -11,6 +11,7 @@
 # worker's busy share (time in loop iterations that received packets: what is left is spare
 # capacity, the generator being the limit) and proxied connections per busy worker-second; then
 # the medians. --no-huge; both processes stop cleanly (memif stop order: synwall first).
+. "$(dirname "$0")/../../scripts/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)

@@ -25,6 +25,7 @@
 #   bench/e2e/proxy_vs_synproxy.sh [SECONDS] [ROUNDS] [CLIENTS]    defaults 3, 3, 4000
 # Needs nft (Debian's nftables) and a kernel with nft_synproxy; the nft peer is reported as failed
 # otherwise. Everything it creates is removed, also on failure.
+. "$(dirname "$0")/../../scripts/lib/usage.sh" "$0" "$@"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)

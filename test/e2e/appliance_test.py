@@ -634,7 +634,16 @@ def helps():
         ("synwall_sim", [os.path.join(BUILD, "apps", "synwall-sim"), "--help"], ["--mode"]),
         ("synwall_pcapgen", [PCAPGEN, "--help"], ["--out FILE"]),
         ("run_sh", [os.path.join(root, "scripts", "run.sh"), "--help"], ["scripts/run.sh --proxy", "Ctrl-C"]),
+        ("synwall_version", [SYNWALL, "--version"], ["synwall "]),
     ]
+    # Every script prints its header and runs nothing (bench.sh once took --help for a full run).
+    for script, wanted in (("scripts/bench.sh", "--only"), ("scripts/bench-micro.sh", "REPETITIONS"),
+                           ("scripts/test.sh", "N passed, N failed"), ("scripts/setup-deps.sh", "Debian"),
+                           ("scripts/docs-images.sh", "--check"), ("scripts/run-proxy.sh", "curl"),
+                           ("bench/callgrind_per_packet.sh", "callgrind"), ("bench/e2e/io_floor.sh", "ROUNDS"),
+                           ("bench/e2e/proxy_rate.sh", "CLIENTS"), ("bench/e2e/proxy_data.sh", "bench/e2e/proxy_data.sh"),
+                           ("bench/e2e/proxy_vs_synproxy.sh", "synproxy")):
+        cases.append((script.replace("/", "_").replace(".", "_"), [os.path.join(root, script), "--help"], [wanted]))
     for name, cmd, wanted in cases:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         ok = r.returncode == 0 and all(w in r.stdout for w in wanted) and "EAL common options" not in r.stdout
