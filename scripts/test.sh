@@ -112,8 +112,6 @@ build_failed() {
 log "dependencies"
 "$ROOT/scripts/setup-deps.sh" || { echo "setup-deps failed"; echo "0 passed, 1 failed"; exit 1; }
 
-log "docs: pictures rendered from their sources"
-run_check "docs/architecture.svg from its .dot" scripts/docs-images.sh --check
 
 log "release build (warnings are errors)"
 if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.log" 2>&1; then
@@ -128,6 +126,9 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
     run_cases "e2e/appliance" python3 test/e2e/appliance_test.py build drivers-config
     log "end to end: the proxy between real Linux clients and servers (namespaces, curl, iperf3, nmap, tshark)"
     run_cases "e2e/proxy" python3 test/e2e/proxy_test.py build drivers-config
+    log "docs: pictures rendered from their sources; the commands in the docs name scripts, tools and options that exist"
+    run_check "docs/architecture.svg from its .dot" scripts/docs-images.sh --check
+    run_cases "docs/commands" python3 test/docs_commands_test.py build
     log "installed and embedded: meson install into a staging prefix, the installed synwall on its example config, the embedding example built out of tree against synwall.pc and its curl test"
     run_cases "e2e/install" python3 test/e2e/install_test.py build
     log "conformance: the same crafted probes against Linux listeners and synwall (namespaces, scapy, tshark)"
