@@ -22,6 +22,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -116,10 +117,18 @@ int main(int argc, char** argv) {
         }
         if (i + 1 >= argc) return fail("missing value for " + a);
         const std::string v = argv[++i];
-        if (a == "--address") address = v;
-        else if (a == "--tcp-port") tcp_port = std::stoul(v);
-        else if (a == "--seconds") seconds = std::stod(v);
-        else return fail("unknown option '" + a + "'");
+        char* end = nullptr;
+        if (a == "--address") {
+            address = v;
+        } else if (a == "--tcp-port") {
+            tcp_port = std::strtoul(v.c_str(), &end, 10);
+            if (end == v.c_str() || *end != '\0') return fail("bad value for --tcp-port: '" + v + "'");
+        } else if (a == "--seconds") {
+            seconds = std::strtod(v.c_str(), &end);
+            if (end == v.c_str() || *end != '\0' || seconds < 0) return fail("bad value for --seconds: '" + v + "'");
+        } else {
+            return fail("unknown option '" + a + "'");
+        }
     }
     in_addr ip{};
     if (inet_pton(AF_INET, address.c_str(), &ip) != 1) return fail("--address A.B.C.D is required");
