@@ -8,7 +8,7 @@
 // checked against its drivers-config profile. One worker per configured worker lcore polls one rx
 // queue of every port (the main lcore works alone when there are none: one core must work). The
 // main lcore prints live stats, serves telemetry and handles SIGINT/SIGTERM: stop receiving, flush,
-// free every mbuf, print the summary, exit 0. Bad input exits 2 with one line naming file, key and
+// free every mbuf, print the summary, exit 0. SIGHUP reloads the listeners from --config. Bad input exits 2 with one line naming file, key and
 // reason.
 #include <atomic>
 #include <chrono>
@@ -34,7 +34,27 @@ using namespace synwall;
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void on_hangup(int) { g_reload.store(true, std::memory_order_relaxed); }
+
+// SIGHUP: the configuration file read again, and its [[listener]] set applied to the running
+// workers (other sections are read at start only). A file that does not load, or a change the
+// workers refuse, leaves the running listeners as they are.
+void reload(dpdk::Appliance& appliance, const std::string& path) {
+    std::string err;
+    auto cfg = config::load_appliance_config(path, err);
+    size_t opened = 0, closed = 0;
+    if (cfg) err = appliance.reload_listeners(cfg->listeners, opened, closed);
+    if (!err.empty()) {
+        std::fprintf(stderr, "synwall: reload refused: %s (the running listeners stay)\n", err.c_str());
+        std::fflush(stderr);
+        return;
+    }
+    std::printf("synwall: reloaded %s: %zu listener(s) opened, %zu closed (only [[listener]] changes while running)\n",
+                path.c_str(), opened, closed);
+    std::fflush(stdout);
+}
 
 struct Args {
     std::string config;
@@ -58,6 +78,7 @@ constexpr const char* kUsage =
     "  -h, --help             this text; --help-eal: DPDK's EAL options; --version: the version\n"
     "\n"
     "EAL options used in the docs: -l LCORES, --no-huge -m MB, --no-pci, --file-prefix NAME, --vdev DEV.\n"
+    "SIGINT/SIGTERM stop it cleanly; SIGHUP reloads the [[listener]] set from --config.\n"
     "Exit status: 0 after a clean stop, 2 on bad input (one line naming the file, key and reason).\n";
 
 [[noreturn]] void die(int code, const std::string& msg) {
@@ -155,6 +176,7 @@ int main(int argc, char** argv) {
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_hangup);
     std::printf("synwall: %s\n", appliance->describe().c_str());
     std::fflush(stdout);
     appliance->start();
@@ -180,6 +202,7 @@ int main(int argc, char** argv) {
             last = now;
             next += period;
         }
+        if (g_reload.exchange(false, std::memory_order_relaxed)) reload(*appliance, args.config);
         if (now >= end) g_stop.store(true);
     }
     appliance->stop();

@@ -320,6 +320,26 @@ std::string Appliance::change_listeners(const std::vector<handshake::ListenerCon
     return "";
 }
 
+std::string Appliance::reload_listeners(const std::vector<handshake::ListenerConfig>& wanted, size_t& opened,
+                                        size_t& closed) {
+    std::vector<handshake::ListenerConfig> open;
+    std::vector<std::string> close;
+    for (const handshake::ListenerConfig& cur : listeners_->all()) {
+        if (cur.closed) continue;
+        const auto it = std::find_if(wanted.begin(), wanted.end(), [&](const auto& w) { return w.name == cur.name; });
+        if (it == wanted.end() || !(*it == cur)) close.push_back(cur.name);
+    }
+    for (const handshake::ListenerConfig& w : wanted) {
+        const auto& all = listeners_->all();
+        const bool same = std::any_of(all.begin(), all.end(), [&](const auto& cur) { return !cur.closed && cur == w; });
+        if (!same) open.push_back(w);
+    }
+    opened = open.size();
+    closed = close.size();
+    if (open.empty() && close.empty()) return "";
+    return change_listeners(open, close);
+}
+
 ApplianceTotals Appliance::totals() const {
     ApplianceTotals t;
     t.proxy = proxy_;

@@ -89,6 +89,10 @@ public:
     // nothing changed). A closed listener's established connections carry on; its half-open
     // requests expire; new SYNs to it pass as to no listener (handshake::Worker::update_listeners).
     std::string change_listeners(const std::vector<handshake::ListenerConfig>& open, const std::vector<std::string>& close);
+    // The listener set made what `wanted` says (a reloaded configuration's): listeners whose name
+    // is new are opened, those whose name is gone are closed, and those whose settings changed are
+    // closed and opened again under the same name. `opened` and `closed` count what changed.
+    std::string reload_listeners(const std::vector<handshake::ListenerConfig>& wanted, size_t& opened, size_t& closed);
     const handshake::ListenerTable& listener_table() const noexcept { return *listeners_; }
 
     // Worker w's engine, for reading (counters, listener_count) from this thread.

@@ -4,6 +4,7 @@
 #include <rte_telemetry.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <string>
 
@@ -49,6 +50,7 @@ int cmd_listeners(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_start_dict(e);
         char addr[INET6_ADDRSTRLEN] = {};
         inet_ntop(l.family == net::Family::kIpv4 ? AF_INET : AF_INET6, l.addr.data(), addr, sizeof addr);
+        rte_tel_data_add_dict_string(e, "name", l.name.c_str());
         rte_tel_data_add_dict_string(e, "address", (std::string(addr) + "/" + std::to_string(l.prefix_len)).c_str());
         rte_tel_data_add_dict_u64(e, "port", l.port);
         rte_tel_data_add_dict_string(e, "cookie_mode",
@@ -75,9 +77,13 @@ int cmd_listeners(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(e, "SyncookiesSent", sum.syncookies_sent);
         rte_tel_data_add_dict_u64(e, "PassiveOpens", sum.passive_opens);
         rte_tel_data_add_dict_u64(e, "OverflowDrops", sum.overflow_drops);
-        // A closed listener keeps its figures; its name may be an open one's now.
+        // Keyed by name, in the characters telemetry keys allow (letters, digits, '_', '/': others
+        // become '_'; "name" has it as configured). A closed listener keeps its figures under
+        // NAME/closed/INDEX: its name may be an open one's now.
         std::string key = l.name.empty() ? "listener" + std::to_string(i) : l.name;
-        if (l.closed) key += " (closed, " + std::to_string(i) + ")";
+        for (char& ch : key)
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '/') ch = '_';
+        if (l.closed) key += "/closed/" + std::to_string(i);
         rte_tel_data_add_dict_container(d, key.c_str(), e, 0);
     }
     return 0;

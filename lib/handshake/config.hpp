@@ -39,6 +39,8 @@ struct ListenerConfig {
     // Set by ListenerTable::changed on a listener closed at run time: its established flows still
     // reach the application; nothing new is accepted (Worker::update_listeners).
     bool closed = false;
+
+    bool operator==(const ListenerConfig&) const = default;
 };
 
 struct EngineConfig {

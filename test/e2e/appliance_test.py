@@ -557,6 +557,65 @@ server_port = "inside"
         report(name, False, repr(e)[:300])
 
 
+def reload_sighup():
+    """SIGHUP reloads the [[listener]] set while the flood runs: a new listener opens, a changed one
+    is closed and opened again with its new settings (the flood's SYNs go to the new one), the old
+    one shows as closed (telemetry keys it NAME/closed/INDEX; a name with characters telemetry keys
+    do not allow is keyed with '_' and given in full as "name"); a configuration that does not load
+    is refused with one line on stderr and the running listeners stay."""
+    name = "sighup_reloads_listeners_and_refuses_a_bad_file"
+    cfg = write("reload.toml", config())
+    prefix = f"e2e-reload-{os.getpid()}"
+    p = subprocess.Popen(command(cfg, prefix, "--stats-period", "0.3"), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+
+    def until(marker, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline and p.poll() is None:
+            line = p.stdout.readline()
+            if line.startswith(marker):
+                return line
+        return ""
+
+    try:
+        if not until("rx "):
+            return report(name, False, "no stats line")
+        write("reload.toml", config(listener_extra='max_half_open = 512', extra="""
+[[listener]]
+name = "alt-8080"
+address = "203.0.113.10"
+port = 8080
+cookie_mode = "always"
+""").replace("max_half_open = 256\n", ""))
+        p.send_signal(signal.SIGHUP)
+        done = until("synwall: reloaded")
+        until("rx ")
+        until("rx ")  # the flood reaches the reopened listener
+        lst = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
+        web, old, alt = lst.get("web", {}), lst.get("web/closed/0", {}), lst.get("alt_8080", {})
+        reloaded = ("2 listener(s) opened, 1 closed" in done and web.get("max_half_open") == 512
+                    and web.get("state") == "open" and web.get("SyncookiesSent", 0) > 0
+                    and old.get("state") == "closed" and old.get("max_half_open") == 256
+                    and alt.get("port") == 8080 and alt.get("name") == "alt-8080" and len(lst) == 3)
+        with open(cfg, "w") as f:
+            f.write(config().replace("port = 80\n", 'port = "eighty"\n'))
+        p.send_signal(signal.SIGHUP)
+        until("rx ")
+        until("rx ")
+        after = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        refused = [l for l in err.splitlines() if l.startswith("synwall: reload refused: ")]
+        ok = (reloaded and sorted(after) == sorted(lst) and len(refused) == 1 and "listener[0].port" in refused[0]
+              and p.returncode == 0)
+        report(name, ok, f"reload line {done.strip()!r}; listeners {json.dumps(lst)[:400]}; after {sorted(after)}; "
+                         f"refused {refused}; exit {p.returncode}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def demo_capture():
     """scripts/run.sh --capture: the demo with synwall on hugepages for the run, its outside port
     captured by the stock dpdk-dumpcap into build/run-latest/capture.pcapng; the hugepages are given
@@ -659,7 +718,7 @@ try:
     cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
              "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
              "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
-             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture,
+             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture, "reload_sighup": reload_sighup,
              "malformed_replay": malformed_replay}
     unknown = only - set(cases)
     if unknown:
