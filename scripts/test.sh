@@ -139,12 +139,18 @@ else
   build_failed "release build"
 fi
 
-log "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+log "under AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer: the unit tests, the DPDK dataplane tests and the synwall binary's end-to-end runs"
 if configure build-asan -Dwerror=true -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
      -Db_lundef=false -Db_lto=false -Dbenchmarks=disabled &&
    ninja -C build-asan -j "$JOBS" >"$RESULTS/build-asan.log" 2>&1; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  for t in build-asan/test/unit_*; do [ -f "$t" ] && run_gtest "asan/$(basename "$t")" "$t"; done
+  for t in build-asan/test/unit_* build-asan/test/dpdk_*; do [ -f "$t" ] && run_gtest "asan/$(basename "$t")" "$t"; done
+  # The binary itself, sanitized, through the e2e cases that start, feed, reload and stop it (a
+  # sanitizer report aborts it: a non-zero exit fails the case).
+  if [ -x build-asan/apps/synwall ]; then
+    SYNWALL_E2E_ONLY=timed_run,live_sigterm,live_sigint,bad_inputs,malformed_replay,linux_clients,reload_sighup,proxy_over_memif \
+      run_cases "asan/e2e/appliance" python3 test/e2e/appliance_test.py build-asan drivers-config
+  fi
   unset ASAN_OPTIONS UBSAN_OPTIONS
 else
   tail -50 "$RESULTS/build-asan.log"
