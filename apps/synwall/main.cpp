@@ -8,7 +8,8 @@
 // checked against its drivers-config profile. One worker per configured worker lcore polls one rx
 // queue of every port (the main lcore works alone when there are none: one core must work). The
 // main lcore prints live stats, serves telemetry and handles SIGINT/SIGTERM: stop receiving, flush,
-// free every mbuf, print the summary, exit 0. SIGHUP reloads the listeners from --config. Bad input exits 2 with one line naming file, key and
+// free every mbuf, print the summary, exit 0. SIGHUP reloads the listeners and the cookie key file
+// from --config. Bad input exits 2 with one line naming file, key and
 // reason.
 #include <atomic>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,21 +40,33 @@ std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 void on_hangup(int) { g_reload.store(true, std::memory_order_relaxed); }
 
-// SIGHUP: the configuration file read again, and its [[listener]] set applied to the running
-// workers (other sections are read at start only). A file that does not load, or a change the
-// workers refuse, leaves the running listeners as they are.
+// SIGHUP: the configuration file read again; its [[listener]] set and its cookie key file applied
+// to the running workers (other sections are read at start only). A file that does not load, a key
+// file that does not, or a change the workers refuse, leaves the running listeners and key as they
+// are.
 void reload(dpdk::Appliance& appliance, const std::string& path) {
     std::string err;
     auto cfg = config::load_appliance_config(path, err);
+    std::optional<cookie::MasterKey> key;  // none in the file: the running key stays
+    if (cfg && !cfg->key_file.empty()) {
+        cookie::MasterKey k;
+        if (cookie::load_master_key(cfg->key_file, k, err))
+            key = k;
+        else
+            err = path + ": cookie.key_file: " + cfg->key_file + ": " + err;
+    }
     size_t opened = 0, closed = 0;
-    if (cfg) err = appliance.reload_listeners(cfg->listeners, opened, closed);
+    if (err.empty()) err = appliance.reload_listeners(cfg->listeners, opened, closed);
     if (!err.empty()) {
-        std::fprintf(stderr, "synwall: reload refused: %s (the running listeners stay)\n", err.c_str());
+        std::fprintf(stderr, "synwall: reload refused: %s (the running listeners and key stay)\n", err.c_str());
         std::fflush(stderr);
         return;
     }
-    std::printf("synwall: reloaded %s: %zu listener(s) opened, %zu closed (only [[listener]] changes while running)\n",
-                path.c_str(), opened, closed);
+    const bool new_key = key && *key != appliance.master_key();
+    if (new_key) appliance.change_master_key(*key);
+    std::printf("synwall: reloaded %s: %zu listener(s) opened, %zu closed, cookie key %s (only [[listener]] and the "
+                "key file change while running)\n",
+                path.c_str(), opened, closed, new_key ? "changed" : "unchanged");
     std::fflush(stdout);
 }
 
@@ -78,7 +92,7 @@ constexpr const char* kUsage =
     "  -h, --help             this text; --help-eal: DPDK's EAL options; --version: the version\n"
     "\n"
     "EAL options used in the docs: -l LCORES, --no-huge -m MB, --no-pci, --file-prefix NAME, --vdev DEV.\n"
-    "SIGINT/SIGTERM stop it cleanly; SIGHUP reloads the [[listener]] set from --config.\n"
+    "SIGINT/SIGTERM stop it cleanly; SIGHUP reloads the [[listener]] set and cookie.key_file from --config.\n"
     "Exit status: 0 after a clean stop, 2 on bad input (one line naming the file, key and reason).\n";
 
 [[noreturn]] void die(int code, const std::string& msg) {

@@ -24,7 +24,7 @@ struct Appliance::Lane {
     app::Absorb* absorb = nullptr;          // `app`, when it is absorb (counters, read once stopped)
     rte_ring* closes = nullptr;             // with application lcores: from its application lcore
     rte_ring* flows = nullptr;              //   and to it: packets of established flows
-    ListenerMailbox listener_updates;       // listener changes, taken by the loop
+    ControlMailbox control;                 // listener and key changes, taken by the loop
     std::unique_ptr<WorkerLoop> loop;
 };
 
@@ -200,7 +200,7 @@ std::string Appliance::build(const config::ApplianceConfig& cfg, const Appliance
                                 peer >= 0 ? static_cast<int32_t>(port_ids_[static_cast<size_t>(peer)]) : -1});
         }
         lc.burst = cfg.burst;
-        lc.listener_updates = &lane->listener_updates;
+        lc.control = &lane->control;
         lane->app = make_app(cfg, *lane);
         if (napps == 0) {
             lc.inline_app = lane->app.get();
@@ -287,37 +287,53 @@ Appliance::~Appliance() {
     for (rte_mempool* m : pools_) rte_mempool_free(m);
 }
 
+// Every worker takes the change on its own lcore; with none running (inline, not started,
+// stopped) the engines are this thread's. Identical workers refuse identically: on a refusal none
+// changed.
+std::string Appliance::apply(const std::shared_ptr<const handshake::ListenerTable>& next,
+                             const std::optional<cookie::MasterKey>& key) {
+    const bool on_lcores = started_ && !stopped_ && !inline_main_;
+    if (!on_lcores) {
+        for (auto& l : lanes_) {
+            if (next)
+                if (std::string e = l->engine->update_listeners(next); !e.empty()) return e;
+            if (key) l->engine->change_master_key(*key, WallClock::system_ns());
+        }
+        return "";
+    }
+    for (auto& l : lanes_) {
+        std::lock_guard<std::mutex> lock(l->control.m);
+        l->control.next = next;
+        l->control.key = key;
+        l->control.posted.fetch_add(1, std::memory_order_release);
+    }
+    std::string refused;
+    for (auto& l : lanes_) {
+        ControlMailbox& mb = l->control;
+        while (mb.applied.load(std::memory_order_acquire) != mb.posted.load(std::memory_order_relaxed))
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        std::lock_guard<std::mutex> lock(mb.m);
+        if (!mb.error.empty()) refused = mb.error;
+    }
+    return refused;
+}
+
 std::string Appliance::change_listeners(const std::vector<handshake::ListenerConfig>& open,
                                         const std::vector<std::string>& close) {
     std::string err;
     std::shared_ptr<const handshake::ListenerTable> next = listeners_->changed(open, close, engine_cfg_.max_listeners, err);
     if (!next) return err;
-    // The workers take it on their own lcores; with none running (inline, not started, stopped)
-    // the engines are this thread's.
-    const bool on_lcores = started_ && !stopped_ && !inline_main_;
-    if (!on_lcores) {
-        for (auto& l : lanes_)
-            if (std::string e = l->engine->update_listeners(next); !e.empty()) return e;  // all alike: the first refuses
-    } else {
-        for (auto& l : lanes_) {
-            std::lock_guard<std::mutex> lock(l->listener_updates.m);
-            l->listener_updates.next = next;
-            l->listener_updates.posted.fetch_add(1, std::memory_order_release);
-        }
-        std::string refused;
-        for (auto& l : lanes_) {
-            ListenerMailbox& mb = l->listener_updates;
-            while (mb.applied.load(std::memory_order_acquire) != mb.posted.load(std::memory_order_relaxed))
-                std::this_thread::sleep_for(std::chrono::microseconds(100));
-            std::lock_guard<std::mutex> lock(mb.m);
-            if (!mb.error.empty()) refused = mb.error;
-        }
-        if (!refused.empty()) return refused;  // identical workers refuse identically: none changed
-    }
+    if (std::string e = apply(next, std::nullopt); !e.empty()) return e;
     listeners_ = next;
     published_.push_back(next);  // telemetry may still read an older one
     view_.listeners.store(next.get(), std::memory_order_release);
     return "";
+}
+
+void Appliance::change_master_key(const cookie::MasterKey& key) {
+    if (key == secrets_.master) return;
+    apply(nullptr, key);
+    secrets_.master = key;
 }
 
 std::string Appliance::reload_listeners(const std::vector<handshake::ListenerConfig>& wanted, size_t& opened,

@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,11 @@ public:
     // closed and opened again under the same name. `opened` and `closed` count what changed.
     std::string reload_listeners(const std::vector<handshake::ListenerConfig>& wanted, size_t& opened, size_t& closed);
     const handshake::ListenerTable& listener_table() const noexcept { return *listeners_; }
+    // A new cookie master key (a reloaded key file) on every worker, returning once all switched:
+    // cookies the previous key minted keep validating while they are valid
+    // (handshake::Worker::change_master_key). The same key again changes nothing.
+    void change_master_key(const cookie::MasterKey& key);
+    const cookie::MasterKey& master_key() const noexcept { return secrets_.master; }
 
     // Worker w's engine, for reading (counters, listener_count) from this thread.
     const handshake::Worker& worker(size_t w) const noexcept;
@@ -114,6 +120,8 @@ private:
     std::string build(const config::ApplianceConfig& cfg, const ApplianceOptions& options);
     std::string open_ports(const config::ApplianceConfig& cfg, const ApplianceOptions& options);
     std::unique_ptr<app::Application> make_app(const config::ApplianceConfig& cfg, Lane& lane) const;
+    std::string apply(const std::shared_ptr<const handshake::ListenerTable>& next,
+                      const std::optional<cookie::MasterKey>& key);
     static int worker_main(void* lane);
     static int app_main(void* lane);
 

@@ -143,20 +143,20 @@ int32_t WorkerLoop::peer_of(uint16_t port) const noexcept {
     return -1;
 }
 
-void WorkerLoop::take_listener_update() {
-    ListenerMailbox& mb = *config_.listener_updates;
+void WorkerLoop::take_control(uint64_t now_ns) {
+    ControlMailbox& mb = *config_.control;
     const uint64_t posted = mb.posted.load(std::memory_order_acquire);
     {
         std::lock_guard<std::mutex> lock(mb.m);
-        mb.error = engine_.update_listeners(mb.next);
+        mb.error = mb.next ? engine_.update_listeners(mb.next) : "";
+        if (mb.error.empty() && mb.key) engine_.change_master_key(*mb.key, now_ns);
     }
-    listeners_seen_ = posted;
+    control_seen_ = posted;
     mb.applied.store(posted, std::memory_order_release);
 }
 
 uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
-    if (config_.listener_updates && config_.listener_updates->posted.load(std::memory_order_relaxed) != listeners_seen_)
-        take_listener_update();
+    if (config_.control && config_.control->posted.load(std::memory_order_relaxed) != control_seen_) take_control(now_ns);
     if (last_poll_busy_) stat_add(stats_.busy_ns, now_ns - last_poll_ns_);
     uint32_t total = 0;
     for (const PortBinding& b : config_.ports) {

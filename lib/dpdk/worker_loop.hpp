@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,11 +58,13 @@ struct PortBinding {
     int32_t peer = -1;  // port that frames not for the handshake are bridged to (-1: freed)
 };
 
-// A new listener table for one worker, posted by the main lcore and taken by the worker's loop at
-// its next iteration (Worker::update_listeners on the worker's own thread).
-struct ListenerMailbox {
+// A change for one worker, posted by the main lcore and taken by the worker's loop at its next
+// iteration, on the worker's own thread: a new listener table (Worker::update_listeners) and/or a
+// new cookie master key (Worker::change_master_key).
+struct ControlMailbox {
     std::mutex m;
-    std::shared_ptr<const handshake::ListenerTable> next;  // under m
+    std::shared_ptr<const handshake::ListenerTable> next;  // under m (nullptr: none)
+    std::optional<cookie::MasterKey> key;                   // under m
     std::string error;                                      // under m: the worker's answer
     std::atomic<uint64_t> posted{0}, applied{0};            // applied == posted: answered
 };
@@ -74,7 +77,7 @@ struct WorkerLoopConfig {
     rte_mempool* app_pool = nullptr;         //   and the buffers it allocates (nullptr: the loop's)
     rte_ring* closes = nullptr;           // else: flow ids (uint32 elements) the application lcore closed
     rte_ring* flows = nullptr;            //   and packets of established flows to it (FlowHandoff, SP/SC)
-    ListenerMailbox* listener_updates = nullptr;  // listener changes at run time (nullptr: none)
+    ControlMailbox* control = nullptr;    // listener and key changes at run time (nullptr: none)
 };
 
 // The figures of one lcore's I/O. Its owner updates them with handshake::stat_add / stat_set
@@ -141,7 +144,7 @@ private:
     void accept_inline(uint64_t now_ns) noexcept;
     void forget_closed() noexcept;
     void hand_over_flows() noexcept;
-    void take_listener_update();
+    void take_control(uint64_t now_ns);
 
     handshake::Worker& engine_;
     WorkerLoopConfig config_;
@@ -153,7 +156,7 @@ private:
     std::vector<net::Packet> pkts_;
     std::vector<FlowHandoff> handoff_;  // flow packets of this loop iteration, for config_.flows
     IoStats stats_;
-    uint64_t listeners_seen_ = 0;  // the last ListenerMailbox::posted taken
+    uint64_t control_seen_ = 0;  // the last ControlMailbox::posted taken
     uint64_t last_poll_ns_ = 0;  // the previous iteration's clock reading ...
     bool last_poll_busy_ = false;  // ... and whether it received packets (IoStats::busy_ns)
 };

@@ -61,6 +61,25 @@ Worker::Worker(const EngineConfig& engine, std::shared_ptr<const ListenerTable> 
     secrets_.advance(now_ns / 1'000'000'000);
 }
 
+void Worker::change_master_key(const cookie::MasterKey& key, uint64_t now_ns) {
+    if (key == secrets_.config().master) return;
+    const uint64_t now_s = now_ns / 1'000'000'000;
+    secrets_.advance(now_s);
+    // Cookies minted so far carry a counter up to this one, and are valid through the next.
+    retiring_ = std::make_unique<cookie::SecretSchedule>(secrets_);
+    retiring_last_counter_ = secrets_.now_counter() + 1;
+    cookie::SecretConfig next = secrets_.config();
+    next.master = key;
+    secrets_ = cookie::SecretSchedule(next);
+    secrets_.advance(now_s);
+}
+
+bool Worker::retired_key_validates(const PacketState& st, const cookie::CookieClaim& claim) noexcept {
+    if (!retiring_ || claim.counter >= retiring_last_counter_) return false;  // minted after the change
+    const auto* keys = retiring_->keys_for_counter(claim.counter);
+    return keys != nullptr && cookie::verify(claim, prf_now(st.p, keys->v4, keys->v6, claim.message_word()));
+}
+
 std::string Worker::update_listeners(std::shared_ptr<const ListenerTable> next) {
     const ListenerTable& cur = *listeners_;
     if (next == nullptr) return "no listener table";
@@ -109,6 +128,7 @@ uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, Bur
     const auto n = static_cast<uint32_t>(pkts.size());
     counters_.add(kRxPackets, n);
     secrets_.advance(now_ns / 1'000'000'000);
+    if (retiring_ && secrets_.now_counter() > retiring_last_counter_) retiring_.reset();  // its cookies expired
     touched_ = 0;
     if (config_.fast_path)
         fast_chunk(pkts, now_ns, out);
@@ -492,7 +512,8 @@ void Worker::on_ack(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOut
     const cookie::CookieClaim claim =
         cookie::decode_ack(secrets_.now_counter(), p.seq, p.ack, p.options.has_timestamps, p.options.tsecr);
     const uint32_t mac = cookie_prf(st, claim.counter, claim.opts, claim.mss_index);
-    if (secrets_.keys_for_counter(claim.counter) == nullptr || !cookie::verify(claim, mac)) {
+    if ((secrets_.keys_for_counter(claim.counter) == nullptr || !cookie::verify(claim, mac)) &&
+        !retired_key_validates(st, claim)) {
         counters_.add(kSyncookiesFailed);
         return send_rst_or_drop(st, pkt, l.rst_on_invalid_ack, kDropInvalidAck, now_ns, out);
     }

@@ -124,6 +124,11 @@ public:
     // thread (acquire: an index below it has its accept queue).
     uint16_t listener_count() const noexcept { return __atomic_load_n(&listener_count_, __ATOMIC_ACQUIRE); }
     const cookie::SecretSchedule& secrets() const noexcept { return secrets_; }
+    // A new cookie master key (a reloaded key file), on the worker thread between bursts: cookies
+    // are minted under it from now on, and those the previous key minted keep validating for as
+    // long as they would have (their counter period and the next): no false rejects at the change.
+    // The RFC 6528 ISN key follows the new master too.
+    void change_master_key(const cookie::MasterKey& key, uint64_t now_ns);
     size_t memory_bytes() const noexcept;
 
 private:
@@ -203,6 +208,8 @@ private:
     uint32_t prf_now(const net::ParsedPacket& p, const cookie::PrfKey& k4, const cookie::PrfKey& k6, uint32_t word) noexcept;
     bool cookie_eligible(uint16_t listener, uint64_t now_ns) const noexcept;
     uint32_t cookie_prf(const PacketState& st, uint32_t counter, uint8_t opts, uint8_t mss_index) noexcept;
+    // A cookie ACK that the current key rejects, checked against the retiring key's (after a key change).
+    bool retired_key_validates(const PacketState& st, const cookie::CookieClaim& claim) noexcept;
     void erase_request(uint32_t req) noexcept;
     net::ReplySegment request_synack(const HalfOpen& r, uint64_t now_ns) const noexcept;
     bool retransmit(uint32_t req, uint64_t now_ns, PacketSource& source, BurstOutput& out) noexcept;
@@ -212,6 +219,10 @@ private:
     EngineConfig config_;
     std::shared_ptr<const ListenerTable> listeners_;
     cookie::SecretSchedule secrets_;
+    // The schedule of the master key in use before change_master_key, frozen at the change, while
+    // its cookies are still valid (through counter retiring_last_counter_); then dropped.
+    std::unique_ptr<cookie::SecretSchedule> retiring_;
+    uint32_t retiring_last_counter_ = 0;
     RequestTable half_open_;  // and the SYN-ACK retransmit timers
     table::FlowTable<Established> established_;
     std::vector<std::unique_ptr<AcceptQueue>> accept_;  // max_listeners slots, filled as listeners come

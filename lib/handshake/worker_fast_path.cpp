@@ -209,8 +209,9 @@ bool Worker::fast_ack(FastState& st, net::Packet& pkt, uint64_t /*now_ns*/, Burs
     if (fast_key_taken(st)) return false;
     const bool valid = st.keys_known && cookie::verify(st.claim, st.mac);
     // A forged ACK answered with a reset, and a full accept queue's overflow handling, are the
-    // general path's (they need the parsed segment for the reset).
-    if (!valid ? l.rst_on_invalid_ack : accept_[st.listener]->full()) return false;
+    // general path's (they need the parsed segment for the reset); so is a rejected ACK while a
+    // previous cookie key still validates (change_master_key).
+    if (!valid ? l.rst_on_invalid_ack || retiring_ != nullptr : accept_[st.listener]->full()) return false;
     if (!valid) {
         ++tally_.forged_acks;  // ParsedTcp, AcksToListener, SyncookiesFailed, DropInvalidAck
         out.drop[out.n_drop++] = pkt;

@@ -558,13 +558,18 @@ server_port = "inside"
 
 
 def reload_sighup():
-    """SIGHUP reloads the [[listener]] set while the flood runs: a new listener opens, a changed one
+    """SIGHUP reloads the [[listener]] set and the cookie key file while the flood runs (the key's
+    change is announced; that cookies of the old key still validate is CookieKeyChange.* in the
+    unit tests): a new listener opens, a changed one
     is closed and opened again with its new settings (the flood's SYNs go to the new one), the old
     one shows as closed (telemetry keys it NAME/closed/INDEX; a name with characters telemetry keys
     do not allow is keyed with '_' and given in full as "name"); a configuration that does not load
-    is refused with one line on stderr and the running listeners stay."""
-    name = "sighup_reloads_listeners_and_refuses_a_bad_file"
-    cfg = write("reload.toml", config())
+    is refused with one line on stderr, as is a key file that does not load, and the running
+    listeners stay."""
+    name = "sighup_reloads_listeners_and_the_key_and_refuses_a_bad_file"
+    key = write("reload.key", "000102030405060708090a0b0c0d0e0f\n")
+    keyed = f'\n[cookie]\nkey_file = "{key}"\n'
+    cfg = write("reload.toml", config(extra=keyed))
     prefix = f"e2e-reload-{os.getpid()}"
     p = subprocess.Popen(command(cfg, prefix, "--stats-period", "0.3"), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -586,19 +591,27 @@ name = "alt-8080"
 address = "203.0.113.10"
 port = 8080
 cookie_mode = "always"
-""").replace("max_half_open = 256\n", ""))
+""" + keyed).replace("max_half_open = 256\n", ""))
+        write("reload.key", "f0e0d0c0b0a090807060504030201000\n")
         p.send_signal(signal.SIGHUP)
         done = until("synwall: reloaded")
         until("rx ")
         until("rx ")  # the flood reaches the reopened listener
         lst = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
         web, old, alt = lst.get("web", {}), lst.get("web/closed/0", {}), lst.get("alt_8080", {})
-        reloaded = ("2 listener(s) opened, 1 closed" in done and web.get("max_half_open") == 512
+        reloaded = ("2 listener(s) opened, 1 closed, cookie key changed" in done and web.get("max_half_open") == 512
                     and web.get("state") == "open" and web.get("SyncookiesSent", 0) > 0
                     and old.get("state") == "closed" and old.get("max_half_open") == 256
                     and alt.get("port") == 8080 and alt.get("name") == "alt-8080" and len(lst) == 3)
         with open(cfg, "w") as f:
-            f.write(config().replace("port = 80\n", 'port = "eighty"\n'))
+            f.write(config(extra=keyed).replace("port = 80\n", 'port = "eighty"\n'))
+        p.send_signal(signal.SIGHUP)
+        until("rx ")
+        until("rx ")
+        # A key file that does not load is refused too; the listeners stay.
+        write("reload.key", "not hex\n")
+        with open(cfg, "w") as f:
+            f.write(config(extra=keyed))
         p.send_signal(signal.SIGHUP)
         until("rx ")
         until("rx ")
@@ -606,7 +619,8 @@ cookie_mode = "always"
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=20)
         refused = [l for l in err.splitlines() if l.startswith("synwall: reload refused: ")]
-        ok = (reloaded and sorted(after) == sorted(lst) and len(refused) == 1 and "listener[0].port" in refused[0]
+        ok = (reloaded and sorted(after) == sorted(lst) and len(refused) == 2 and "listener[0].port" in refused[0]
+              and "cookie.key_file" in refused[1]
               and p.returncode == 0)
         report(name, ok, f"reload line {done.strip()!r}; listeners {json.dumps(lst)[:400]}; after {sorted(after)}; "
                          f"refused {refused}; exit {p.returncode}")

@@ -1436,3 +1436,52 @@ TEST(RuntimeListeners, AClosedCookieListenerAnswersNothing) {
         EXPECT_EQ(e.counter(kEstablished), 0u);
     }
 }
+
+// A new cookie key (a reloaded key file): cookies the previous key minted keep validating while
+// they are valid — at the change and across the counter boundary after it — and no longer once
+// expired; new cookies are the new key's; forgeries still fail; on both paths.
+TEST(CookieKeyChange, CookiesOfThePreviousKeyValidateUntilTheyExpire) {
+    for (bool fast : {true, false}) {
+        SCOPED_TRACE(fast ? "fast path" : "general path");
+        EngineConfig ec;
+        ec.fast_path = fast;
+        const auto l = listener(Fam::v4, 80, CookieMode::kAlways);
+        // The last second of a counter period: the change comes at the first of the next.
+        const uint64_t period = 64 * kSec;
+        const uint64_t t_mint = (kT0 / period + 1) * period - kSec;
+        Engine e({l}, ec);
+        e.now = t_mint;
+        auto minted = [&](uint16_t sport) {
+            auto syn = client_syn(Fam::v4, {.mss = 1460, .ts = true, .tsval = 3});
+            syn.sport = sport;
+            return client_ack(syn, FrameView(e.reply(pf::build_frame(syn))), true);
+        };
+        const auto old1 = minted(5001), old2 = minted(5002), old3 = minted(5003);
+        cookie::SecretConfig b = test_secrets();
+        b.master[0] ^= 0x5a;
+        e.now = t_mint + kSec;  // the next counter period
+        e.worker->change_master_key(b.master, e.now);
+        const auto fresh = minted(5004);
+        auto accepted = [&](const SegmentSpec& a) {
+            e.feed(pf::build_frame(a));
+            return e.out.n_established == 1;
+        };
+        EXPECT_TRUE(accepted(old1)) << "minted under the previous key, just before the change";
+        EXPECT_TRUE(accepted(fresh)) << "minted under the new key";
+        auto forged = old2;
+        forged.ack += 1;
+        EXPECT_FALSE(accepted(forged));
+        // An appliance that only knows the new key rejects the old cookie: the retiring key is what
+        // accepted it.
+        Engine only_b({l}, ec, b);
+        only_b.now = e.now;
+        only_b.feed(pf::build_frame(old3));
+        EXPECT_EQ(only_b.out.n_established, 0u);
+        // Still inside its validity (the period after the one it was minted in).
+        e.now = t_mint + period;
+        EXPECT_TRUE(accepted(old2));
+        // Two periods on it has expired, as any cookie would.
+        e.now = t_mint + 2 * period;
+        EXPECT_FALSE(accepted(old3));
+    }
+}
