@@ -630,6 +630,97 @@ cookie_mode = "always"
             p.wait()
 
 
+def read_pcap(path):
+    """Frames of a classic pcap file."""
+    import struct
+    data = open(path, "rb").read()
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        frames.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return frames
+
+
+def write_pcap(path, frames):
+    import struct
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for fr in frames:
+            f.write(struct.pack("<IIII", 0, 0, len(fr), len(fr)) + fr)
+
+
+def ack_for(synack):
+    """The client's ACK completing the handshake of an IPv4 SYN-ACK frame (untagged): addresses and
+    ports swapped, seq = its ack, ack = its seq + 1, its TSval echoed when it carries timestamps."""
+    import struct
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack(f"!{len(b) // 2}H", b))
+        while t >> 16:
+            t = (t & 0xffff) + (t >> 16)
+        return ~t & 0xffff
+
+    ip = synack[14:34]
+    tcp = synack[34:]
+    src, dst = ip[12:16], ip[16:20]
+    sport, dport, seq, ack = struct.unpack_from("!HHII", tcp, 0)
+    hl = (tcp[12] >> 4) * 4
+    opts, i, tsval = tcp[20:hl], 0, None
+    while i < len(opts):
+        kind = opts[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if kind == 8:
+            tsval = struct.unpack_from("!I", opts, i + 2)[0]
+        i += opts[i + 1]
+    o = b"" if tsval is None else b"\x01\x01\x08\x0a" + struct.pack("!II", 12345, tsval)
+    th = struct.pack("!HHIIBBHHH", dport, sport, ack, seq + 1, (20 + len(o)) // 4 << 4, 0x10, 502, 0, 0) + o
+    pseudo = dst + src + struct.pack("!BBH", 0, 6, len(th))
+    th = th[:16] + struct.pack("!H", csum(pseudo + th)) + th[18:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), 1, 0x4000, 64, 6, 0, dst, src)
+    iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+    return synack[6:12] + synack[0:6] + b"\x08\x00" + iph + th
+
+
+def shared_key():
+    """Two appliances with the same key file validate each other's cookies (the basis of several
+    appliances behind ECMP): appliance A answers 64 SYNs with cookies; their completing ACKs,
+    replayed into appliance B with the same key file, all open connections; into C, with another
+    key, none does, each counted as a failed cookie."""
+    name = "two_appliances_sharing_a_key_file_validate_each_others_cookies"
+    n = 64
+    syns, synacks, acks = (os.path.join(WORK, f) for f in ("ks-syn.pcap", "ks-synack.pcap", "ks-ack.pcap"))
+    subprocess.run([PCAPGEN, "--out", syns, "--count", str(n), "--src", "198.18.0.0/15", "--dst", "203.0.113.10",
+                    "--mix", "syn=100"], check=True, capture_output=True)
+    k1 = write("ks1.key", "00112233445566778899aabbccddeeff\n")
+    k2 = write("ks2.key", "ffeeddccbbaa99887766554433221100\n")
+
+    def run(tag, rx, tx, key):
+        cfg = write(f"ks-{tag}.toml", config(device=f"net_pcap0,rx_pcap={rx},tx_pcap={tx}",
+                                             listener_extra='cookie_mode = "always"').replace(
+                                                 'cookie_mode = "auto"\n', "") + f'\n[cookie]\nkey_file = "{key}"\n')
+        js = os.path.join(WORK, f"ks-{tag}.json")
+        r = subprocess.run(command(cfg, f"e2e-ks{tag}-{os.getpid()}", "--duration", "1.5", "--stats-json", js),
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, (json.load(open(js))["counters"] if r.returncode == 0 else r.stderr[-300:])
+
+    rc_a, a = run("a", syns, synacks, k1)
+    frames = [f for f in read_pcap(synacks) if len(f) > 47 and f[47] & 0x12 == 0x12] if rc_a == 0 else []
+    write_pcap(acks, [ack_for(f) for f in frames])
+    rc_b, b = run("b", acks, "/dev/null", k1)
+    rc_c, c = run("c", acks, "/dev/null", k2)
+    ok = (rc_a == 0 and rc_b == 0 and rc_c == 0 and len(frames) == n and a["SyncookiesSent"] == n
+          and b["SyncookiesRecv"] == n and b["PassiveOpens"] == n and b["SyncookiesFailed"] == 0
+          and c["SyncookiesFailed"] == n and c["PassiveOpens"] == 0)
+    report(name, ok, f"A exit {rc_a} {len(frames)} SYN-ACKs; B exit {rc_b} {str(b)[:200]}; C exit {rc_c} {str(c)[:200]}")
+
+
 def demo_capture():
     """scripts/run.sh --capture: the demo with synwall on hugepages for the run, its outside port
     captured by the stock dpdk-dumpcap into build/run-latest/capture.pcapng; the hugepages are given
@@ -732,7 +823,7 @@ try:
     cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
              "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
              "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
-             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture, "reload_sighup": reload_sighup,
+             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture, "reload_sighup": reload_sighup, "shared_key": shared_key,
              "malformed_replay": malformed_replay}
     unknown = only - set(cases)
     if unknown:
