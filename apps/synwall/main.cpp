@@ -13,6 +13,8 @@
 // reason.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +30,7 @@
 #include "dpdk/appliance.hpp"
 #include "dpdk/appliance_summary.hpp"
 #include "dpdk/eal.hpp"
+#include "dpdk/telemetry.hpp"
 #include "dpdk/wall_clock.hpp"
 #include "synwall_version.hpp"
 
@@ -44,7 +47,8 @@ void on_hangup(int) { g_reload.store(true, std::memory_order_relaxed); }
 // to the running workers (other sections are read at start only). A file that does not load, a key
 // file that does not, or a change the workers refuse, leaves the running listeners and key as they
 // are.
-void reload(dpdk::Appliance& appliance, const std::string& path) {
+// Returns the outcome in brief (the telemetry command's answer); prints it in full.
+std::string reload(dpdk::Appliance& appliance, const std::string& path) {
     std::string err;
     auto cfg = config::load_appliance_config(path, err);
     std::optional<cookie::MasterKey> key;  // none in the file: the running key stays
@@ -60,7 +64,7 @@ void reload(dpdk::Appliance& appliance, const std::string& path) {
     if (!err.empty()) {
         std::fprintf(stderr, "synwall: reload refused: %s (the running listeners and key stay)\n", err.c_str());
         std::fflush(stderr);
-        return;
+        return "refused: " + err;
     }
     const bool new_key = key && *key != appliance.master_key();
     if (new_key) appliance.change_master_key(*key);
@@ -68,6 +72,43 @@ void reload(dpdk::Appliance& appliance, const std::string& path) {
                 "key file change while running)\n",
                 path.c_str(), opened, closed, new_key ? "changed" : "unchanged");
     std::fflush(stdout);
+    return "reloaded: " + std::to_string(opened) + " listener(s) opened, " + std::to_string(closed) + " closed, cookie key " +
+           (new_key ? "changed" : "unchanged");
+}
+
+// /synwall/reload: the telemetry thread asks, the main lcore (which owns the appliance) reloads
+// in its loop and answers.
+struct ReloadRequest {
+    std::atomic<bool> asked{false};  // looked at every loop iteration (inline: the worker's): no lock
+    std::mutex m;
+    std::condition_variable cv;
+    bool pending = false, answered = false;
+    std::string answer;
+};
+ReloadRequest g_request;
+
+std::string reload_from_telemetry() {
+    std::unique_lock<std::mutex> lock(g_request.m);
+    g_request.pending = true;
+    g_request.answered = false;
+    g_request.asked.store(true, std::memory_order_release);
+    if (!g_request.cv.wait_for(lock, std::chrono::seconds(10), [] { return g_request.answered; }))
+        return "no answer within 10 s (synwall stopping?)";
+    return g_request.answer;
+}
+
+void answer_reload_request(dpdk::Appliance& appliance, const std::string& path) {
+    if (!g_request.asked.exchange(false, std::memory_order_acquire)) return;
+    {
+        std::lock_guard<std::mutex> lock(g_request.m);
+        if (!g_request.pending) return;
+        g_request.pending = false;
+    }
+    const std::string answer = reload(appliance, path);  // not under the lock: it waits for the workers
+    std::lock_guard<std::mutex> lock(g_request.m);
+    g_request.answer = answer;
+    g_request.answered = true;
+    g_request.cv.notify_all();
 }
 
 struct Args {
@@ -193,6 +234,7 @@ int main(int argc, char** argv) {
     std::signal(SIGHUP, on_hangup);
     std::printf("synwall: %s\n", appliance->describe().c_str());
     std::fflush(stdout);
+    dpdk::set_reload_hook(reload_from_telemetry);
     appliance->start();
 
     const dpdk::WallClock clock;
@@ -217,8 +259,10 @@ int main(int argc, char** argv) {
             next += period;
         }
         if (g_reload.exchange(false, std::memory_order_relaxed)) reload(*appliance, args.config);
+        answer_reload_request(*appliance, args.config);
         if (now >= end) g_stop.store(true);
     }
+    dpdk::set_reload_hook(nullptr);
     appliance->stop();
     const double seconds = static_cast<double>(clock.now() - start) / 1e9;
     const dpdk::ApplianceTotals t = appliance->totals();

@@ -133,7 +133,18 @@ int cmd_io(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+std::atomic<ReloadHook> g_reload{nullptr};
+
+int cmd_reload(const char*, const char*, rte_tel_data* d) {
+    rte_tel_data_start_dict(d);
+    const ReloadHook hook = g_reload.load(std::memory_order_acquire);
+    rte_tel_data_add_dict_string(d, "result", hook ? hook().c_str() : "this process does not reload");
+    return 0;
+}
+
 }  // namespace
+
+void set_reload_hook(ReloadHook hook) { g_reload.store(hook, std::memory_order_release); }
 
 int register_telemetry(const TelemetryView* view) {
     static const int rc = [] {
@@ -145,6 +156,8 @@ int register_telemetry(const TelemetryView* view) {
         r |= rte_telemetry_register_cmd("/synwall/proxy", cmd_proxy, "synwall proxy counters, summed over workers");
         r |= rte_telemetry_register_cmd("/synwall/io", cmd_io,
                                         "synwall I/O figures (rx, tx, tx_refused, flow_ring_full, ...), summed over lcores");
+        r |= rte_telemetry_register_cmd("/synwall/reload", cmd_reload,
+                                        "synwall: reload listeners and the cookie key file from the configuration (as SIGHUP)");
         return r;
     }();
     g_view.store(view, std::memory_order_release);

@@ -5,6 +5,8 @@
 //                              SyncookiesSent, PassiveOpens, OverflowDrops) summed over workers
 //   /synwall/config            engine settings
 //   /synwall/proxy             the proxy application's counters, summed over its instances
+//   /synwall/reload            reloads listeners and the cookie key file (as SIGHUP) and answers
+//                              with the outcome (set_reload_hook)
 //   /synwall/io                I/O figures (rx, tx, tx refused, ring full, ...) summed over lcores;
 //                              the ports' own (imissed, rx_nombuf, errors) are DPDK's /ethdev/stats
 // rte_telemetry callbacks carry no user pointer, so the view is registered process-wide; the
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 #include <vector>
 
 #include "app/proxy.hpp"
@@ -35,6 +38,12 @@ struct TelemetryView {
     std::vector<const app::Proxy*> proxies;  // empty: another application
     std::vector<const IoStats*> io;           // every worker and application lcore
 };
+
+// /synwall/reload's work. It runs on DPDK's telemetry thread: it hands the request to the thread
+// that owns the appliance, waits for it, and returns the one-line outcome. nullptr: the command
+// answers that this process does not reload.
+using ReloadHook = std::string (*)();
+void set_reload_hook(ReloadHook hook);
 
 // Registers the commands (once per process) and points them at `view` (nullptr: answer empty).
 int register_telemetry(const TelemetryView* view);

@@ -558,7 +558,8 @@ server_port = "inside"
 
 
 def reload_sighup():
-    """SIGHUP reloads the [[listener]] set and the cookie key file while the flood runs (the key's
+    """SIGHUP (and /synwall/reload through dpdk-telemetry.py, which answers with the outcome)
+    reloads the [[listener]] set and the cookie key file while the flood runs (the key's
     change is announced; that cookies of the old key still validate is CookieKeyChange.* in the
     unit tests): a new listener opens, a changed one
     is closed and opened again with its new settings (the flood's SYNs go to the new one), the old
@@ -566,7 +567,7 @@ def reload_sighup():
     do not allow is keyed with '_' and given in full as "name"); a configuration that does not load
     is refused with one line on stderr, as is a key file that does not load, and the running
     listeners stay."""
-    name = "sighup_reloads_listeners_and_the_key_and_refuses_a_bad_file"
+    name = "sighup_and_telemetry_reload_listeners_and_the_key_and_refuse_a_bad_file"
     key = write("reload.key", "000102030405060708090a0b0c0d0e0f\n")
     keyed = f'\n[cookie]\nkey_file = "{key}"\n'
     cfg = write("reload.toml", config(extra=keyed))
@@ -616,13 +617,22 @@ cookie_mode = "always"
         until("rx ")
         until("rx ")
         after = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
+        # The same through telemetry: alt-8080 removed from the file, /synwall/reload answers.
+        write("reload.key", "f0e0d0c0b0a090807060504030201000\n")
+        with open(cfg, "w") as f:
+            f.write(config(listener_extra='max_half_open = 512', extra=keyed).replace("max_half_open = 256\n", ""))
+        answer = telemetry(prefix, "/synwall/reload")["/synwall/reload"].get("result", "")
+        final = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
+        by_telemetry = (answer == "reloaded: 0 listener(s) opened, 1 closed, cookie key unchanged"
+                        and final.get("alt_8080/closed/2", {}).get("state") == "closed" and final["web"]["state"] == "open")
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=20)
         refused = [l for l in err.splitlines() if l.startswith("synwall: reload refused: ")]
         ok = (reloaded and sorted(after) == sorted(lst) and len(refused) == 2 and "listener[0].port" in refused[0]
-              and "cookie.key_file" in refused[1]
+              and "cookie.key_file" in refused[1] and by_telemetry
               and p.returncode == 0)
         report(name, ok, f"reload line {done.strip()!r}; listeners {json.dumps(lst)[:400]}; after {sorted(after)}; "
+                         f"by telemetry {answer!r} {sorted(final)}; "
                          f"refused {refused}; exit {p.returncode}")
     finally:
         if p.poll() is None:
