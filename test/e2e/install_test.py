@@ -152,14 +152,21 @@ def installed_binary_starts_on_its_config():
         subprocess.run(ipns + ["link", "set", "synwall0", "up"], check=True)
         subprocess.run(ipns + ["neigh", "replace", "192.0.2.10", "lladdr", "02:00:00:00:00:10", "dev", "synwall0"],
                        check=True)
-        # absorb completes the handshake, then resets: curl reports the reset (exit 56).
+        # absorb completes the handshake, then resets the connection. curl reports the reset as
+        # exit 56 (it arrived after connect() returned) or 7 (while curl was still completing its
+        # non-blocking connect): a race on the client, not a difference here. The handshake itself
+        # is what synwall's counters show.
         c = run(["ip", "netns", "exec", ns, "curl", "-s", "-m", "10", "http://192.0.2.10/"], timeout=60)
         rc, out, err = stop(p)
-        opens = [l for l in out.splitlines() if l.strip().startswith("PassiveOpens")]
-        n = int(opens[0].split()[1]) if opens else 0
+
+        def figure(label):
+            hits = [l.split() for l in out.splitlines() if l.strip().startswith(label)]
+            return int(hits[0][-1]) if hits else 0
+
+        n, resets = figure("PassiveOpens"), figure("absorb ClosedWithRst")
         report("installed_synwall_starts_with_only_config_finds_its_profiles_and_completes_curls_handshake",
-               rc == 0 and n >= 1 and c.returncode == 56,
-               f"synwall exit {rc}, PassiveOpens {n}, curl exit {c.returncode}; {err[-400:]}")
+               rc == 0 and n >= 1 and resets >= 1 and c.returncode in (7, 56),
+               f"synwall exit {rc}, PassiveOpens {n}, ClosedWithRst {resets}, curl exit {c.returncode}; {err[-400:]}")
     finally:
         if p.poll() is None:
             stop(p)
