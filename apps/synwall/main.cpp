@@ -139,7 +139,7 @@ constexpr const char* kUsage =
 [[noreturn]] void die(int code, const std::string& msg) {
     std::fprintf(stderr, "synwall: %s\n", msg.c_str());
     std::fflush(stderr);
-    std::_Exit(code);  // before the EAL owns resources: nothing to release
+    std::_Exit(code);  // before any port, pool or lcore of ours exists: nothing of ours to release
 }
 
 Args parse_args(int argc, char** argv) {

@@ -1,5 +1,7 @@
 #include "config/appliance_config.hpp"
 
+#include "handshake/listener_table.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -129,15 +131,6 @@ bool read_file(const std::string& path, std::string& text, std::string& error) {
     ss << f.rdbuf();
     text = ss.str();
     return true;
-}
-
-// Whether two listeners claim the same segments: family, port and prefix (the bits it covers).
-bool same_endpoint(const handshake::ListenerConfig& a, const handshake::ListenerConfig& b) {
-    if (a.family != b.family || a.port != b.port || a.prefix_len != b.prefix_len) return false;
-    const unsigned full = a.prefix_len / 8u, rest = a.prefix_len % 8u;
-    if (!std::equal(a.addr.begin(), a.addr.begin() + full, b.addr.begin())) return false;
-    const auto mask = static_cast<uint8_t>(0xff00u >> rest);
-    return rest == 0 || (a.addr[full] & mask) == (b.addr[full] & mask);
 }
 
 }  // namespace
@@ -292,7 +285,7 @@ std::optional<ApplianceConfig> parse_appliance_config(std::string_view text, con
             if (l.name.empty()) l.name = "listener" + std::to_string(i);
             // Like a second bind(2) to the same address and port: refused, never silently shadowed.
             for (size_t j = 0; j < c.listeners.size(); ++j) {
-                if (same_endpoint(l, c.listeners[j]))
+                if (handshake::same_endpoint(l, c.listeners[j]))
                     return r.fail("address", "'" + address + "' port " + std::to_string(l.port) + " is already listener[" +
                                                  std::to_string(j) + "] ('" + c.listeners[j].name + "')"),
                            std::nullopt;

@@ -26,27 +26,23 @@ struct Appliance::Lane {
     rte_ring* flows = nullptr;              //   and to it: packets of established flows
     ControlMailbox control;                 // listener and key changes, taken by the loop
     std::unique_ptr<WorkerLoop> loop;
+    WorkerLoop& body() { return *loop; }
 };
 
 struct Appliance::AppLane {
     const std::atomic<bool>* stop;
     unsigned lcore;
     std::unique_ptr<AppCore> core;
+    AppCore& body() { return *core; }
 };
 
-int Appliance::worker_main(void* arg) {
-    auto* lane = static_cast<Lane*>(arg);
+// An lcore's whole life: its loop body polled on its own clock until the stop, then flushed.
+template <class L>
+int Appliance::lcore_main(void* arg) {
+    L& lane = *static_cast<L*>(arg);
     const WallClock clock;
-    while (!lane->stop->load(std::memory_order_relaxed)) lane->loop->poll(clock.now());
-    lane->loop->flush();
-    return 0;
-}
-
-int Appliance::app_main(void* arg) {
-    auto* lane = static_cast<AppLane*>(arg);
-    const WallClock clock;
-    while (!lane->stop->load(std::memory_order_relaxed)) lane->core->poll(clock.now());
-    lane->core->flush();
+    while (!lane.stop->load(std::memory_order_relaxed)) lane.body().poll(clock.now());
+    lane.body().flush();
     return 0;
 }
 
@@ -252,8 +248,8 @@ void Appliance::start() {
     if (started_) return;
     started_ = true;
     if (!inline_main_)
-        for (auto& l : lanes_) rte_eal_remote_launch(worker_main, l.get(), l->lcore);
-    for (auto& a : apps_) rte_eal_remote_launch(app_main, a.get(), a->lcore);
+        for (auto& l : lanes_) rte_eal_remote_launch(lcore_main<Lane>, l.get(), l->lcore);
+    for (auto& a : apps_) rte_eal_remote_launch(lcore_main<AppLane>, a.get(), a->lcore);
 }
 
 void Appliance::poll_inline(uint64_t now_ns) noexcept {

@@ -122,8 +122,8 @@ private:
     std::unique_ptr<app::Application> make_app(const config::ApplianceConfig& cfg, Lane& lane) const;
     std::string apply(const std::shared_ptr<const handshake::ListenerTable>& next,
                       const std::optional<cookie::MasterKey>& key);
-    static int worker_main(void* lane);
-    static int app_main(void* lane);
+    template <class L>
+    static int lcore_main(void* lane);
 
     std::atomic<bool> stop_{false};
     bool started_ = false, stopped_ = false, inline_main_ = false, proxy_ = false, pdump_ = false;

@@ -20,6 +20,14 @@ bool is_host(const ListenerConfig& l) noexcept { return l.prefix_len == (l.famil
 
 }  // namespace
 
+bool same_endpoint(const ListenerConfig& a, const ListenerConfig& b) noexcept {
+    if (a.family != b.family || a.port != b.port || a.prefix_len != b.prefix_len) return false;
+    const unsigned full = a.prefix_len / 8u, rest = a.prefix_len % 8u;
+    if (!std::equal(a.addr.begin(), a.addr.begin() + full, b.addr.begin())) return false;
+    const auto mask = static_cast<uint8_t>(0xff00u >> rest);
+    return rest == 0 || (a.addr[full] & mask) == (b.addr[full] & mask);
+}
+
 ListenerTable::HostKey ListenerTable::HostKey::of(net::Family f, const uint8_t* a, uint16_t port) noexcept {
     HostKey k;
     std::memcpy(k.addr.data(), a, f == net::Family::kIpv4 ? 4 : 16);
@@ -75,9 +83,6 @@ std::shared_ptr<const ListenerTable> ListenerTable::changed(const std::vector<Li
                                                             const std::vector<std::string>& close, size_t max,
                                                             std::string& error) const {
     std::vector<ListenerConfig> next = listeners_;
-    auto same_endpoint = [](const ListenerConfig& a, const ListenerConfig& b) {
-        return a.family == b.family && a.port == b.port && a.prefix_len == b.prefix_len && a.addr == b.addr;
-    };
     for (const std::string& name : close) {
         auto it = std::find_if(next.begin(), next.end(), [&](const ListenerConfig& l) { return !l.closed && l.name == name; });
         if (it == next.end()) {

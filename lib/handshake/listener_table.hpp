@@ -18,6 +18,11 @@
 
 namespace synwall::handshake {
 
+// Two listeners for the same addresses and port: same family, port and prefix, and the same
+// network under that prefix (203.0.113.7/24 is 203.0.113.0/24). A second one is refused, as a
+// second bind(2) is: in the configuration, and when listeners are opened at run time.
+bool same_endpoint(const ListenerConfig& a, const ListenerConfig& b) noexcept;
+
 class ListenerTable {
 public:
     static constexpr uint16_t kNone = 0xffff;

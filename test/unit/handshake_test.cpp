@@ -1388,6 +1388,17 @@ TEST(RuntimeListeners, BadChangesAreRefusedAndNothingChanges) {
     same.name = "other";
     EXPECT_FALSE(cur.changed({same}, {}, 16, err)) << "the endpoint is taken";
     EXPECT_NE(err.find("same address, prefix and port"), std::string::npos) << err;
+    // The same network under another address of it is the same endpoint, as in the configuration.
+    auto net24 = web;
+    net24.name = "net24";
+    net24.prefix_len = 24;
+    net24.port = 8080;
+    auto net24_too = net24;
+    net24_too.name = "net24-too";
+    net24_too.addr[3] ^= 7;
+    auto with24 = cur.changed({net24}, {}, 16, err);
+    ASSERT_TRUE(with24) << err;
+    EXPECT_FALSE(with24->changed({net24_too}, {}, 16, err)) << "203.0.113.x/24 twice";
     auto more = web;
     more.name = "more";
     more.port = 82;

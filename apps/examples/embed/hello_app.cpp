@@ -36,29 +36,26 @@ app::Disposition HelloApp::on_packet(net::Packet& p, app::FlowRef ref, app::AppI
         io.close_flow(ref.flow);
         return app::Disposition::free();
     }
-    const uint32_t tsecr = pp.options.has_timestamps ? pp.options.tsval : 0;
-    if (pp.seq != f.rcv_nxt) return reply(p, f, flag::kAck, tsecr, {}, io);  // not the next byte: re-acknowledge
+    if (pp.seq != f.rcv_nxt) return reply(p, pp, f, flag::kAck, {}, io);  // not the next byte: re-acknowledge
     f.rcv_nxt += pp.payload_len;
     if (pp.payload_len > 0 && !f.answered) {
         // The request: the response and our FIN in one segment.
         f.answered = true;
         ++answered_;
-        return reply(p, f, flag::kAck | flag::kPsh | flag::kFin, tsecr, kResponse, io);
+        return reply(p, pp, f, flag::kAck | flag::kPsh | flag::kFin, kResponse, io);
     }
     if (pp.has(flag::kFin)) {
         // The client closes too: acknowledge its FIN, and synwall forgets the flow.
         f.rcv_nxt += 1;
         f.open = false;
         io.close_flow(ref.flow);
-        return reply(p, f, flag::kAck, tsecr, {}, io);
+        return reply(p, pp, f, flag::kAck, {}, io);
     }
     return app::Disposition::free();  // an ACK of our data
 }
 
-app::Disposition HelloApp::reply(net::Packet& p, Flow& f, uint8_t flags, uint32_t tsecr, std::string_view payload,
-                                 app::AppIo& io) noexcept {
-    const net::ParsedPacket in = net::parse({p.data, p.len}, net::kRxIpChecksumGood | net::kRxL4ChecksumGood);
-    if (!in.ok()) return app::Disposition::free();
+app::Disposition HelloApp::reply(net::Packet& p, const net::ParsedPacket& in, Flow& f, uint8_t flags,
+                                 std::string_view payload, app::AppIo& io) noexcept {
     net::ReplySegment seg;
     seg.flags = flags;
     seg.seq = f.snd_nxt;
@@ -68,7 +65,7 @@ app::Disposition HelloApp::reply(net::Packet& p, Flow& f, uint8_t flags, uint32_
     if (f.timestamps) {  // on every segment once negotiated (RFC 7323)
         seg.options.timestamps = true;
         seg.options.tsval = net::tcp_ts_clock(io.now_ns());
-        seg.options.tsecr = tsecr;
+        seg.options.tsecr = in.options.has_timestamps ? in.options.tsval : 0;
     }
     if (!net::build_reply(p, in, seg, {})) return app::Disposition::free();
     f.snd_nxt += static_cast<uint32_t>(payload.size()) + ((flags & flag::kFin) ? 1 : 0);

@@ -39,9 +39,9 @@ private:
         bool answered = false;
         bool open = false;
     };
-    // Rewrites `p` into our segment on flow `f` and sends it back out of its port.
-    synwall::app::Disposition reply(synwall::net::Packet& p, Flow& f, uint8_t flags, uint32_t tsecr,
-                                    std::string_view payload, synwall::app::AppIo& io) noexcept;
+    // Rewrites `p` (parsed as `in`) into our segment on flow `f` and sends it back out of its port.
+    synwall::app::Disposition reply(synwall::net::Packet& p, const synwall::net::ParsedPacket& in, Flow& f,
+                                    uint8_t flags, std::string_view payload, synwall::app::AppIo& io) noexcept;
 
     std::vector<Flow> flows_;
     uint64_t accepted_ = 0, answered_ = 0;
