@@ -255,7 +255,8 @@ int main(int argc, char** argv) {
             last = now;
             next += period;
         }
-        if (now >= end) g_stop.store(true);
+        if (now >= end || (opt->flood_count && totals(lanes, false).io.flood_total() >= opt->flood_count))
+            g_stop.store(true);
     }
     rte_eal_mp_wait_lcore();
     const double seconds = static_cast<double>(clock.now() - start) / 1e9;

@@ -7,7 +7,7 @@
 // per synwall counter that must count them (what a replay test compares with synwall's counters).
 //
 //   synwall-pcapgen --out FILE [--kind flood|malformed] [--count N] [--family 4|6] [--src PREFIX]
-//                   [--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0]
+//                   [--dst ADDR] [--dport P] [--mix syn=70,ack=20,rst=10,synack=0,frag=0]
 //                   [--options linux|mss|none|mixed] [--seed S] [--manifest FILE]
 // Defaults: 65536 IPv4 SYNs from 198.18.0.0/15 (RFC 2544 benchmarking range) to 203.0.113.10:80.
 #include <tbb/parallel_for.h>
@@ -33,7 +33,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: synwall-pcapgen --out FILE [--kind flood|malformed] [--count N] [--family 4|6] [--src PREFIX] [--dst ADDR]\n"
-    "                       [--dport P] [--mix syn=70,ack=20,rst=10,synack=0] [--options linux|mss|none|mixed]\n"
+    "                       [--dport P] [--mix syn=70,ack=20,rst=10,synack=0,frag=0] [--options linux|mss|none|mixed]\n"
     "                       [--seed S] [--manifest FILE]\n"
     "\n"
     "Writes a pcap of flood frames (for net_pcap replay) or of the malformed-frame corpus.\n"

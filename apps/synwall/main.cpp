@@ -265,7 +265,8 @@ int main(int argc, char** argv) {
     dpdk::set_reload_hook(nullptr);
     appliance->stop();
     const double seconds = static_cast<double>(clock.now() - start) / 1e9;
-    const dpdk::ApplianceTotals t = appliance->totals();
+    dpdk::ApplianceTotals t = appliance->totals();
+    t.mbufs = appliance->close();  // every port closed: each mbuf must be back in its pool
     dpdk::print_summary(stdout, t, seconds);
     if (!args.stats_json.empty()) std::ofstream(args.stats_json) << dpdk::summary_json(t, seconds, appliance->workers());
     appliance.reset();

@@ -1,5 +1,6 @@
 #include "dpdk/appliance.hpp"
 
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -110,6 +111,7 @@ std::string Appliance::open_ports(const config::ApplianceConfig& cfg, const Appl
         setup.tx_checksum = tx_csum;
         if (const std::string e = start_port(pid, setup, pool); !e.empty()) return key + ": " + e;
         port_ids_.push_back(pid);
+        port_names_.push_back(pc.name.empty() ? "port" + std::to_string(i) : pc.name);
     }
     engine_cfg_.checksum_offload = all_tx_csum && !port_ids_.empty();
     return "";
@@ -270,6 +272,11 @@ void Appliance::stop() {
 }
 
 Appliance::~Appliance() {
+    release();
+    for (rte_mempool* m : pools_) rte_mempool_free(m);
+}
+
+void Appliance::release() {
     stop();
     apps_.clear();  // before the workers: pending closes go to the rings, tx batches flushed
     for (auto& l : lanes_) {
@@ -280,7 +287,18 @@ Appliance::~Appliance() {
     }
     lanes_.clear();
     for (uint16_t p : opened_) stop_port(p);
-    for (rte_mempool* m : pools_) rte_mempool_free(m);
+    opened_.clear();
+}
+
+MbufAudit Appliance::close() {
+    release();
+    MbufAudit a;
+    a.done = true;
+    for (const rte_mempool* m : pools_) {
+        a.size += m->size;
+        a.in_use += rte_mempool_in_use_count(m);
+    }
+    return a;
 }
 
 // Every worker takes the change on its own lcore; with none running (inline, not started,
@@ -374,6 +392,21 @@ ApplianceTotals Appliance::totals() const {
     }
     t.absorb_rst = absorb_rst_;
     for (const auto& a : apps_) t.io.add(a->core->stats());
+    for (size_t p = 0; p < port_ids_.size(); ++p) {
+        PortFigures f;
+        f.name = port_names_[p];
+        rte_eth_stats s;
+        if (rte_eth_stats_get(port_ids_[p], &s) == 0) {
+            f.ipackets = s.ipackets;
+            f.ibytes = s.ibytes;
+            f.opackets = s.opackets;
+            f.obytes = s.obytes;
+            f.imissed = s.imissed;
+            f.rx_nombuf = s.rx_nombuf;
+            f.oerrors = s.oerrors;
+        }
+        t.ports.push_back(std::move(f));
+    }
     return t;
 }
 

@@ -50,6 +50,23 @@ struct ApplianceOptions {
     std::string drivers_dir = "drivers-config";  // the port profiles (config::default_drivers_dir())
 };
 
+// One port's figures from its driver (rte_eth_stats): what crossed the wire, whatever the engine
+// made of it. Bytes out per byte in under a flood come from here.
+struct PortFigures {
+    std::string name;  // the configured [[port]] name
+    uint64_t ipackets = 0, ibytes = 0, opackets = 0, obytes = 0;
+    uint64_t imissed = 0;    // frames the NIC dropped: its rx ring was full
+    uint64_t rx_nombuf = 0;  // frames the NIC could not take: the pool had no mbuf
+    uint64_t oerrors = 0;
+};
+
+// The pools once every port is closed: every mbuf should be back.
+struct MbufAudit {
+    bool done = false;     // Appliance::close() ran
+    uint64_t size = 0;     // mbufs in all pools
+    uint64_t in_use = 0;   // mbufs not back after every lcore, application and port let go: a leak
+};
+
 // The appliance's figures, summed over its lcores.
 struct ApplianceTotals {
     handshake::Counters counters;
@@ -61,6 +78,8 @@ struct ApplianceTotals {
     bool absorb = false;     // the application is absorb, and the lcores have stopped: its figures follow
     bool absorb_rst = true;  // it closes with RST (else FIN)
     uint64_t absorb_accepted = 0, absorb_closed = 0, absorb_late = 0, absorb_evicted = 0;
+    std::vector<PortFigures> ports;  // configured order
+    MbufAudit mbufs;                 // filled by the caller from close()
 };
 
 class Appliance {
@@ -84,6 +103,10 @@ public:
     // While running: each figure exact, the set from slightly different instants. absorb's own
     // figures only once stopped.
     ApplianceTotals totals() const;
+    // After the last totals(): stops, lets every application, worker and port go (ports stopped
+    // and closed, so drivers return the mbufs of their rings), and counts the mbufs not back in
+    // the pools. Only the destructor may follow.
+    MbufAudit close();
 
     // Listeners at run time: opens `open` and closes the listeners named in `close` on every worker,
     // and returns once all of them have switched ("" ), or why the change was refused (then
@@ -120,6 +143,7 @@ private:
     std::string build(const config::ApplianceConfig& cfg, const ApplianceOptions& options);
     std::string open_ports(const config::ApplianceConfig& cfg, const ApplianceOptions& options);
     std::unique_ptr<app::Application> make_app(const config::ApplianceConfig& cfg, Lane& lane) const;
+    void release();  // everything but the pools, in order; idempotent
     std::string apply(const std::shared_ptr<const handshake::ListenerTable>& next,
                       const std::optional<cookie::MasterKey>& key);
     template <class L>
@@ -136,6 +160,7 @@ private:
     std::string prf_name_;
     std::vector<uint16_t> opened_;    // every port opened (stopped and closed at the end)
     std::vector<uint16_t> port_ids_;  // configured order
+    std::vector<std::string> port_names_;
     std::vector<rte_mempool*> pools_;
     std::vector<std::unique_ptr<Lane>> lanes_;
     std::vector<std::unique_ptr<AppLane>> apps_;

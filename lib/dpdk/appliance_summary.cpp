@@ -22,6 +22,12 @@ void print_summary(std::FILE* out, const ApplianceTotals& t, double seconds) {
         if (t.absorb_evicted)
             std::fprintf(out, "  absorb %-17s %14lu\n", "LingerEvicted", static_cast<unsigned long>(t.absorb_evicted));
     }
+    for (const PortFigures& p : t.ports)
+        std::fprintf(out, "  port %s: rx %lu frames %lu bytes, tx %lu frames %lu bytes, missed %lu, no mbuf %lu, tx errors %lu\n",
+                     p.name.c_str(), p.ipackets, p.ibytes, p.opackets, p.obytes, p.imissed, p.rx_nombuf, p.oerrors);
+    if (t.mbufs.done)
+        std::fprintf(out, "  mbufs: %lu of %lu not back in the pools after every port closed%s\n", t.mbufs.in_use,
+                     t.mbufs.size, t.mbufs.in_use ? " (a leak)" : "");
 }
 
 std::string summary_json(const ApplianceTotals& t, double seconds, size_t workers) {
@@ -47,6 +53,18 @@ std::string summary_json(const ApplianceTotals& t, double seconds, size_t worker
              (t.absorb_rst ? "ClosedWithRst" : "ClosedWithFin") + "\": " + std::to_string(t.absorb_closed) +
              ", \"LatePackets\": " + std::to_string(t.absorb_late) + ", \"LingerEvicted\": " + std::to_string(t.absorb_evicted) + "}";
     }
+    j += ",\n  \"ports\": {";
+    for (size_t i = 0; i < t.ports.size(); ++i) {
+        const PortFigures& p = t.ports[i];
+        j += std::string(i ? ", " : "") + "\"" + p.name + "\": {\"ipackets\": " + std::to_string(p.ipackets) +
+             ", \"ibytes\": " + std::to_string(p.ibytes) + ", \"opackets\": " + std::to_string(p.opackets) +
+             ", \"obytes\": " + std::to_string(p.obytes) + ", \"imissed\": " + std::to_string(p.imissed) +
+             ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + ", \"oerrors\": " + std::to_string(p.oerrors) + "}";
+    }
+    j += "}";
+    if (t.mbufs.done)
+        j += ",\n  \"mbufs\": {\"pools\": " + std::to_string(t.mbufs.size) +
+             ", \"in_use_after_close\": " + std::to_string(t.mbufs.in_use) + "}";
     return j + "\n}\n";
 }
 

@@ -1,5 +1,9 @@
 #include "gen/flood_writer.hpp"
 
+#include <cstring>
+
+#include "net/checksum.hpp"
+
 namespace synwall::gen {
 
 std::string_view to_string(FloodKind k) noexcept {
@@ -8,6 +12,7 @@ std::string_view to_string(FloodKind k) noexcept {
     case FloodKind::kAck: return "ack";
     case FloodKind::kRst: return "rst";
     case FloodKind::kSynAck: return "synack";
+    case FloodKind::kFrag: return "frag";
     }
     return "?";
 }
@@ -89,8 +94,9 @@ uint16_t FloodWriter::write(uint8_t* out, uint16_t room, FloodKind& kind) noexce
     seg_.tsval = static_cast<uint32_t>(r);
     switch (kind) {
     case FloodKind::kSyn:
+    case FloodKind::kFrag:
     case FloodKind::kSynAck: {
-        seg_.flags = kind == FloodKind::kSyn ? net::tcp_flag::kSyn : net::tcp_flag::kSyn | net::tcp_flag::kAck;
+        seg_.flags = kind == FloodKind::kSynAck ? net::tcp_flag::kSyn | net::tcp_flag::kAck : net::tcp_flag::kSyn;
         if (kind == FloodKind::kSynAck) seg_.ack = static_cast<uint32_t>(r);
         OptionSet o = spec_.options;
         if (o == OptionSet::kMixed) o = static_cast<OptionSet>((r >> 16) % 3);
@@ -112,7 +118,45 @@ uint16_t FloodWriter::write(uint8_t* out, uint16_t room, FloodKind& kind) noexce
         seg_.flags = net::tcp_flag::kRst;
         break;
     }
-    return net::write_syn(seg_, out, room);
+    const uint16_t len = net::write_syn(seg_, out, room);
+    if (kind != FloodKind::kFrag || len == 0) return len;
+    return fragment(out, len, room, seg_.family == net::Family::kIpv6, r);
+}
+
+uint16_t FloodWriter::fragment(uint8_t* frame, uint16_t len, uint16_t room, bool v6, uint64_t r) noexcept {
+    size_t l3 = 14;
+    while (l3 + 4 <= len && frame[l3 - 2] == 0x81 && frame[l3 - 1] == 0x00) l3 += 4;  // past VLAN tags
+    // Half first fragments, half later ones at an offset of 8 to 1024 bytes (in 8-byte units).
+    const uint16_t units = (r >> 40) & 1 ? 0 : static_cast<uint16_t>(1 + (r >> 41) % 128);
+    const bool more = units == 0 || ((r >> 50) & 1);
+    if (!v6) {
+        uint8_t* ip = frame + l3;
+        const uint16_t field = static_cast<uint16_t>((more ? 0x2000 : 0) | units);
+        ip[6] = static_cast<uint8_t>(field >> 8);
+        ip[7] = static_cast<uint8_t>(field);
+        ip[10] = ip[11] = 0;
+        const uint16_t c = net::ipv4_header_checksum({ip, static_cast<size_t>((ip[0] & 0x0f) * 4)});
+        ip[10] = static_cast<uint8_t>(c >> 8);
+        ip[11] = static_cast<uint8_t>(c);
+        return len;
+    }
+    if (len + 8u > room) return 0;
+    // A Fragment header between the IPv6 header and TCP: next header 44, payload 8 bytes longer.
+    uint8_t* ip = frame + l3;
+    std::memmove(ip + 48, ip + 40, len - l3 - 40);
+    uint8_t* fh = ip + 40;
+    fh[0] = ip[6];  // the TCP segment follows
+    fh[1] = 0;
+    const uint16_t field = static_cast<uint16_t>(units << 3 | (more ? 1 : 0));
+    fh[2] = static_cast<uint8_t>(field >> 8);
+    fh[3] = static_cast<uint8_t>(field);
+    const uint32_t id = static_cast<uint32_t>(r);
+    std::memcpy(fh + 4, &id, 4);
+    ip[6] = 44;
+    const uint16_t payload = static_cast<uint16_t>((ip[4] << 8 | ip[5]) + 8);
+    ip[4] = static_cast<uint8_t>(payload >> 8);
+    ip[5] = static_cast<uint8_t>(payload);
+    return static_cast<uint16_t>(len + 8);
 }
 
 }  // namespace synwall::gen

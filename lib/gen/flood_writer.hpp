@@ -1,7 +1,8 @@
 // The generator's attack traffic: spoofed SYNs (sources and ports drawn from configured ranges,
 // option sets selectable), ACKs with random acknowledgment numbers (what a cookie check must
-// refuse), RSTs, and reflected SYN-ACKs, mixed by weight. Every frame has correct checksums, so
-// it costs the target a real validation. Deterministic for a seed. EAL-free.
+// refuse), RSTs, reflected SYN-ACKs, and IP fragments of SYNs (first and later fragments; IPv6
+// with a Fragment header), mixed by weight. Every frame has correct checksums, so it costs the
+// target a real validation. Deterministic for a seed. EAL-free.
 #pragma once
 
 #include <array>
@@ -15,8 +16,10 @@
 
 namespace synwall::gen {
 
-enum class FloodKind : uint8_t { kSyn, kAck, kRst, kSynAck };
-inline constexpr size_t kFloodKinds = 4;
+enum class FloodKind : uint8_t { kSyn, kAck, kRst, kSynAck, kFrag };
+inline constexpr size_t kFloodKinds = 5;
+// The longest flood frame: a SYN with every option, behind a VLAN tag and an IPv6 Fragment header.
+inline constexpr uint16_t kMaxFloodFrame = net::kMaxSynFrame + 8;
 std::string_view to_string(FloodKind k) noexcept;
 
 // Options on flood SYNs: Linux's set (MSS, SACK, TS, WS), MSS only, none, or a random mix of these.
@@ -29,22 +32,25 @@ struct FloodSpec {
     uint16_t dport = 80;
     uint16_t sport_lo = 1024, sport_hi = 65535;
     OptionSet options = OptionSet::kLinux;
-    std::array<uint32_t, kFloodKinds> weights{1, 0, 0, 0};  // relative share of each kind
+    std::array<uint32_t, kFloodKinds> weights{1, 0, 0, 0, 0};  // relative share of each kind
     std::array<uint8_t, 6> src_mac{0x02, 0, 0, 0, 0x67, 0x01};
     std::array<uint8_t, 6> dst_mac{0x02, 0, 0, 0, 0x67, 0x02};
 };
 
-// "syn=70,ack=20,rst=10,synack=0" (kinds left out weigh 0; "syn" alone means syn=1).
+// "syn=70,ack=20,rst=10,synack=0,frag=0" (kinds left out weigh 0; "syn" alone means syn=1).
 bool parse_mix(std::string_view text, std::array<uint32_t, kFloodKinds>& out, std::string& error);
 
 class FloodWriter {
 public:
     FloodWriter(const FloodSpec& spec, uint64_t seed);
-    // Writes the next frame (at most net::kMaxSynFrame bytes); returns its length, 0 if `room` is
+    // Writes the next frame (at most kMaxFloodFrame bytes); returns its length, 0 if `room` is
     // too small. `kind` says what it was.
     uint16_t write(uint8_t* out, uint16_t room, FloodKind& kind) noexcept;
 
 private:
+    // Makes the SYN in `frame` a fragment of itself: the first (offset 0, more fragments) or a
+    // later one (offset from `r`). Returns the new length, 0 if `room` is too small.
+    static uint16_t fragment(uint8_t* frame, uint16_t len, uint16_t room, bool v6, uint64_t r) noexcept;
 
     FloodSpec spec_;
     net::SynSpec seg_;

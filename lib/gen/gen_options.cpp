@@ -12,12 +12,13 @@ std::string gen_usage() {
            "         [--flood MIX|off] [--rate PPS|max] [--flood-src PREFIX] [--options linux|mss|none|mixed]\n"
            "         [--flood-replies drop|nearmiss] [--clients N] [--client-src PREFIX] [--client-close rst|fin]\n"
            "         [--client-ports N] [--client-rto-ms MS] [--client-retries N] [--client-data BYTES|http]\n"
-           "         [--duration S] [--stats-period S]"
+           "         [--duration S] [--flood-count N] [--stats-period S]"
            " [--json FILE] [--burst N] [--seed S] [--linger S] [--src-mac MAC] [--dst-mac MAC]\n"
            "         [--respond DEV] [--respond-bytes N]\n"
            "  --respond DEV: on a second port, a stateless server answers SYNs, data and FINs (the servers\n"
            "                 behind a proxy under test); --respond-bytes: response bytes per data segment\n"
-           "  MIX: syn=70,ack=20,rst=10,synack=0 (default syn)\n"
+           "  --flood-count N: stop once N flood frames are out (at most --duration; a few ms of frames over)\n"
+           "  MIX: syn=70,ack=20,rst=10,synack=0,frag=0 (default syn)\n"
            "  -h, --help: this text; --help-eal: DPDK's EAL options; --version: the version";
 }
 
@@ -109,6 +110,10 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         } else if (a == "--duration") {
             if (!number(v, 0, 1e6, d)) return bad("'" + v + "' is not a number of seconds");
             o.duration_s = d;
+        } else if (a == "--flood-count") {
+            if (v.find_first_not_of("0123456789") != std::string::npos || !number(v, 1, 1e15, d))
+                return bad("'" + v + "' is not a frame count");
+            o.flood_count = static_cast<uint64_t>(d);
         } else if (a == "--stats-period") {
             if (!number(v, 0.01, 3600, d)) return bad("'" + v + "' is not 0.01..3600 seconds");
             o.stats_period_s = d;

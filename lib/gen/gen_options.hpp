@@ -27,6 +27,7 @@ struct GenOptions {
     FloodReplies flood_replies = FloodReplies::kDrop;
     ClientSpec clients;               // clients.clients == 0: none
     double duration_s = 10;
+    uint64_t flood_count = 0;         // stop once this many flood frames are out (0: --duration only)
     double stats_period_s = 1;
     double linger_s = 0;              // after sending stops, keep the port open this long (memif peers)
     std::string json;                 // summary file ("" : none)

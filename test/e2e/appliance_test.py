@@ -15,66 +15,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 
-BUILD, DRIVERS = sys.argv[1], sys.argv[2]
-SYNWALL = os.path.join(BUILD, "apps", "synwall")
-PCAPGEN = os.path.join(BUILD, "apps", "synwall-pcapgen")
-WORK = tempfile.mkdtemp(prefix="synwall-e2e-")
-LCORES = "0,1" if os.cpu_count() >= 2 else "0"
-failures = 0
-prefixes = []
-
-
-def report(name, ok, why=""):
-    global failures
-    print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + why), flush=True)
-    failures += 0 if ok else 1
-
-
-def config(device=None, profile="net_pcap", extra="", listener_extra=""):
-    if device is None:
-        device = f"net_pcap0,rx_pcap={WORK}/flood.pcap,tx_pcap=/dev/null,infinite_rx=1"
-    return f"""
-[[port]]
-name = "wire"
-device = "{device}"
-profile = "{profile}"
-
-[[listener]]
-name = "web"
-address = "203.0.113.10"
-port = 80
-cookie_mode = "auto"
-max_half_open = 256
-{listener_extra}
-{extra}
-"""
-
-
-def write(name, text):
-    path = os.path.join(WORK, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def command(cfg, prefix, *app_args, lcores=LCORES):
-    prefixes.append(prefix)
-    return [SYNWALL, "--no-huge", "-m", "512", "-l", lcores, f"--file-prefix={prefix}", "--no-pci",
-            "--log-level=lib.eal:error", "--", "--config", cfg, "--drivers-config", DRIVERS, *app_args]
-
-
-def telemetry(prefix, cmd):
-    out = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input=cmd + "\n", capture_output=True,
-                         text=True, timeout=20).stdout
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            return json.loads(line)
-    raise RuntimeError("no JSON from dpdk-telemetry.py: " + out[-300:])
+import harness
+from harness import (BUILD, GEN, LCORES, PCAPGEN, SYNWALL, WORK, command, config, prefixes, report,
+                     synwall_with_gen, telemetry, write)
 
 
 def timed_run():
@@ -337,7 +282,6 @@ close = "fin"
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-GEN = os.path.join(BUILD, "apps", "synwall-gen")
 
 
 def pcapgen_mix():
@@ -406,43 +350,6 @@ def malformed_replay():
                              f"tx pcap {os.path.getsize(out_pcap) if os.path.exists(out_pcap) else None} {r.stderr[-300:]}")
         except Exception as e:
             report(name, False, repr(e)[:300])
-
-
-def synwall_with_gen(cfg, prefix, vdevs, gen_args, while_running=None):
-    """synwall (lcore 0) and synwall-gen (lcore 1) joined by net_memif (`vdevs`: the generator's
-    client ends): the generator runs `gen_args` (with --json), synwall is stopped with SIGTERM once
-    the generator's summary is out and while it lingers (memif peers must both stop polling before
-    either leaves). `while_running(prefix)` runs once the generator started. Returns (synwall's
-    exit, synwall's stderr, the generator's exit, its stderr, its JSON, synwall's --stats-json,
-    what while_running returned); both processes are reaped, also on error."""
-    sw_json, gen_json = os.path.join(WORK, f"sw-{prefix}.json"), os.path.join(WORK, f"gen-{prefix}.json")
-    sw = subprocess.Popen(command(cfg, prefix, "--stats-json", sw_json, lcores="0"), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    gen = None
-    try:
-        deadline = time.time() + 20
-        while time.time() < deadline and sw.poll() is None:
-            if "port(s)" in sw.stdout.readline():
-                break
-        prefixes.append(prefix + "-gen")
-        gen = subprocess.Popen([GEN, "--no-huge", "-m", "512", "-l", "1" if LCORES != "0" else "0",
-                                f"--file-prefix={prefix}-gen", "--no-pci", "--log-level=lib.eal:error",
-                                *[f"--vdev={v}" for v in vdevs], "--", *gen_args, "--json", gen_json],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        seen = while_running(prefix) if while_running else None
-        deadline = time.time() + 30
-        while time.time() < deadline and gen.poll() is None:
-            if gen.stdout.readline().startswith("summary:"):
-                break
-        sw.send_signal(signal.SIGTERM)
-        _, sw_err = sw.communicate(timeout=10)
-        _, g_err = gen.communicate(timeout=20)
-        return sw.returncode, sw_err, gen.returncode, g_err, json.load(open(gen_json)), json.load(open(sw_json)), seen
-    finally:
-        for p in (gen, sw):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait()
 
 
 def gen_over_memif():
@@ -515,7 +422,7 @@ server_port = "inside"
 """)
     name = "proxy_over_memif_clients_reach_the_server_the_flood_does_not"
 
-    def live_counters(prefix):  # the proxy's counters through the stock telemetry client
+    def live_counters(prefix, _pid):  # the proxy's counters through the stock telemetry client
         live, deadline = {}, time.time() + 15
         while time.time() < deadline:
             live = telemetry(prefix, "/synwall/proxy")["/synwall/proxy"]
@@ -842,8 +749,5 @@ try:
         if not only or name in only:
             case()
 finally:
-    shutil.rmtree(WORK, ignore_errors=True)
-    for p in prefixes:
-        shutil.rmtree(f"/var/run/dpdk/{p}", ignore_errors=True)
-print(f"{failures} failures")
-sys.exit(min(failures, 100))
+    harness.cleanup()
+harness.finish()

@@ -334,6 +334,7 @@ uint8_t expected_flags(FloodKind k) {
     case FloodKind::kAck: return ACK;
     case FloodKind::kRst: return RST;
     case FloodKind::kSynAck: return SYN | ACK;
+    case FloodKind::kFrag: return SYN;
     }
     return 0xff;
 }
@@ -399,6 +400,10 @@ TEST_P(FloodWriterFamily, MixSharesAndEveryFrameValid) {
         seqs.insert(v.seq());
     }
     for (size_t k = 0; k < kFloodKinds; ++k) {
+        if (spec.weights[k] == 0) {  // fragments: their own test
+            EXPECT_EQ(count[k], 0) << to_string(static_cast<FloodKind>(k));
+            continue;
+        }
         const double share = static_cast<double>(count[k]) / kFrames;
         EXPECT_GT(share, 0.22) << to_string(static_cast<FloodKind>(k));
         EXPECT_LT(share, 0.28) << to_string(static_cast<FloodKind>(k));
@@ -406,6 +411,46 @@ TEST_P(FloodWriterFamily, MixSharesAndEveryFrameValid) {
     EXPECT_EQ(sports.size(), 100u) << "every port of [sport_lo, sport_hi] drawn";
     EXPECT_GT(sources.size(), 30000u) << "sources spread over the prefix";
     EXPECT_GT(seqs.size(), 39000u);
+}
+
+// The fragment kind: a SYN cut into a fragment of itself, first (offset 0, more fragments) or
+// later; IPv4 with a correct header checksum, IPv6 with a Fragment header. The parser stops at it
+// (a fragment is passed, never taken for a SYN), and the flood spreads over both kinds.
+TEST_P(FloodWriterFamily, FragmentsAreFragmentsOfSyns) {
+    const bool v6 = GetParam();
+    FloodSpec spec = flood_spec(v6);
+    spec.weights = {0, 0, 0, 0, 1};
+    FloodWriter w(spec, 777);
+    int first = 0, later = 0;
+    for (int f = 0; f < 4000; ++f) {
+        uint8_t buf[kMaxFloodFrame];
+        FloodKind kind{};
+        const uint16_t len = w.write(buf, sizeof buf, kind);
+        ASSERT_EQ(kind, FloodKind::kFrag);
+        ASSERT_GT(len, 0);
+        const auto p = net::parse({buf, len});
+        ASSERT_EQ(p.status, net::ParseStatus::kFragment) << f;
+        uint16_t offset_units = 0;
+        bool more = false;
+        if (v6) {
+            ASSERT_EQ(buf[14 + 6], 44) << "next header: Fragment";
+            ASSERT_EQ(buf[14 + 40], 6) << "the Fragment header carries TCP";
+            const uint16_t field = static_cast<uint16_t>(buf[14 + 42] << 8 | buf[14 + 43]);
+            offset_units = field >> 3;
+            more = field & 1;
+            ASSERT_EQ(static_cast<size_t>(buf[14 + 4] << 8 | buf[14 + 5]), len - 14u - 40u) << "payload length";
+        } else {
+            const FrameView v({buf, buf + len});
+            ASSERT_TRUE(v.ipv4_checksum_ok()) << f;
+            const uint16_t field = static_cast<uint16_t>(buf[14 + 6] << 8 | buf[14 + 7]);
+            offset_units = field & 0x1fff;
+            more = field & 0x2000;
+        }
+        ASSERT_TRUE(offset_units != 0 || more) << "never a whole packet";
+        (offset_units == 0 ? first : later)++;
+    }
+    EXPECT_GT(first, 1600);
+    EXPECT_GT(later, 1600);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, FloodWriterFamily, ::testing::Values(false, true),
@@ -1411,8 +1456,8 @@ TEST(GenOptions, FullCommandLine) {
                           "--flood", "syn=70,ack=20,rst=10", "--rate", "1000000", "--flood-src", "198.18.0.0/16",
                           "--options", "mss", "--flood-replies", "nearmiss", "--clients", "100", "--client-src",
                           "10.1.0.0/24", "--client-close", "fin", "--client-rto-ms", "250", "--client-retries", "3",
-                          "--duration", "30", "--stats-period", "0.5", "--linger", "2.5", "--json", "/dev/null",
-                          "--burst", "64", "--seed", "42"},
+                          "--duration", "30", "--flood-count", "10000000", "--stats-period", "0.5", "--linger", "2.5",
+                          "--json", "/dev/null", "--burst", "64", "--seed", "42"},
                          err);
     ASSERT_TRUE(o) << err;
     EXPECT_EQ(o->port, "net_memif0,role=client,socket=/tmp/s");
@@ -1423,6 +1468,7 @@ TEST(GenOptions, FullCommandLine) {
     EXPECT_TRUE(o->flood_on);
     EXPECT_EQ(o->flood.weights, (std::array<uint32_t, kFloodKinds>{70, 20, 10, 0}));
     EXPECT_EQ(o->flood_pps, 1000000u);
+    EXPECT_EQ(o->flood_count, 10000000u);
     EXPECT_EQ(o->flood.src.family, net::Family::kIpv4);
     EXPECT_EQ(o->flood.src.prefix_len, 16);
     EXPECT_EQ(bytes_of(o->flood.src.base, 4), (std::vector<uint8_t>{198, 18, 0, 0}));
@@ -1543,6 +1589,8 @@ TEST(GenOptions, ErrorsNameTheFlag) {
         {{"--port", "p", "--client-rto-ms", "0"}, "--client-rto-ms"},
         {{"--port", "p", "--client-retries", "11"}, "--client-retries"},
         {{"--port", "p", "--duration", "-1"}, "--duration"},
+        {{"--port", "p", "--flood-count", "0"}, "--flood-count"},
+        {{"--port", "p", "--flood-count", "1e6"}, "--flood-count"},
         {{"--port", "p", "--stats-period", "0"}, "--stats-period"},
         {{"--port", "p", "--burst", "513"}, "--burst"},
         {{"--port", "p", "--linger", "61"}, "--linger"},
@@ -1577,7 +1625,7 @@ TEST(GenOptions, UsageMentionsEveryFlag) {
     const std::string u = gen_usage();
     for (const char* f : {"--port", "--dst", "--dport", "--flood", "--rate", "--flood-src", "--options", "--flood-replies",
                           "--clients", "--client-src", "--client-close", "--client-rto-ms", "--client-retries",
-                          "--duration", "--stats-period", "--json", "--burst", "--seed", "--linger"})
+                          "--duration", "--flood-count", "--stats-period", "--json", "--burst", "--seed", "--linger"})
         EXPECT_NE(u.find(f), std::string::npos) << f;
 }
 
