@@ -139,8 +139,10 @@ struct Rig {
 
     // closes: nullptr runs the application inline; else it runs on an application lcore (which
     // gets flow packets through `flows`, when given).
+    // pool: where the worker allocates (SYN-ACK retransmits); the frames it receives come from the
+    // test's g_pool either way.
     Rig(const std::string& name, std::vector<ListenerConfig> ls, rte_ring* closes = nullptr, rte_ring* flows = nullptr,
-        const EngineConfig& ec = {})
+        const EngineConfig& ec = {}, rte_mempool* pool = nullptr)
         : wire(name) {
         cookie::SecretConfig sc;
         sc.master.fill(3);
@@ -151,7 +153,7 @@ struct Rig {
         pc.inline_app = closes ? nullptr : &absorb;
         pc.closes = closes;
         pc.flows = flows;
-        pw = std::make_unique<dpdk::WorkerLoop>(*engine, g_pool, pc);
+        pw = std::make_unique<dpdk::WorkerLoop>(*engine, pool ? pool : g_pool, pc);
     }
     std::vector<std::vector<uint8_t>> run(uint64_t now) {
         while (pw->poll(now) > 0) {
@@ -390,6 +392,138 @@ TEST(DataplaneAppLcore, ConnectionsCrossToTheApplicationLcoreAndClosesComeBack) 
         rte_ring_free(closes);
     }
     EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
+// The application lcore stalls (descheduled, stuck in a slow call) while handshakes keep
+// completing: the accept queue fills to its backlog and stops there, the completing ACKs beyond it
+// are dropped and counted (ListenOverflows, the listener's OverflowDrops), and only the queued
+// connections hold buffers. Once the lcore resumes it drains the queue, and the dropped clients'
+// ACKs (their retransmits, or their first data, which carry the same acknowledgment) complete:
+// nobody is lost for good.
+std::atomic<bool> g_app_paused{false};
+
+int pausable_app_main(void* arg) {
+    auto* core = static_cast<dpdk::AppCore*>(arg);
+    while (!g_app_stop.load(std::memory_order_relaxed))
+        if (!g_app_paused.load(std::memory_order_relaxed)) core->poll(kT0);
+    core->flush();
+    return 0;
+}
+
+TEST(DataplaneReliability, AcceptQueueOverflowWhileTheApplicationLcoreStallsThenRecovers) {
+    {
+        constexpr uint32_t kBacklog = 16, kClients = 48;
+        rte_ring* closes = dpdk::create_close_ring("closes_stall", 1024, SOCKET_ID_ANY);
+        ASSERT_NE(closes, nullptr);
+        ListenerConfig l = listener(pf::Fam::v4, CookieMode::kAlways);
+        l.backlog = kBacklog;
+        Rig rig("ringstall", {l}, closes);
+        app::Absorb absorb({.close_with = app::CloseWith::kRst, .grace_ns = 0});
+        dpdk::AppCore core({{rig.engine.get(), closes, nullptr, &absorb}}, g_pool, {{rig.wire.port, 0, 0}}, 32);
+        g_app_stop = false;
+        g_app_paused = true;  // stalled from the start
+        ASSERT_EQ(rte_eal_remote_launch(pausable_app_main, &core, 1), 0);
+        std::vector<pf::SegmentSpec> syns;
+        for (uint32_t i = 0; i < kClients; ++i) {
+            syns.push_back(client_syn(pf::Fam::v4, static_cast<uint16_t>(7000 + i)));
+            rig.wire.send(pf::build_frame(syns.back()));
+        }
+        const auto synacks = rig.run(kT0);
+        ASSERT_EQ(synacks.size(), kClients);
+        std::vector<std::vector<uint8_t>> acks;
+        for (uint32_t i = 0; i < kClients; ++i) acks.push_back(client_ack(syns[i], pf::FrameView(synacks[i])));
+        for (const auto& a : acks) rig.wire.send(a);
+        EXPECT_TRUE(rig.run(kT0).empty()) << "overflow drops silently (abort_on_overflow off)";
+        const Counters& c = rig.engine->counters();
+        EXPECT_EQ(c[kEstablished], kBacklog);
+        EXPECT_EQ(c[kListenOverflows], kClients - kBacklog);
+        EXPECT_EQ(rig.engine->listener_figures(0).overflow_drops, kClients - kBacklog);
+        EXPECT_EQ(rte_mempool_in_use_count(g_pool), kBacklog) << "only the queued connections hold buffers";
+        // More ACKs while stalled change nothing: the queue stays at its bound.
+        for (uint32_t i = kBacklog; i < kClients; ++i) rig.wire.send(acks[i]);
+        rig.run(kT0);
+        EXPECT_EQ(c[kEstablished], kBacklog);
+        EXPECT_EQ(c[kListenOverflows], 2 * (kClients - kBacklog));
+        EXPECT_EQ(rte_mempool_in_use_count(g_pool), kBacklog);
+        const uint64_t overflows = c[kListenOverflows];
+
+        g_app_paused = false;  // the lcore resumes and drains the queue
+        auto wait_accepted = [&](uint64_t n) {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (core.stats().accepted < n && std::chrono::steady_clock::now() < deadline) rte_pause();
+            return core.stats().accepted;
+        };
+        EXPECT_EQ(wait_accepted(kBacklog), kBacklog);
+        g_app_paused = true;  // one tx queue on net_ring: worker and application take turns
+        rte_delay_us_block(1000);
+        rig.wire.drain();
+        rig.run(kT0);  // the worker forgets the closed flows
+        // The clients whose ACKs were dropped send them again, a backlog's worth at a time while
+        // the application keeps pace: now they complete.
+        for (uint32_t from = kBacklog; from < kClients; from += kBacklog) {
+            for (uint32_t i = from; i < from + kBacklog; ++i) rig.wire.send(acks[i]);
+            rig.run(kT0);
+            EXPECT_EQ(c[kEstablished], from + kBacklog);
+            g_app_paused = false;
+            EXPECT_EQ(wait_accepted(from + kBacklog), from + kBacklog);
+            g_app_paused = true;
+            rte_delay_us_block(1000);
+            rig.run(kT0);
+        }
+        EXPECT_EQ(c[kListenOverflows], overflows) << "no overflow once the application keeps pace";
+        g_app_stop = true;
+        rte_eal_wait_lcore(1);
+        EXPECT_EQ(absorb.closed(), kClients);
+        rig.wire.drain();
+        rig.run(kT0);
+        EXPECT_EQ(rig.engine->established(), 0u);
+        rte_ring_free(closes);
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+}
+
+// The worker's own pool runs dry (sized too small on purpose): SYN-ACK retransmits that find no
+// buffer are counted (RetransNoBuffer), nothing crashes or leaks, the requests stay, and once
+// buffers come back the next retransmits go out and the clients' ACKs complete.
+TEST(DataplaneReliability, AnExhaustedPoolIsCountedAndRecoveredFrom) {
+    rte_mempool* tiny = rte_pktmbuf_pool_create("tiny_pool", 8, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ASSERT_NE(tiny, nullptr);
+    {
+        constexpr uint32_t kClients = 40;
+        Rig rig("ringtiny", {listener(pf::Fam::v4, CookieMode::kNever)}, nullptr, nullptr, {}, tiny);
+        std::vector<pf::SegmentSpec> syns;
+        for (uint32_t i = 0; i < kClients; ++i) {
+            syns.push_back(client_syn(pf::Fam::v4, static_cast<uint16_t>(8000 + i)));
+            rig.wire.send(pf::build_frame(syns.back()));
+        }
+        const auto synacks = rig.run(kT0);
+        ASSERT_EQ(synacks.size(), kClients);
+        EXPECT_EQ(rig.engine->half_open(), kClients);
+        // The first retransmit round: 8 buffers for 40 requests. The test leaves the 8 frames in
+        // the tx ring for now, so the pool stays empty.
+        while (rig.pw->poll(kT0 + kSec + kSec / 10) > 0) {
+        }
+        rig.pw->flush();
+        const Counters& c = rig.engine->counters();
+        EXPECT_EQ(c[kSynAckRetrans], 8u);
+        EXPECT_EQ(c[kRetransNoBuffer], kClients - 8);
+        EXPECT_EQ(rte_mempool_avail_count(tiny), 0u);
+        EXPECT_EQ(rig.engine->half_open(), kClients) << "a request without a buffer is not dropped";
+        // Buffers come back (the wire took the frames); the next round goes out again.
+        EXPECT_EQ(rig.wire.drain().size(), 8u);
+        EXPECT_EQ(rte_mempool_avail_count(tiny), 8u);
+        const auto later = rig.run(kT0 + 3 * kSec + kSec / 2);
+        EXPECT_GT(later.size(), 0u);
+        EXPECT_GT(c[kSynAckRetrans], 8u);
+        // Every client's ACK to the SYN-ACK it got completes.
+        for (uint32_t i = 0; i < kClients; ++i) rig.wire.send(client_ack(syns[i], pf::FrameView(synacks[i])));
+        rig.run(kT0 + 3 * kSec + kSec / 2);
+        EXPECT_EQ(c[kEstablished], kClients);
+        EXPECT_EQ(rig.engine->half_open(), 0u);
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(tiny), 0u);
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), 0u);
+    rte_mempool_free(tiny);
 }
 
 // Later packets of established flows follow their connection to the application lcore, in order
