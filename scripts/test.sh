@@ -3,7 +3,7 @@
 # integration, the end-to-end and conformance suites, the unit tests again under ASan+UBSan, a
 # bounded libFuzzer run) and ends with "N passed, N failed".
 # Exit status is non-zero on any failure.
-#   FUZZ_SECONDS=60  how long the fuzzer runs (default 60)
+#   FUZZ_SECONDS=60  how long each fuzz target runs (default 60)
 . "$(dirname "$0")/lib/usage.sh" "$0" "$@"
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -126,6 +126,8 @@ if configure build -Dwerror=true && ninja -C build -j "$JOBS" >"$RESULTS/build.l
     run_cases "e2e/appliance" python3 test/e2e/appliance_test.py build drivers-config
     log "end to end: the proxy between real Linux clients and servers (namespaces, curl, iperf3, nmap, tshark)"
     run_cases "e2e/proxy" python3 test/e2e/proxy_test.py build drivers-config
+    log "reliability: 10 M spoofed SYNs (never, auto), ACK/RST/SYN-ACK/fragment floods, signals at full load, link down/up"
+    run_cases "e2e/reliability" python3 test/e2e/reliability_test.py build drivers-config
     log "docs: pictures rendered from their sources; the commands in the docs name scripts, tools and options that exist"
     run_check "docs/architecture.svg from its .dot" scripts/docs-images.sh --check
     run_cases "docs/commands" python3 test/docs_commands_test.py build
@@ -157,13 +159,18 @@ else
   build_failed "asan build"
 fi
 
-log "fuzzing the burst entry point (${FUZZ_SECONDS}s, libFuzzer + ASan + UBSan)"
+log "fuzzing the burst entry point, then a worker with its application (${FUZZ_SECONDS}s each, libFuzzer + ASan + UBSan)"
 if CXX=clang++ configure build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized -Db_lto=false -Dtests=disabled \
      -Dbenchmarks=disabled && ninja -C build-fuzz -j "$JOBS" >"$RESULTS/build-fuzz.log" 2>&1; then
   corpus=$(mktemp -d)
   cp test/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
   mkdir -p test/fuzz/crashes
   run_check "fuzz/burst (${FUZZ_SECONDS}s)" build-fuzz/test/fuzz/fuzz_burst "$corpus" test/fuzz/corpus \
+    -max_total_time="$FUZZ_SECONDS" -max_len=4096 -artifact_prefix=test/fuzz/crashes/ -print_final_stats=1
+  rm -rf "$corpus"
+  corpus=$(mktemp -d)
+  cp test/fuzz/corpus-app/* "$corpus"/ 2>/dev/null || true
+  run_check "fuzz/app (${FUZZ_SECONDS}s)" build-fuzz/test/fuzz/fuzz_app "$corpus" test/fuzz/corpus-app \
     -max_total_time="$FUZZ_SECONDS" -max_len=4096 -artifact_prefix=test/fuzz/crashes/ -print_final_stats=1
   rm -rf "$corpus"
 else

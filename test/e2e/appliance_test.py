@@ -716,6 +716,7 @@ def helps():
         ("synwall_pcapgen", [PCAPGEN, "--help"], ["--out FILE"]),
         ("run_sh", [os.path.join(root, "scripts", "run.sh"), "--help"], ["scripts/run.sh --proxy", "Ctrl-C"]),
         ("synwall_version", [SYNWALL, "--version"], ["synwall "]),
+        ("bench_soak_py", ["python3", os.path.join(root, "bench", "soak.py"), "--help"], ["--minutes"]),
     ]
     # Every script prints its header and runs nothing (bench.sh once took --help for a full run).
     for script, wanted in (("scripts/bench.sh", "--only"), ("scripts/bench-micro.sh", "REPETITIONS"),
@@ -723,7 +724,7 @@ def helps():
                            ("scripts/docs-images.sh", "--check"), ("scripts/run-proxy.sh", "curl"),
                            ("bench/callgrind_per_packet.sh", "callgrind"), ("bench/e2e/io_floor.sh", "ROUNDS"),
                            ("bench/e2e/proxy_rate.sh", "CLIENTS"), ("bench/e2e/proxy_data.sh", "bench/e2e/proxy_data.sh"),
-                           ("bench/e2e/proxy_vs_synproxy.sh", "synproxy")):
+                           ("bench/e2e/proxy_vs_synproxy.sh", "synproxy"), ("scripts/fuzz.sh", "corpus-app")):
         cases.append((script.replace("/", "_").replace(".", "_"), [os.path.join(root, script), "--help"], [wanted]))
     for name, cmd, wanted in cases:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
