@@ -30,18 +30,10 @@ args = parser.parse_args()
 sys.argv = [sys.argv[0], args.build, args.drivers]
 sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
 import harness  # noqa: E402  (reads BUILD and DRIVERS from argv)
-from harness import reap, start_gen, start_synwall, stop_synwall, telemetry, wait_gen_summary, write  # noqa: E402
+from harness import reap, rss_kb, start_gen, start_synwall, stop_synwall, telemetry, wait_gen_summary, write  # noqa: E402
 
 MAX_HALF_OPEN = 4096
 FLOOD_PPS = 300_000
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return None
 
 
 def main():

@@ -75,6 +75,8 @@ def command_words(cmd):
         return []
     while words and (re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]) or words[0] in ("sudo", "exec", "time")):
         words.pop(0)
+    if len(words) > 1 and words[0] in ("python3", "python") and words[1].endswith(".py"):
+        words.pop(0)  # the script is the command
     if words[:3] == ["ip", "netns", "exec"] and len(words) > 3:
         words = words[4:]
     return words

@@ -736,19 +736,12 @@ def helps():
 try:
     subprocess.run([PCAPGEN, "--out", os.path.join(WORK, "flood.pcap"), "--count", "2048"], check=True,
                    capture_output=True)
-    # SYNWALL_E2E_ONLY=name,name runs a subset while working on one case (CI runs them all).
-    only = set(filter(None, os.environ.get("SYNWALL_E2E_ONLY", "").split(",")))
-    cases = {"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
-             "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
-             "linux_clients": linux_clients, "gen_over_memif": gen_over_memif, "proxy_over_memif": proxy_over_memif,
-             "pcapgen_mix": pcapgen_mix, "helps": helps, "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture, "reload_sighup": reload_sighup, "shared_key": shared_key,
-             "malformed_replay": malformed_replay}
-    unknown = only - set(cases)
-    if unknown:
-        raise SystemExit(f"SYNWALL_E2E_ONLY: no case {sorted(unknown)}; cases: {', '.join(cases)}")
-    for name, case in cases.items():
-        if not only or name in only:
-            case()
-finally:
+except BaseException:
     harness.cleanup()
-harness.finish()
+    raise
+harness.run_cases({"timed_run": timed_run, "live_sigterm": lambda: live(signal.SIGTERM, "sigterm"),
+                   "live_sigint": lambda: live(signal.SIGINT, "sigint"), "bad_inputs": bad_inputs, "dumpcap": dumpcap,
+                   "linux_clients": linux_clients, "gen_over_memif": gen_over_memif,
+                   "proxy_over_memif": proxy_over_memif, "pcapgen_mix": pcapgen_mix, "helps": helps,
+                   "demo_ctrl_c": demo_ctrl_c, "demo_capture": demo_capture, "reload_sighup": reload_sighup,
+                   "shared_key": shared_key, "malformed_replay": malformed_replay})

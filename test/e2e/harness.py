@@ -155,6 +155,34 @@ def synwall_with_gen(cfg, prefix, vdevs, gen_args, while_running=None, gen_timeo
         reap(gen, sw)
 
 
+def rss_kb(pid):
+    """A process's resident set (VmRSS) in kB, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def run_cases(cases):
+    """Runs the suite's cases ({name: function}), or those SYNWALL_E2E_ONLY=name,name names (while
+    working on one; CI runs them all), then cleans up and exits with the failure count."""
+    try:
+        only = set(filter(None, os.environ.get("SYNWALL_E2E_ONLY", "").split(",")))
+        unknown = only - set(cases)
+        if unknown:
+            raise SystemExit(f"SYNWALL_E2E_ONLY: no case {sorted(unknown)}; cases: {', '.join(cases)}")
+        for name, case in cases.items():
+            if not only or name in only:
+                case()
+    finally:
+        cleanup()
+    finish()
+
+
 def cleanup():
     shutil.rmtree(WORK, ignore_errors=True)
     for p in prefixes:

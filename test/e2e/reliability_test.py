@@ -25,7 +25,7 @@ import threading
 import time
 
 import harness
-from harness import (WORK, reap, report, start_gen, start_synwall, stop_synwall, synwall_with_gen, telemetry,
+from harness import (WORK, reap, report, rss_kb, start_gen, start_synwall, stop_synwall, synwall_with_gen, telemetry,
                      wait_gen_summary, write)
 
 FLOOD_SRC, CLIENT_SRC = "198.18.0.0/15", "192.0.2.0/24"
@@ -64,13 +64,10 @@ class RssSampler:
 
     def run(self):
         while not self.stop.is_set():
-            try:
-                with open(f"/proc/{self.pid}/status") as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            self.samples.append((time.time(), int(line.split()[1])))
-            except OSError:
+            kb = rss_kb(self.pid)
+            if kb is None:
                 return
+            self.samples.append((time.time(), kb))
             time.sleep(0.05)
 
     def done(self):
@@ -359,16 +356,5 @@ close = "fin"  # a RST right after the handshake can beat connect() returning: t
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-try:
-    only = set(filter(None, os.environ.get("SYNWALL_E2E_ONLY", "").split(",")))
-    cases = {"syn_flood_never": lambda: syn_flood("never"), "syn_flood_auto": lambda: syn_flood("auto"),
-             "floods": floods, "signals_under_load": signals_under_load, "link_down_up": link_down_up}
-    unknown = only - set(cases)
-    if unknown:
-        raise SystemExit(f"SYNWALL_E2E_ONLY: no case {sorted(unknown)}; cases: {', '.join(cases)}")
-    for case_name, case in cases.items():
-        if not only or case_name in only:
-            case()
-finally:
-    harness.cleanup()
-harness.finish()
+harness.run_cases({"syn_flood_never": lambda: syn_flood("never"), "syn_flood_auto": lambda: syn_flood("auto"),
+                   "floods": floods, "signals_under_load": signals_under_load, "link_down_up": link_down_up})

@@ -47,6 +47,7 @@
 #include "app/absorb.hpp"
 #include "app/application.hpp"
 #include "app/proxy.hpp"
+#include "fuzz_config.hpp"
 #include "fuzz_input.hpp"
 #include "gen/responder.hpp"
 #include "handshake/worker.hpp"
@@ -66,16 +67,8 @@ public:
     AppRun(uint8_t cfg, uint8_t app_cfg) : cfg_(cfg), app_cfg_(app_cfg), now_(kT0) {
         using namespace handshake;
         const bool tiny = cfg & kCfgTinyTables;
-        ec_.half_open_capacity = tiny ? 4 : 1024;
-        ec_.established_capacity = tiny ? 4 : 1024;
-        ec_.l2_cache_entries = tiny ? 2 : 64;
-        ec_.parse.verify_ipv4_checksum = ec_.parse.verify_tcp_checksum = !(cfg & kCfgNoChecksums);
-        ec_.checksum_offload = cfg & kCfgChecksumOffload;
-        ec_.timer_budget = 8;
-        ec_.timer_slots = 256;  // 1 s span: long delays take extra turns
+        ec_ = engine_config(cfg);
         retries_ = kAppRetries[(app_cfg & kAppRetriesMask) >> kAppRetriesShift];
-        backlog_ = tiny ? 2 : 64;
-        max_half_open_ = tiny ? 2 : 64;
         burst_ = app_cfg & kAppSmallBursts ? 4 : 32;
         pool_limit_ = app_cfg & kAppTinyPool ? 3 : 512;
         cookie::SecretConfig sc;
@@ -212,19 +205,8 @@ private:
         static std::shared_ptr<const ListenerTable> tables[256][4];
         auto& t = tables[cfg_][(app_cfg_ & kAppRetriesMask) >> kAppRetriesShift];
         if (t) return t;
-        std::vector<ListenerConfig> ls(2);
-        for (int i = 0; i < 2; ++i) {
-            ls[i].family = i ? net::Family::kIpv6 : net::Family::kIpv4;
-            ls[i].port = 80;
-            const uint8_t m = cfg_ & kCfgCookieModeMask;
-            ls[i].cookie_mode = m == 0 ? CookieMode::kNever : m == 2 ? CookieMode::kAlways : CookieMode::kAuto;
-            ls[i].backlog = backlog_;
-            ls[i].max_half_open = max_half_open_;
-            ls[i].mss = i ? 1440 : 1460;
-            ls[i].synack_retries = retries_;
-            ls[i].rst_on_invalid_ack = cfg_ & kCfgRstOnInvalid;
-            ls[i].abort_on_overflow = cfg_ & kCfgAbortOnOverflow;
-        }
+        std::vector<ListenerConfig> ls = listener_configs(cfg_);
+        for (ListenerConfig& l : ls) l.synack_retries = retries_;
         t = std::make_shared<const ListenerTable>(ls);
         return t;
     }
@@ -293,8 +275,8 @@ private:
         uint32_t sum = 0;
         for (uint16_t l = 0, n = w_->listener_count(); l < n; ++l) {
             sum += w_->half_open(l);
-            if (w_->half_open(l) > max_half_open_) fail("a listener holds more half-open requests than max_half_open");
-            if (w_->accept_queue(l).size_consumer() > backlog_) fail("an accept queue is longer than its backlog");
+            if (w_->half_open(l) > w_->listeners()[l].max_half_open) fail("a listener holds more half-open requests than max_half_open");
+            if (w_->accept_queue(l).size_consumer() > w_->listeners()[l].backlog) fail("an accept queue is longer than its backlog");
         }
         if (w_->half_open() > ec_.half_open_capacity) fail("more half-open requests than half_open_capacity");
         if (sum != w_->half_open()) fail("the listeners' half-open counts do not add up to the worker's");
@@ -500,7 +482,6 @@ private:
     uint8_t cfg_, app_cfg_;
     handshake::EngineConfig ec_;
     uint8_t retries_ = 5;
-    uint32_t backlog_ = 64, max_half_open_ = 64;
     size_t burst_ = 32;
     uint32_t pool_live_ = 0, pool_limit_ = 512;
     uint64_t now_;

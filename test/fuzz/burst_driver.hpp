@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "fuzz_config.hpp"
 #include "fuzz_input.hpp"
 #include "handshake/worker.hpp"
 #include "net/parser.hpp"
@@ -99,29 +100,10 @@ inline const char* run_input(const uint8_t* data, size_t size) {
     using namespace handshake;
     if (size < 1) return nullptr;
     const uint8_t cfg = data[0];
-    EngineConfig ec;
-    const bool tiny = cfg & kCfgTinyTables;
-    ec.half_open_capacity = tiny ? 4 : 1024;
-    ec.established_capacity = tiny ? 4 : 1024;
-    ec.l2_cache_entries = tiny ? 2 : 64;
-    ec.parse.verify_ipv4_checksum = ec.parse.verify_tcp_checksum = !(cfg & kCfgNoChecksums);
-    ec.checksum_offload = cfg & kCfgChecksumOffload;
-    ec.timer_budget = 8;
-    ec.timer_slots = 256;  // 1 s span: long delays take extra turns, which the wheel must handle
+    EngineConfig ec = engine_config(cfg);
     // Listener tables are immutable and shared, as in the appliance: build each variant once.
     static std::shared_ptr<const ListenerTable> tables[256];
-    std::vector<ListenerConfig> ls(2);
-    for (int i = 0; i < 2; ++i) {
-        ls[i].family = i ? net::Family::kIpv6 : net::Family::kIpv4;
-        ls[i].port = 80;
-        const uint8_t m = cfg & kCfgCookieModeMask;
-        ls[i].cookie_mode = m == 0 ? CookieMode::kNever : m == 2 ? CookieMode::kAlways : CookieMode::kAuto;
-        ls[i].backlog = tiny ? 2 : 64;
-        ls[i].max_half_open = tiny ? 2 : 64;
-        ls[i].mss = i ? 1440 : 1460;
-        ls[i].rst_on_invalid_ack = cfg & kCfgRstOnInvalid;
-        ls[i].abort_on_overflow = cfg & kCfgAbortOnOverflow;
-    }
+    const std::vector<ListenerConfig> ls = listener_configs(cfg);
     if (!tables[cfg]) tables[cfg] = std::make_shared<const ListenerTable>(ls);
     cookie::SecretConfig sc;
     sc.prf = cookie::best_prf();
