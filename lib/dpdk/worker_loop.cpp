@@ -173,7 +173,7 @@ uint32_t WorkerLoop::poll(uint64_t now_ns) noexcept {
     // SYNs that reopened a closed flow's tuple: handled again, now as new connections.
     if (app_ && !app_->reprocess().empty()) {
         std::vector<net::Packet>& again = app_->reprocess();
-        const uint32_t n = engine_.process_burst(again, now_ns, out_);
+        const uint32_t n = engine_.process_again(again, now_ns, out_);
         again.erase(again.begin(), again.begin() + n);
         dispatch(now_ns);
     }

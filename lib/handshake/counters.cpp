@@ -31,7 +31,7 @@ bool partition_holds(const Counters& c) noexcept {
     for (uint32_t s = 0; s < net::kParseStatusCount; ++s) parsed += c[kParseBase + s];
     uint64_t outcomes = 0;
     for (const Counter k : kSegmentOutcomes) outcomes += c[k];
-    return parsed == c[kRxPackets] && outcomes == c[parse_counter(net::ParseStatus::kOk)];
+    return parsed == c[kRxPackets] && outcomes == c[parse_counter(net::ParseStatus::kOk)] + c[kSynReopenedFlow];
 }
 
 }  // namespace synwall::handshake

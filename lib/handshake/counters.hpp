@@ -34,6 +34,7 @@ namespace synwall::handshake {
     X(kEstablishedWithData, "EstablishedWithData", "completing ACKs that carried data")              \
     X(kFlowPackets, "FlowPackets", "packets of established flows handed to the application")        \
     X(kServerFlowPackets, "ServerFlowPackets", "of FlowPackets: sent by a protected server (proxied flows)") \
+    X(kSynReopenedFlow, "SynReopenedFlow", "SYNs that reopened a closed flow's tuple: FlowPackets, then handled again as new") \
     X(kAcceptRstSent, "TCPAbortOnOverflow", "RSTs sent because the accept queue overflowed")         \
     X(kRstSent, "OutRsts", "RSTs sent for invalid ACKs / SYN-ACKs to a listener")                    \
     X(kChallengeAcks, "TCPChallengeACK", "challenge ACKs sent (RFC 5961)")                            \
@@ -66,7 +67,8 @@ enum Counter : uint16_t {
 
 // What happened to each frame, as a partition (docs/handshake.md, "Counters"): RxPackets is the sum
 // of the parse outcomes (ParsedTcp and one counter per other net::ParseStatus), and every parsed
-// TCP segment (ParsedTcp) counts in exactly one of kSegmentOutcomes. The other counters are
+// TCP segment (ParsedTcp) counts in exactly one of kSegmentOutcomes, except a SYN that reopened a
+// closed flow's tuple (SynReopenedFlow), which counts twice: FlowPackets, then its outcome as new. The other counters are
 // reasons and results within these (SyncookiesFailed within AcksToListener's DropInvalidAck, ...).
 inline constexpr Counter kSegmentOutcomes[] = {
     kPassNoListener, kFlowPackets,  kDropNoAckFlag,  kDropSynRst,     kDropSynFin,

@@ -124,13 +124,21 @@ __attribute__((noinline)) uint32_t Worker::process_burst(std::span<net::Packet> 
     return n ? process_chunk(pkts.first(n), now_ns, out) : 0;
 }
 
+uint32_t Worker::process_again(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
+    counting_input_ = false;
+    const uint32_t n = process_burst(pkts, now_ns, out);
+    counting_input_ = true;
+    counters_.add(kSynReopenedFlow, n);
+    return n;
+}
+
 uint32_t Worker::process_chunk(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept {
     const auto n = static_cast<uint32_t>(pkts.size());
-    counters_.add(kRxPackets, n);
+    if (counting_input_) counters_.add(kRxPackets, n);
     secrets_.advance(now_ns / 1'000'000'000);
     if (retiring_ && secrets_.now_counter() > retiring_last_counter_) retiring_.reset();  // its cookies expired
     touched_ = 0;
-    if (config_.fast_path)
+    if (config_.fast_path && counting_input_)
         fast_chunk(pkts, now_ns, out);
     else
         general_run(pkts, 0, n, now_ns, out);
@@ -304,19 +312,19 @@ uint32_t Worker::stateful_isn(const PacketState& st, uint64_t now_ns) noexcept {
 void Worker::execute(PacketState& st, net::Packet& pkt, uint64_t now_ns, BurstOutput& out) noexcept {
     if (st.action == Action::kDone) {
         if (!st.p.ok()) {
-            counters_.add(parse_counter(st.p.status));
+            if (counting_input_) counters_.add(parse_counter(st.p.status));
             if (net::is_pass(st.p.status))
                 out.pass[out.n_pass++] = pkt;
             else
                 out.drop[out.n_drop++] = pkt;
         } else {
-            counters_.add(parse_counter(ParseStatus::kOk));
+            if (counting_input_) counters_.add(parse_counter(ParseStatus::kOk));
             counters_.add(kPassNoListener);
             out.pass[out.n_pass++] = pkt;
         }
         return;
     }
-    counters_.add(parse_counter(ParseStatus::kOk));
+    if (counting_input_) counters_.add(parse_counter(ParseStatus::kOk));
     if (st.action == Action::kFromServer) {
         if (touched(st.crc)) st.est = established_.find(st.key, st.h_est);
         if (st.est == kNone) {  // no proxied flow: the server talks to a client directly

@@ -79,6 +79,12 @@ public:
     // Handles up to kMaxBurst packets (fewer if `out` is already partly filled); returns how
     // many, the first ones of `pkts`. Clear `out` between bursts.
     uint32_t process_burst(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
+    // The same for packets an application handed back to be handled as new (Disposition
+    // kReprocess: a SYN that reopens a closed flow's tuple). They were received and counted once
+    // already: RxPackets and ParsedTcp do not count them again, as the kernel's InSegs counts a
+    // SYN to a TIME-WAIT socket once; SynReopenedFlow counts them, being a second outcome of one
+    // segment (FlowPackets, then SynRecv). Always on the general path (rare).
+    uint32_t process_again(std::span<net::Packet> pkts, uint64_t now_ns, BurstOutput& out) noexcept;
 
     // Expires due timers (at most engine.timer_budget); retransmits go to out.tx. Returns the
     // number of timers handled.
@@ -223,6 +229,7 @@ private:
     // its cookies are still valid (through counter retiring_last_counter_); then dropped.
     std::unique_ptr<cookie::SecretSchedule> retiring_;
     uint32_t retiring_last_counter_ = 0;
+    bool counting_input_ = true;  // false inside process_again: the packets were counted when received
     RequestTable half_open_;  // and the SYN-ACK retransmit timers
     table::FlowTable<Established> established_;
     std::vector<std::unique_ptr<AcceptQueue>> accept_;  // max_listeners slots, filled as listeners come

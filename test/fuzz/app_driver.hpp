@@ -119,7 +119,7 @@ public:
             std::vector<net::Packet> again(reprocess_.begin(),
                                            reprocess_.begin() + std::min<size_t>(reprocess_.size(), handshake::kMaxBurst));
             reprocess_.erase(reprocess_.begin(), reprocess_.begin() + static_cast<long>(again.size()));
-            process(again);
+            process(again, true);
         }
         if (!fail_) timers();
         if (!fail_) {
@@ -128,6 +128,8 @@ public:
             app_->on_tick(*this);
         }
         if (!fail_ && !handshake::partition_holds(w_->counters())) fail("the counters do not partition the frames");
+        if (!fail_ && w_->counters()[handshake::kRxPackets] != received_)
+            fail("RxPackets does not count each received frame once");
         if (!fail_) check_flows();
         return fail_;
     }
@@ -246,6 +248,7 @@ private:
 
     // A received frame becomes a buffer the driver holds, its Input noted.
     net::Packet take_in(const Rx& r) {
+        ++received_;
         Input in;
         const std::span<const uint8_t> f{r.bytes.data(), r.bytes.size()};
         const net::ParsedPacket p = net::parse(f, 0, net::ParseConfig{false, false});
@@ -284,7 +287,8 @@ private:
     }
 
     // Engine::process_burst over one burst, then dispatch (WorkerLoop::poll and dispatch).
-    void process(std::vector<net::Packet>& pkts) {
+    // again: packets the application handed back (kReprocess), received once already.
+    void process(std::vector<net::Packet>& pkts, bool again = false) {
         if (pkts.empty()) return;
         cause_ = -1;      // the engine's replies are told apart by the buffer they are built in
         closed_.clear();  // flows closed from now on may still have packets in this burst's output
@@ -300,7 +304,7 @@ private:
         }
         if (fail_) return;
         out_->clear();
-        const uint32_t n = w_->process_burst(pkts, now_, *out_);
+        const uint32_t n = again ? w_->process_again(pkts, now_, *out_) : w_->process_burst(pkts, now_, *out_);
         if (n != pkts.size()) return fail("process_burst left packets of a burst that fits its output");
         check_bounds();
         const handshake::BurstOutput& o = *out_;
@@ -485,6 +489,7 @@ private:
     size_t burst_ = 32;
     uint32_t pool_live_ = 0, pool_limit_ = 512;
     uint64_t now_;
+    uint64_t received_ = 0;  // frames handed to the engine as received (not the reprocessed ones)
     uint64_t app_now_ = 0;  // AppDriver's clock: set when it accepts
     uint64_t accepted_ = 0;
     size_t echoed_ = 0;
