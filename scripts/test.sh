@@ -152,6 +152,8 @@ if configure build-asan -Dwerror=true -Dbuildtype=debugoptimized -Db_sanitize=ad
   if [ -x build-asan/apps/synwall ]; then
     SYNWALL_E2E_ONLY=timed_run,live_sigterm,live_sigint,bad_inputs,malformed_replay,linux_clients,reload_sighup,proxy_over_memif \
       run_cases "asan/e2e/appliance" python3 test/e2e/appliance_test.py build-asan drivers-config
+    SYNWALL_E2E_ONLY=floods,signals_under_load,link_down_up \
+      run_cases "asan/e2e/reliability" python3 test/e2e/reliability_test.py build-asan drivers-config
   fi
   unset ASAN_OPTIONS UBSAN_OPTIONS
 else
