@@ -3,6 +3,27 @@
 #include <string_view>
 
 namespace synwall::dpdk {
+namespace {
+
+// A configured name as a JSON string: quotes, backslashes and control characters escaped.
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(c));
+            out += b;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+}  // namespace
 
 void print_summary(std::FILE* out, const ApplianceTotals& t, double seconds) {
     std::fprintf(out, "summary: %.2f s, rx %lu (%.3f Mpps), tx %lu, PassiveOpens %lu, absorbed %lu\n", seconds, t.io.rx,
@@ -56,7 +77,7 @@ std::string summary_json(const ApplianceTotals& t, double seconds, size_t worker
     j += ",\n  \"ports\": {";
     for (size_t i = 0; i < t.ports.size(); ++i) {
         const PortFigures& p = t.ports[i];
-        j += std::string(i ? ", " : "") + "\"" + p.name + "\": {\"ipackets\": " + std::to_string(p.ipackets) +
+        j += std::string(i ? ", " : "") + json_string(p.name) + ": {\"ipackets\": " + std::to_string(p.ipackets) +
              ", \"ibytes\": " + std::to_string(p.ibytes) + ", \"opackets\": " + std::to_string(p.opackets) +
              ", \"obytes\": " + std::to_string(p.obytes) + ", \"imissed\": " + std::to_string(p.imissed) +
              ", \"rx_nombuf\": " + std::to_string(p.rx_nombuf) + ", \"oerrors\": " + std::to_string(p.oerrors) + "}";

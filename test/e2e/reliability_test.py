@@ -103,7 +103,7 @@ def syn_flood(mode):
         summary_seen = wait_gen_summary(flood, 90)
         t_flood_end = time.time()
         flood.wait(30)
-        during = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
+        after_flood = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
         gj = json.load(open(flood_json))
         # The queue drains: requests expire after their one retransmit (0.2 s + 0.4 s).
         deadline = time.time() + 10
@@ -158,7 +158,7 @@ def syn_flood(mode):
             ok = ok and k["SyncookiesSent"] == 0 and k["TCPReqQFullDrop"] > 0
         else:
             ok = (ok and k["TCPReqQFullDoCookies"] > 0 and k["SyncookiesSent"] == k["TCPReqQFullDoCookies"]
-                  and c["failed"] == 0 and during["SyncookiesSent"] > 0
+                  and c["failed"] == 0 and after_flood["SyncookiesSent"] > 0
                   and calm_figs["clients_completed"] > 0 and calm_figs["clients_failed"] == 0
                   and calm_figs["cookies_sent"] == 0 and calm_figs["stateful_synacks"] >= calm_figs["passive_opens"] > 0)
         report(name, ok, f"{figs} exit {rc} {err[-300:]}")
@@ -339,7 +339,6 @@ close = "fin"  # a RST right after the handshake can beat connect() returning: t
         link("up")
         after = clients(10)
         stats_up = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
-        rc, err, _ = 0, "", 0
         sw.send_signal(signal.SIGTERM)
         sw.wait(10)
         rc, err = sw.returncode, sw.stderr.read()
