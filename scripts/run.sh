@@ -191,6 +191,13 @@ print(f"verdict     | server: {server_syns} SYNs, synwall opened {opened} server
       ("no flood SYN reached it" if server_syns <= opened else "MORE SYNS THAN SYNWALL SENT: something else reached it"))
 PY
 gen_rc=$(cat "$work/gen.rc" 2>/dev/null || echo 1)
+# The INT trap does not always run: bash skips it when the foreground command it was waiting for
+# caught the signal itself and exited normally. The generator's own run time says it too: a run
+# that ended well before its duration was cut short.
+if [ "$interrupted" = 0 ] && /usr/bin/python3 -c 'import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["seconds"] < 0.9 * float(sys.argv[2]) else 1)' "$work/gen.json" "$SECONDS_TO_RUN" 2>/dev/null; then
+  interrupted=1
+fi
 echo "results     | $results: synwall.json, gen.json and both logs$([ -s "$results/capture.pcapng" ] && echo ", capture.pcapng")" \
   "$([ "$interrupted" = 1 ] && echo "(stopped early by Ctrl-C)")"
 [ "$gen_rc" = 0 ] || echo "run.sh: synwall-gen exited with status $gen_rc" >&2
