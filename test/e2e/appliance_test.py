@@ -18,8 +18,8 @@ import subprocess
 import time
 
 import harness
-from harness import (BUILD, GEN, LCORES, PCAPGEN, SYNWALL, WORK, command, config, prefixes, report,
-                     synwall_with_gen, telemetry, write)
+from harness import (BUILD, GEN, LCORES, PCAPGEN, SYNWALL, WORK, command, config, prefixes, report, start_synwall,
+                     stop_synwall, synwall_with_gen, telemetry, write)
 
 
 def timed_run():
@@ -235,14 +235,7 @@ close = "fin"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     p = None
     try:
-        cmd = ["ip", "netns", "exec", ns] + command(cfg, prefix, "--stats-period", "0.5", "--stats-json",
-                                                     os.path.join(WORK, "tap.json"))
-        cmd[cmd.index("--drivers-config") + 1] = drivers
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while time.time() < deadline and p.poll() is None:
-            if p.stdout.readline().startswith("rx "):
-                break
+        p, tap_json = start_synwall(cfg, prefix, "--stats-period", "0.5", lcores=LCORES, netns=ns, drivers=drivers)
         ipns = ["ip", "-n", ns]
         subprocess.run(ipns + ["link", "set", "lo", "up"], check=True)
         subprocess.run(ipns + ["addr", "add", "10.77.0.2/24", "dev", iface], check=True)
@@ -259,9 +252,9 @@ close = "fin"
                                capture_output=True, text=True, timeout=120)
             got[fam] = (r.stdout.strip(), r.stderr.strip()[-300:])
         lst = telemetry(prefix, "/synwall/listeners")["/synwall/listeners"]
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=10)
-        summary = json.load(open(os.path.join(WORK, "tap.json")))
+        _, err, _ = stop_synwall(p)
+        out = "".join(p.lines)
+        summary = json.load(open(tap_json))
         c, absorb = summary["counters"], summary.get("absorb", {})
         # absorb closes each connection itself (close = "fin"): its own count, not the engine's OutRsts.
         ok = (cf.get("checksums") == "nic" and got["4"][0] == str(n) and got["6"][0] == str(n)

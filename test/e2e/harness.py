@@ -48,6 +48,25 @@ max_half_open = 256
 """
 
 
+def memif_config(sock, listener="", engine=""):
+    """synwall.toml for one memif server port `sock` (the generator's peer) and one listener,
+    203.0.113.10:80, with `listener` and `engine` settings added; written to WORK, its path."""
+    return write(f"memif-{sock}.toml", f"""
+[engine]
+{engine}
+[[port]]
+name = "wire"
+device = "net_memif0,role=server,socket={sock}"
+profile = "net_memif"
+
+[[listener]]
+name = "web"
+address = "203.0.113.10"
+port = 80
+{listener}
+""")
+
+
 def write(name, text):
     path = os.path.join(WORK, name)
     with open(path, "w") as f:
@@ -72,13 +91,18 @@ def telemetry(prefix, cmd):
 GEN = os.path.join(BUILD, "apps", "synwall-gen")
 
 
-def start_synwall(cfg, prefix, *args, lcores="0"):
+def start_synwall(cfg, prefix, *args, lcores="0", netns=None, drivers=None):
     """synwall on `lcores` with --stats-json in WORK, once it printed its ports (ready): (Popen, the
-    JSON's path). Its stdout is drained by a thread, so a long run cannot fill the pipe; the lines
+    JSON's path). Inside network namespace `netns` when given; `drivers`: another port-profile
+    directory. Its stdout is drained by a thread, so a long run cannot fill the pipe; the lines
     are kept in Popen.lines."""
     sw_json = os.path.join(WORK, f"sw-{prefix}.json")
-    sw = subprocess.Popen(command(cfg, prefix, "--stats-json", sw_json, *args, lcores=lcores), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+    cmd = command(cfg, prefix, "--stats-json", sw_json, *args, lcores=lcores)
+    if drivers:
+        cmd[cmd.index("--drivers-config") + 1] = drivers
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    sw = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sw.lines = []
     ready = threading.Event()
 

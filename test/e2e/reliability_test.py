@@ -36,22 +36,8 @@ def figures(name, **values):
 
 
 def memif_config(sock, listener="", engine=""):
-    return write(f"rel-{sock}.toml", f"""
-[engine]
-synack_rto_ms = 200
-{engine}
-[[port]]
-name = "wire"
-device = "net_memif0,role=server,socket={sock}"
-profile = "net_memif"
-
-[[listener]]
-name = "web"
-address = "203.0.113.10"
-port = 80
-synack_retries = 1
-{listener}
-""")
+    """harness.memif_config with requests that expire fast: one retransmit, 0.2 s then 0.4 s."""
+    return harness.memif_config(sock, "synack_retries = 1\n" + listener, "synack_rto_ms = 200\n" + engine)
 
 
 class RssSampler:
@@ -318,15 +304,7 @@ close = "fin"  # a RST right after the handshake can beat connect() returning: t
             subprocess.run(ipns + ["neigh", "replace", "10.78.0.1", "lladdr", "02:00:00:77:00:01", "dev", iface],
                            check=True)
     try:
-        cmd_ns = ["ip", "netns", "exec", ns]
-        sw_json = os.path.join(WORK, "link.json")
-        sw = subprocess.Popen(cmd_ns + harness.command(cfg, prefix, "--stats-period", "0.5", "--stats-json", sw_json),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while time.time() < deadline and sw.poll() is None:
-            if sw.stdout.readline().startswith("rx "):
-                break
-        threading.Thread(target=lambda: sw.stdout.read(), daemon=True).start()
+        sw, sw_json = start_synwall(cfg, prefix, "--stats-period", "0.5", netns=ns)
         subprocess.run(ipns + ["link", "set", "lo", "up"], check=True)
         subprocess.run(ipns + ["addr", "add", "10.78.0.2/24", "dev", iface], check=True)
         link("up")
@@ -339,9 +317,7 @@ close = "fin"  # a RST right after the handshake can beat connect() returning: t
         link("up")
         after = clients(10)
         stats_up = telemetry(prefix, "/synwall/stats")["/synwall/stats"]
-        sw.send_signal(signal.SIGTERM)
-        sw.wait(10)
-        rc, err = sw.returncode, sw.stderr.read()
+        rc, err, _ = stop_synwall(sw)
         sj = json.load(open(sw_json))
         figs = {"connects_before": before, "connects_while_down": while_down, "connects_after": after,
                 "PassiveOpens_down": stats_down["PassiveOpens"], "PassiveOpens_end": stats_up["PassiveOpens"],

@@ -515,22 +515,19 @@ private:
 inline const char* run_app_input(const uint8_t* data, size_t size) {
     if (size < 2) return nullptr;
     AppRun run(data[0], data[1]);
-    size_t i = 2;
-    while (i + 3 <= size) {
-        const uint8_t op = data[i];
-        const size_t len = data[i + 1] | static_cast<size_t>(data[i + 2]) << 8;
-        i += 3;
-        const size_t take = std::min(len, size - i);
-        run.receive(data + i, take, static_cast<uint16_t>(op >> 7));
-        i += take;
+    const char* failed = nullptr;
+    for_each_record(data, size, 2, [&](const uint8_t* frame, size_t len, uint8_t op) {
+        run.receive(frame, len, static_cast<uint16_t>(op >> 7));
         if ((op & 1) || run.pending() >= 512) {
-            if (const char* why = run.poll()) return why;
-            if (const uint8_t steps = (op >> 1) & 0x3f) {
+            failed = run.poll();
+            if (const uint8_t steps = (op >> 1) & 0x3f; !failed && steps) {
                 run.advance(uint64_t{steps} * 250'000'000);
-                if (const char* why = run.poll()) return why;
+                failed = run.poll();
             }
         }
-    }
+        return failed == nullptr;
+    });
+    if (failed) return failed;
     if (const char* why = run.poll()) return why;
     // Then let retransmits, expiries, the proxy's timers and lingers run out.
     for (uint64_t steps : {4, 40}) {

@@ -188,17 +188,13 @@ inline const char* run_input(const uint8_t* data, size_t size) {
         return nullptr;
     };
 
-    size_t i = 1;
-    while (i + 3 <= size) {
-        const uint8_t op = data[i];
-        const size_t len = data[i + 1] | static_cast<size_t>(data[i + 2]) << 8;
-        i += 3;
-        const size_t take = std::min(len, size - i);
-        add_frame(data + i, take, static_cast<uint16_t>(op >> 7));
-        i += take;
-        if ((op & 1) || fast.burst.size() >= 512)
-            if (const char* why = run_burst(static_cast<uint8_t>(op >> 1))) return why;
-    }
+    const char* failed = nullptr;
+    for_each_record(data, size, 1, [&](const uint8_t* frame, size_t len, uint8_t op) {
+        add_frame(frame, len, static_cast<uint16_t>(op >> 7));
+        if ((op & 1) || fast.burst.size() >= 512) failed = run_burst(static_cast<uint8_t>(op >> 1));
+        return failed == nullptr;
+    });
+    if (failed) return failed;
     for (uint8_t advance : {4, 40})  // then let timers retransmit and expire
         if (const char* why = run_burst(advance)) return why;
     for (int k = 0; k < 30; ++k)

@@ -9,7 +9,10 @@
 //                 advances by op bits 1..6 only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <fstream>
+#include <string>
 #include <vector>
 
 namespace synwall::fuzz {
@@ -35,6 +38,27 @@ enum : uint8_t {
     kAppSmallBursts = 0x80,    // the loop receives bursts of 4 frames instead of 32
 };
 inline constexpr uint8_t kAppRetries[4] = {5, 1, 2, 3};
+
+// Reads the records from data[first..size) in order: fn(frame bytes, length, op byte). A record
+// whose length runs past the end is cut to what is there.
+template <class Fn>
+inline void for_each_record(const uint8_t* data, size_t size, size_t first, Fn&& fn) {
+    size_t i = first;
+    while (i + 3 <= size) {
+        const uint8_t op = data[i];
+        const size_t len = data[i + 1] | static_cast<size_t>(data[i + 2]) << 8;
+        i += 3;
+        const size_t take = len < size - i ? len : size - i;
+        if (!fn(data + i, take, op)) return;
+        i += take;
+    }
+}
+
+// Writes one input file DIR/NAME (the seed-corpus generators).
+inline void write_input(const std::string& dir, const std::string& name, const std::vector<uint8_t>& in) {
+    std::ofstream(dir + "/" + name, std::ios::binary).write(reinterpret_cast<const char*>(in.data()),
+                                                              static_cast<std::streamsize>(in.size()));
+}
 
 inline void append_record(std::vector<uint8_t>& in, const std::vector<uint8_t>& frame, bool end_burst,
                           uint8_t advance_steps = 0, uint8_t port = 0) {

@@ -5,7 +5,6 @@
 // closed connection's tuple, bad checksums, RSTs to nothing, and the overflow paths.
 //   make_fuzz_app_corpus DIR
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "../unit/packet_factory.hpp"
@@ -23,8 +22,7 @@ constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x1
 int written = 0;
 
 void write(const std::string& dir, const std::string& name, const std::vector<uint8_t>& in) {
-    std::ofstream(dir + "/" + name, std::ios::binary).write(reinterpret_cast<const char*>(in.data()),
-                                                              static_cast<std::streamsize>(in.size()));
+    fuzz::write_input(dir, name, in);
     ++written;
 }
 

@@ -3,7 +3,6 @@
 //   make_fuzz_corpus DIR
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "../unit/packet_factory.hpp"
@@ -19,8 +18,7 @@ namespace {
 int written = 0;
 
 void write(const std::string& dir, const std::string& name, const std::vector<uint8_t>& in) {
-    std::ofstream(dir + "/" + name, std::ios::binary).write(reinterpret_cast<const char*>(in.data()),
-                                                              static_cast<std::streamsize>(in.size()));
+    fuzz::write_input(dir, name, in);
     ++written;
 }
 
